@@ -1,0 +1,1 @@
+"""One sub-package per exporter, each with the same module names inside."""
