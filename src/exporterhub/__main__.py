@@ -1,0 +1,9 @@
+"""``python -m exporterhub`` runs the ``exporterhub`` command."""
+
+from __future__ import annotations
+
+import sys
+
+from exporterhub.cli import main
+
+sys.exit(main())

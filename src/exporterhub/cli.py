@@ -1,0 +1,142 @@
+"""The ``exporterhub`` command: serve, demo, simulate, check-config.
+
+Parses flags, loads configuration and hands over to ``hub``; no logic of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from exporterhub import __version__
+from exporterhub.core.errors import ConfigError
+from exporterhub.core.logging import LEVELS, configure_logging
+from exporterhub.core.plugin import Target
+from exporterhub.exporters import KINDS, load_plugins
+from exporterhub.hub import (
+    build_hub,
+    config_loader,
+    load_hub_settings,
+    serve,
+    targets_from_settings,
+)
+
+__all__ = ["build_parser", "main"]
+
+_log = structlog.get_logger(__name__)
+DEMO_LISTEN_ADDRESS = "127.0.0.1:8750"
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log.level", dest="log_level", choices=LEVELS)
+    parser.add_argument(
+        "--log.format", dest="log_format", choices=("auto", "json", "console")
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``exporterhub``."""
+    parser = argparse.ArgumentParser(
+        prog="exporterhub", description="Prometheus exporters on one shared core."
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve_p = sub.add_parser("serve", help="run every configured exporter")
+    serve_p.add_argument("--config", "--config.file", dest="config", type=Path)
+    serve_p.add_argument("--web.listen-address", dest="listen_address")
+    _add_common(serve_p)
+
+    demo_p = sub.add_parser("demo", help="every exporter against its simulator")
+    demo_p.add_argument(
+        "--web.listen-address", dest="listen_address", default=DEMO_LISTEN_ADDRESS
+    )
+    demo_p.add_argument("--speed", type=float, default=1.0, help="simulation speed")
+    _add_common(demo_p)
+
+    sim_p = sub.add_parser("simulate", help="run one protocol simulator")
+    sim_p.add_argument("kind", choices=KINDS)
+    sim_p.add_argument("args", nargs=argparse.REMAINDER, help="the simulator's flags")
+
+    check_p = sub.add_parser("check-config", help="validate a config file and exit")
+    check_p.add_argument("file", type=Path)
+    return parser
+
+
+def _cli_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "listen_address", None):
+        overrides["web"] = {"listen_address": args.listen_address}
+    log: dict[str, str] = {}
+    if getattr(args, "log_level", None):
+        log["level"] = args.log_level
+    if getattr(args, "log_format", None):
+        log["format"] = args.log_format
+    if log:
+        overrides["log"] = log
+    return overrides
+
+
+def _check_config(path: Path) -> int:
+    plugins = load_plugins()
+    settings = load_hub_settings(path)
+    targets = targets_from_settings(settings, plugins, str(path))
+    print(f"{path}: ok, {len(targets)} target(s)")
+    for target in targets:
+        print(f"  {target.kind}/{target.name}")
+    return 0
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    plugins = load_plugins()
+    settings = load_hub_settings(args.config, _cli_overrides(args))
+    configure_logging(settings.log.level, settings.log.format)
+    source = str(args.config or "configuration")
+    first = targets_from_settings(settings, plugins, source)
+    reload_targets = config_loader(args.config, plugins)
+    served_first = False
+
+    async def load() -> Sequence[Target]:
+        nonlocal served_first
+        if not served_first:  # the first load keeps the command-line overrides
+            served_first = True
+            return first
+        return await reload_targets()
+
+    state = build_hub(plugins, load)
+    await serve(state, settings.web.listen_address)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; return the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "check-config":
+            return _check_config(args.file)
+        if args.command == "simulate":
+            from exporterhub.simulators.phd2 import main as simulate_phd2
+
+            return simulate_phd2(list(args.args))
+        if args.command == "demo":
+            from exporterhub.demo import run_demo
+
+            configure_logging(args.log_level or "info", args.log_format or "auto")
+            asyncio.run(run_demo(args.listen_address, speed=args.speed))
+            return 0
+        asyncio.run(_serve(args))
+    except ConfigError as exc:
+        print(f"exporterhub: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised through the console script
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""The ASGI app every exporter is served by.
+
+Routes: ``/`` landing page, ``/metrics`` (text 0.0.4, OpenMetrics when asked, gzip when
+accepted), ``/health`` and ``/-/healthy`` (alive), ``/-/ready`` (targets applied),
+``/-/reload`` (POST: re-read the config, restart only the targets that changed) and
+``/api/targets`` (link state per target, no settings). Handlers read memory only; none
+awaits a device.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+
+from exporterhub import __version__
+from exporterhub.core.clock import Clock
+from exporterhub.core.errors import ConfigError
+from exporterhub.core.exposition import (
+    OPENMETRICS_CONTENT_TYPE,
+    TEXT_CONTENT_TYPE,
+    Exposition,
+)
+from exporterhub.core.plugin import Target
+from exporterhub.core.snapshot import is_fresh
+from exporterhub.core.targets import TargetRunner
+
+__all__ = ["HubState", "create_app", "wants_openmetrics"]
+
+_log = structlog.get_logger(__name__)
+
+
+@dataclass(slots=True, kw_only=True)
+class HubState:
+    """What the app serves from.
+
+    Attributes:
+        title: shown on the landing page.
+        exposition: the cached metrics.
+        runner: the target workers.
+        clock: wall clock for uptime and freshness.
+        load_targets: re-reads the configuration and returns the wanted targets;
+            called at start-up and on every reload.
+    """
+
+    title: str
+    exposition: Exposition
+    runner: TargetRunner
+    clock: Clock
+    load_targets: Callable[[], Awaitable[Sequence[Target]]]
+    started_at: float = 0.0
+    ready: bool = False
+    reloads: int = 0
+    extra_links: list[tuple[str, str]] = field(default_factory=list)
+
+
+def wants_openmetrics(accept: str) -> bool:
+    """Say whether an ``Accept`` header asks for OpenMetrics.
+
+    >>> wants_openmetrics("application/openmetrics-text;version=1.0.0,text/plain;q=0.5")
+    True
+    >>> wants_openmetrics("text/plain;version=0.0.4;q=1,*/*;q=0.1")
+    False
+    """
+    for part in accept.split(","):
+        media = part.split(";", 1)[0].strip().lower()
+        if media == "application/openmetrics-text":
+            params = part.lower().replace(" ", "")
+            return "q=0," not in params + "," and "q=0.0," not in params + ","
+    return False
+
+
+def _accepts_gzip(header: str) -> bool:
+    for part in header.split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() == "gzip":
+            return params.replace(" ", "") not in ("q=0", "q=0.0")
+    return False
+
+
+def create_app(state: HubState) -> FastAPI:
+    """Build the app; its lifespan starts the targets and stops them on exit."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.started_at = state.clock.time()
+        try:
+            await state.runner.apply(await state.load_targets())
+            state.ready = True
+            _log.info("exporter_ready", targets=len(state.runner.targets))
+            yield
+        finally:
+            state.ready = False
+            await state.runner.stop_all()
+            _log.info("exporter_stopped")
+
+    app = FastAPI(
+        title=state.title,
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.hub = state
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        openmetrics = wants_openmetrics(request.headers.get("accept", ""))
+        media = OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE
+        if _accepts_gzip(request.headers.get("accept-encoding", "")):
+            return Response(
+                state.exposition.gzip_body(openmetrics),
+                media_type=media,
+                headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+            )
+        return Response(state.exposition.body(openmetrics), media_type=media)
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        """Say the process is alive, with uptime and target counts."""
+        now = state.clock.time()
+        records = [r for s in state.exposition.sections() for r in s.records()]
+        return {
+            "status": "ok",
+            "uptime": round(now - state.started_at, 3),
+            "version": __version__,
+            "targets": len(records),
+            "targets_up": sum(1 for r in records if r.healthy and is_fresh(r, now)),
+        }
+
+    @app.get("/-/healthy", response_class=PlainTextResponse)
+    async def healthy() -> str:
+        """Answer 200 while the process serves requests."""
+        return "Healthy\n"
+
+    @app.get("/-/ready", response_class=PlainTextResponse)
+    async def ready() -> PlainTextResponse:
+        """Answer 200 once the configuration is loaded and targets started."""
+        if state.ready:
+            return PlainTextResponse("Ready\n")
+        return PlainTextResponse("Not ready\n", status_code=503)
+
+    @app.post("/-/reload")
+    async def reload() -> JSONResponse:
+        """Re-read the config; restart only the targets whose settings changed."""
+        try:
+            targets = await state.load_targets()
+            result = await state.runner.apply(targets)
+        except ConfigError as exc:
+            _log.warning("reload_failed", error=str(exc))
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        state.reloads += 1
+        return JSONResponse(
+            {
+                "started": result.started,
+                "stopped": result.stopped,
+                "restarted": result.restarted,
+                "unchanged": result.unchanged,
+            }
+        )
+
+    @app.get("/api/targets")
+    async def targets() -> list[dict[str, Any]]:
+        """List every target with its link state and freshness (never settings)."""
+        now = state.clock.time()
+        return [
+            {
+                "kind": section.kind,
+                "name": record.name,
+                "labels": dict(record.identity),
+                "link": record.link.value,
+                "up": record.healthy and is_fresh(record, now),
+                "last_success": record.last_success,
+                "reconnects": record.reconnects,
+            }
+            for section in state.exposition.sections()
+            for record in section.records()
+        ]
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def landing() -> str:
+        links = [
+            ("/metrics", "Metrics"),
+            ("/health", "Health"),
+            ("/-/ready", "Readiness"),
+            ("/api/targets", "Targets (JSON)"),
+            ("/docs", "API docs"),
+            *state.extra_links,
+        ]
+        items = "".join(
+            f'<li><a href="{html.escape(href)}">{html.escape(text)}</a></li>'
+            for href, text in links
+        )
+        title = html.escape(state.title)
+        return (
+            "<!doctype html><html><head><meta charset='utf-8'>"
+            f"<title>{title}</title></head><body><h1>{title}</h1>"
+            f"<p>exporterhub {html.escape(__version__)}</p><ul>{items}</ul>"
+            "</body></html>"
+        )
+
+    return app

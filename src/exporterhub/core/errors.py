@@ -1,0 +1,46 @@
+"""The exception tree every exporter extends.
+
+    ExporterError                  base of everything the project raises on purpose
+    ├── ConfigError                bad configuration; names the file and the key
+    ├── ConnectionLostError        the peer went away or never answered; retryable
+    ├── ProtocolError              the peer sent something we cannot use; retryable
+    └── AuthError                  credentials refused; not retried in a loop
+
+Workers decide what to retry from this tree, never from message text.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthError",
+    "ConfigError",
+    "ConnectionLostError",
+    "ExporterError",
+    "ProtocolError",
+]
+
+
+class ExporterError(Exception):
+    """Base class of the project's own errors."""
+
+    retryable: bool = True
+
+
+class ConfigError(ExporterError):
+    """The configuration is invalid; the message names the file and key."""
+
+    retryable = False
+
+
+class ConnectionLostError(ExporterError):
+    """The peer closed the connection, refused it or stopped answering."""
+
+
+class ProtocolError(ExporterError):
+    """The peer broke the protocol in a way that ends the session."""
+
+
+class AuthError(ExporterError):
+    """The peer refused our credentials."""
+
+    retryable = False

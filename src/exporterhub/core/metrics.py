@@ -1,0 +1,192 @@
+"""Metric tables and the fast text renderer for device metrics.
+
+Exporters describe their device values once, as a table of ``MetricSpec`` rows; the
+renderer turns a snapshot into exposition lines per row. Output follows the Prometheus
+text format 0.0.4 and OpenMetrics 1.0 exactly as prometheus_client would write the
+equivalent ``GaugeMetricFamily``/``CounterMetricFamily``/``InfoMetricFamily`` (a golden
+test holds the two together). This module must not do I/O or touch the global registry.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Final, Generic, TypeVar
+
+from prometheus_client import CollectorRegistry, Gauge
+
+__all__ = [
+    "Kind",
+    "MetricSpec",
+    "Sample",
+    "build_info",
+    "family_header",
+    "format_value",
+    "label_block",
+    "one",
+    "render_samples",
+]
+
+S = TypeVar("S")
+
+Sample = tuple[tuple[str, ...], float]
+"""One series: its extra label values (in the spec's label order) and its value."""
+
+
+class Kind(StrEnum):
+    """The metric types a device table may use."""
+
+    GAUGE = "gauge"
+    COUNTER = "counter"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricSpec(Generic[S]):
+    """One row of an exporter's metric table.
+
+    Attributes:
+        name: the exposed name: counters end in ``_total``, info families in ``_info``.
+        help: one sentence with unit and source field.
+        kind: gauge, counter or info.
+        value_fn: reads a snapshot, yields ``(label values, value)`` pairs; yield
+            nothing for values the device did not provide.
+        labels: names of the extra labels, after the target's identity labels.
+        keep_when_stale: render even when the snapshot is older than its max age
+            (for ``_info`` and timestamps).
+        on_record: ``value_fn`` reads the whole ``TargetRecord``, not only its data
+            (health rows owned by the core).
+    """
+
+    name: str
+    help: str
+    kind: Kind
+    value_fn: Callable[[S], Iterable[Sample]]
+    labels: tuple[str, ...] = ()
+    keep_when_stale: bool = False
+    on_record: bool = False
+    _headers: dict[bool, bytes] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind is Kind.COUNTER and not self.name.endswith("_total"):
+            raise ValueError(f"counter {self.name} must end in _total")
+        if self.kind is Kind.INFO and not self.name.endswith("_info"):
+            raise ValueError(f"info metric {self.name} must end in _info")
+        self._headers[False] = family_header(self, openmetrics=False)
+        self._headers[True] = family_header(self, openmetrics=True)
+
+    def header(self, openmetrics: bool) -> bytes:
+        """Return the cached HELP/TYPE lines for the given format."""
+        return self._headers[openmetrics]
+
+
+def one(value: float | bool | None) -> Iterable[Sample]:
+    """Yield a single unlabelled sample, or nothing when the value is unknown.
+
+    >>> list(one(1.5)), list(one(None))
+    ([((), 1.5)], [])
+    """
+    if value is None:
+        return ()
+    return (((), float(value)),)
+
+
+def _escape_help(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def _escape_label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def family_header(spec: MetricSpec[Any], *, openmetrics: bool) -> bytes:
+    """Return the ``# HELP`` and ``# TYPE`` lines for a spec in one format.
+
+    The text format names a counter family with its ``_total`` and an info family as a
+    gauge; OpenMetrics names both without the suffix and uses the ``info`` type.
+    """
+    name = spec.name
+    kind = spec.kind.value
+    if openmetrics:
+        if spec.kind is Kind.COUNTER:
+            name = name.removesuffix("_total")
+        elif spec.kind is Kind.INFO:
+            name = name.removesuffix("_info")
+    elif spec.kind is Kind.INFO:
+        kind = "gauge"
+    text = f"# HELP {name} {_escape_help(spec.help)}\n# TYPE {name} {kind}\n"
+    return text.encode()
+
+
+_INF: Final = math.inf
+
+
+def format_value(value: float) -> str:
+    """Format a sample value the way prometheus_client does.
+
+    >>> format_value(1.0), format_value(float("inf")), format_value(float("nan"))
+    ('1.0', '+Inf', 'NaN')
+    """
+    if value == _INF:
+        return "+Inf"
+    if value == -_INF:
+        return "-Inf"
+    if value != value:  # NaN is the only float unequal to itself
+        return "NaN"
+    return repr(float(value))
+
+
+def label_block(pairs: Iterable[tuple[str, str]]) -> str:
+    """Return ``a="x",b="y"`` with values escaped (no braces)."""
+    return ",".join(f'{k}="{_escape_label(v)}"' for k, v in pairs)
+
+
+def render_samples(spec: MetricSpec[Any], source: object, identity: str) -> bytes:
+    """Render one spec's sample lines for one target.
+
+    Args:
+        spec: the table row.
+        source: what ``spec.value_fn`` reads (a snapshot or a record).
+        identity: the target's identity labels as made by ``label_block``.
+
+    Returns:
+        The lines, or ``b""`` when the spec has no value for this target.
+    """
+    names = spec.labels
+    lines: list[str] = []
+    for values, value in spec.value_fn(source):
+        extra = label_block(zip(names, values, strict=True)) if names else ""
+        if identity and extra:
+            labels = f"{{{identity},{extra}}}"
+        elif identity or extra:
+            labels = f"{{{identity or extra}}}"
+        else:
+            labels = ""
+        lines.append(f"{spec.name}{labels} {format_value(value)}\n")
+    return "".join(lines).encode()
+
+
+def build_info(
+    registry: CollectorRegistry, *, name: str, version: str, revision: str
+) -> None:
+    """Register ``<name>{version,revision,python_version} 1`` on ``registry``."""
+    import platform
+
+    gauge = Gauge(
+        name,
+        "Build of the running exporter, from package metadata; always 1.",
+        ["version", "revision", "python_version"],
+        registry=registry,
+    )
+    gauge.labels(version, revision, platform.python_version()).set(1)
+
+
+def validate_table(specs: Sequence[MetricSpec[Any]]) -> None:
+    """Raise ``ValueError`` when two rows in a table expose the same family."""
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.name in seen:
+            raise ValueError(f"duplicate metric family {spec.name}")
+        seen.add(spec.name)

@@ -1,0 +1,130 @@
+"""How an exporter plugs into the core: its kind, metric table, settings and worker.
+
+The core runs targets it knows only as ``Target`` data; the plugin turns one into a
+worker coroutine that publishes records through a ``TargetPublisher``. This module
+holds interfaces and the publisher, and must not import any exporter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Generic, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from exporterhub.core.clock import Clock
+from exporterhub.core.exposition import Section
+from exporterhub.core.metrics import MetricSpec
+from exporterhub.core.snapshot import LinkState, TargetRecord
+
+__all__ = ["ExporterPlugin", "Target", "TargetPublisher", "WorkerFactory"]
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """One thing to watch: plain validated data.
+
+    Attributes:
+        kind: the exporter that watches it (``phd2`` …).
+        name: unique within its kind; the stable identity in the store and API.
+        settings: the exporter's validated, frozen settings model for this target.
+    """
+
+    kind: str
+    name: str
+    settings: BaseModel
+
+
+class TargetPublisher(Generic[S]):
+    """A worker's only way to make its results visible: swap its target's record.
+
+    Args:
+        section: the exporter's section in the exposition.
+        name: the target's name.
+        identity: the label pairs identifying the target until the worker learns
+            better ones (PHD2 reports its own host and instance, for example).
+        max_age: seconds after which published data counts as stale.
+        clock: wall clock for ``taken_at`` and ``last_success``.
+    """
+
+    def __init__(
+        self,
+        section: Section,
+        name: str,
+        identity: tuple[tuple[str, str], ...],
+        *,
+        max_age: float,
+        clock: Clock,
+    ) -> None:
+        self._section = section
+        self._clock = clock
+        self.record: TargetRecord[S] = TargetRecord(
+            name=name, identity=identity, max_age=max_age
+        )
+        section.publish(self.record)
+
+    def _swap(self, record: TargetRecord[S]) -> None:
+        self.record = record
+        self._section.publish(record)
+
+    def data(
+        self, data: S, *, identity: tuple[tuple[str, str], ...] | None = None
+    ) -> None:
+        """Publish fresh data (a success), optionally with a learned identity."""
+        record = self.record.with_data(data, self._clock.time())
+        if identity is not None and identity != record.identity:
+            record = replace(record, identity=identity)
+        self._swap(record)
+
+    def link(self, state: LinkState, *, reconnects: int | None = None) -> None:
+        """Publish a link state change and, when given, the reconnect count."""
+        record = self.record.with_link(state)
+        if reconnects is not None:
+            record = replace(record, reconnects=reconnects)
+        self._swap(record)
+
+    def failed(self) -> None:
+        """Mark the target unhealthy without touching its data."""
+        if self.record.healthy:
+            self._swap(replace(self.record, healthy=False))
+
+    def withdraw(self) -> None:
+        """Remove the target's series from the exposition."""
+        self._section.remove(self.record.name)
+
+
+WorkerFactory = Callable[[Target, TargetPublisher[Any], Clock], Awaitable[None]]
+"""Builds and runs a target's worker: ``await factory(target, publisher, clock)``."""
+
+
+class ExporterPlugin(Protocol):
+    """What the core needs from an exporter."""
+
+    kind: str
+    prefix: str
+    specs: Sequence[MetricSpec[Any]]
+
+    def targets_from_config(self, data: Mapping[str, Any], source: str) -> list[Target]:
+        """Validate this exporter's config section and return its targets.
+
+        Raises:
+            ConfigError: one line naming ``source`` and the bad key.
+        """
+        ...
+
+    def initial_identity(self, target: Target) -> tuple[tuple[str, str], ...]:
+        """Return the label pairs for a target before it has reported anything."""
+        ...
+
+    def max_age(self, target: Target) -> float:
+        """Return how long the target's data stays fresh, in seconds."""
+        ...
+
+    async def run(
+        self, target: Target, publisher: TargetPublisher[Any], clock: Clock
+    ) -> None:
+        """Run the target's worker until cancelled."""
+        ...

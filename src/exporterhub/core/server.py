@@ -1,0 +1,51 @@
+"""Runs an ASGI app on uvicorn with the project's listen-address syntax and shutdown.
+
+SIGINT/SIGTERM stop accepting scrapes, run the app's lifespan shutdown (which closes
+device connections) and return within about two seconds. No app logic lives here.
+"""
+
+from __future__ import annotations
+
+import uvicorn
+from fastapi import FastAPI
+
+from exporterhub.core.errors import ConfigError
+
+__all__ = ["make_server", "parse_listen_address"]
+
+
+def parse_listen_address(address: str) -> tuple[str, int]:
+    """Split ``host:port``, ``:port`` or ``[v6]:port`` into host and port.
+
+    >>> parse_listen_address(":9753"), parse_listen_address("[::1]:80")
+    (('0.0.0.0', 9753), ('::1', 80))
+
+    Raises:
+        ConfigError: no port, or the port is not a number in 0..65535.
+    """
+    host, sep, port_text = address.rpartition(":")
+    if not sep:
+        raise ConfigError(f"listen address {address!r}: expected host:port")
+    host = host.strip("[]") or "0.0.0.0"  # noqa: S104 - ':port' means all interfaces
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ConfigError(f"listen address {address!r}: port is not a number") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"listen address {address!r}: port out of range")
+    return host, port
+
+
+def make_server(app: FastAPI, host: str, port: int) -> uvicorn.Server:
+    """Return a uvicorn server for ``app`` (call ``await server.serve()``)."""
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=1,
+        timeout_keep_alive=30,
+    )
+    return uvicorn.Server(config)

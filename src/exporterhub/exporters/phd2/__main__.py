@@ -1,0 +1,124 @@
+"""``phd2-exporter``: the PHD2 exporter on its own, with the original's flags and port.
+
+Flags ``--phd2host``, ``--phd2port`` (repeat it, or give a comma list, to watch
+several instances), ``--port`` (9753), ``--rms_samples`` (10); plus the project's
+``--web.listen-address``, ``--config.file``, ``--log.level``, ``--log.format``.
+Env ``PHD2_EXPORTER_<FLAG>`` sits between the defaults and the flags. Wiring only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from exporterhub import __version__
+from exporterhub.core.config import load_settings
+from exporterhub.core.errors import ConfigError
+from exporterhub.core.logging import LEVELS, configure_logging
+from exporterhub.core.plugin import Target
+from exporterhub.exporters.phd2.plugin import PLUGIN, to_target
+from exporterhub.exporters.phd2.settings import Phd2ExporterSettings
+from exporterhub.hub import build_hub, config_loader, serve
+
+__all__ = ["build_parser", "main"]
+
+
+def _ports(text: str) -> list[int]:
+    try:
+        return [int(p) for p in text.replace(" ", ",").split(",") if p]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port list: {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``phd2-exporter``."""
+    parser = argparse.ArgumentParser(
+        prog="phd2-exporter", description="Prometheus exporter for PHD2 guiding."
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument("--phd2host", help="PHD2 host (default 127.0.0.1)")
+    parser.add_argument(
+        "--phd2port",
+        type=_ports,
+        action="extend",
+        help="PHD2 event-server port; repeat or comma-separate (default 4400)",
+    )
+    parser.add_argument("--port", type=int, help="HTTP port (default 9753)")
+    parser.add_argument("--rms_samples", type=int, help="guide steps in the RMS")
+    parser.add_argument(
+        "--web.listen-address", dest="listen_address", help="host:port to listen on"
+    )
+    parser.add_argument(
+        "--config.file",
+        "--config",
+        dest="config",
+        type=Path,
+        help="exporterhub YAML file; its exporters.phd2 targets replace the flags",
+    )
+    parser.add_argument("--log.level", "--log-level", dest="log_level", choices=LEVELS)
+    parser.add_argument(
+        "--log.format", dest="log_format", choices=("auto", "json", "console")
+    )
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Phd2ExporterSettings:
+    """Merge defaults < env < flags into the command's settings.
+
+    Raises:
+        ConfigError: a value is invalid; the message names it.
+    """
+    cli: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "phd2host": args.phd2host,
+            "phd2port": args.phd2port,
+            "port": args.port,
+            "rms_samples": args.rms_samples,
+            "listen_address": args.listen_address,
+            "log_level": args.log_level,
+            "log_format": args.log_format,
+        }.items()
+        if value is not None
+    }
+    return load_settings(Phd2ExporterSettings, cli=cli, source="flags/environment")
+
+
+async def _run(args: argparse.Namespace) -> None:
+    settings = settings_from_args(args)
+    configure_logging(settings.log_level, settings.log_format)
+    plugins = {PLUGIN.kind: PLUGIN}
+    if args.config is not None:
+        load = config_loader(args.config, plugins)
+        await load()  # fail at start, not at the first scrape
+    else:
+        flag_targets = [to_target(t) for t in settings.targets()]
+
+        async def load_flags() -> Sequence[Target]:
+            return flag_targets
+
+        load = load_flags
+    state = build_hub(plugins, load, title="PHD2 exporter")
+    address = settings.listen_address or f":{settings.port}"
+    await serve(state, address)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``phd2-exporter``; return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        asyncio.run(_run(args))
+    except ConfigError as exc:
+        print(f"phd2-exporter: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

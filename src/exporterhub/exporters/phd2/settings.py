@@ -1,0 +1,100 @@
+"""Settings of the PHD2 exporter: one model per PHD2 instance, one for the command.
+
+Validation only; nothing here connects. Flag and env names are the original
+phd2-exporter's (``--phd2host``, ``--phd2port``, ``--port``, ``--rms_samples``).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEFAULT_PORT", "Phd2ExporterSettings", "Phd2Section", "Phd2TargetSettings"]
+
+DEFAULT_PORT: Final = 9753
+DEFAULT_PHD2_PORT: Final = 4400
+
+
+class Phd2TargetSettings(BaseModel):
+    """One PHD2 instance to watch.
+
+    Attributes:
+        name: unique target name; defaults to ``host:port``.
+        host: where PHD2 runs.
+        port: PHD2's event-server port (4400 + instance - 1).
+        rms_samples: guide steps in the RMS window.
+        state_interval: seconds between ``get_app_state`` polls (liveness and
+            reconciliation).
+        equipment_interval: seconds between equipment and pixel-scale polls.
+        rpc_timeout: seconds to wait for one JSON-RPC answer.
+        connect_timeout: seconds to wait for the TCP connection.
+        reconnect_initial: first reconnect delay, seconds.
+        reconnect_max: cap on the reconnect delay, seconds.
+        max_line_bytes: longer lines are rejected and counted.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(default="", max_length=128)
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=DEFAULT_PHD2_PORT, ge=1, le=65535)
+    rms_samples: int = Field(default=10, ge=1, le=100_000)
+    state_interval: float = Field(default=5.0, gt=0, le=3600)
+    equipment_interval: float = Field(default=30.0, gt=0, le=86400)
+    rpc_timeout: float = Field(default=5.0, gt=0, le=300)
+    connect_timeout: float = Field(default=5.0, gt=0, le=300)
+    reconnect_initial: float = Field(default=1.0, ge=0, le=3600)
+    reconnect_max: float = Field(default=30.0, gt=0, le=86400)
+    max_line_bytes: int = Field(default=65536, ge=1024, le=16 * 1024 * 1024)
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Phd2TargetSettings:
+        if not self.name:
+            object.__setattr__(self, "name", f"{self.host}:{self.port}")
+        if self.reconnect_max < self.reconnect_initial:
+            raise ValueError("reconnect_max must be >= reconnect_initial")
+        return self
+
+    @property
+    def fallback_instance(self) -> int:
+        """PHD2's instance number guessed from the port until PHD2 says it."""
+        return max(1, self.port - DEFAULT_PHD2_PORT + 1)
+
+    @property
+    def max_age(self) -> float:
+        """Seconds the last data stays current without a successful read or poll."""
+        return 3 * self.state_interval + self.rpc_timeout
+
+
+class Phd2Section(BaseModel):
+    """The ``exporters.phd2`` section of the exporterhub YAML file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    targets: list[Phd2TargetSettings] = Field(default_factory=list)
+
+
+class Phd2ExporterSettings(BaseSettings):
+    """The standalone ``phd2-exporter`` command's settings (env ``PHD2_EXPORTER_*``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PHD2_EXPORTER_", extra="forbid", env_nested_delimiter="__"
+    )
+
+    phd2host: str = "127.0.0.1"
+    phd2port: list[int] = Field(default_factory=lambda: [DEFAULT_PHD2_PORT])
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
+    rms_samples: int = Field(default=10, ge=1, le=100_000)
+    listen_address: str = ""
+    log_level: str = "info"
+    log_format: str = "auto"
+
+    def targets(self) -> list[Phd2TargetSettings]:
+        """Return one target per ``--phd2port``."""
+        return [
+            Phd2TargetSettings(host=self.phd2host, port=p, rms_samples=self.rms_samples)
+            for p in self.phd2port
+        ]

@@ -1,0 +1,186 @@
+"""Runs one or more exporters in one process: config, exposition, runner, app, server.
+
+Used by ``exporterhub serve``, ``exporterhub demo`` and every standalone exporter
+command, so that all of them behave the same. This module wires; it holds no protocol
+and no metric logic.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from prometheus_client import CollectorRegistry
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from exporterhub import __version__
+from exporterhub.core.app import HubState, create_app
+from exporterhub.core.clock import Clock, SystemClock
+from exporterhub.core.config import load_settings, read_yaml
+from exporterhub.core.errors import ConfigError
+from exporterhub.core.exposition import Exposition
+from exporterhub.core.metrics import build_info
+from exporterhub.core.plugin import ExporterPlugin, Target
+from exporterhub.core.server import make_server, parse_listen_address
+from exporterhub.core.targets import TargetRunner
+from exporterhub.exporters import load_plugins
+
+__all__ = [
+    "DEFAULT_LISTEN_ADDRESS",
+    "HubSettings",
+    "build_hub",
+    "load_hub_settings",
+    "serve",
+    "targets_from_settings",
+]
+
+DEFAULT_LISTEN_ADDRESS: Final = ":8750"
+
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+
+
+class WebSettings(BaseModel):
+    """The HTTP listener."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    listen_address: str = DEFAULT_LISTEN_ADDRESS
+
+
+class LogSettings(BaseModel):
+    """Logging level and format."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    level: LogLevel = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class HubSettings(BaseSettings):
+    """The exporterhub YAML file (env ``EXPORTERHUB_*``, ``__`` for nesting)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="EXPORTERHUB_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    web: WebSettings = Field(default_factory=WebSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    exporters: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+def load_hub_settings(
+    path: Path | None, cli: Mapping[str, Any] | None = None
+) -> HubSettings:
+    """Read the YAML file (if any), then env, then flags.
+
+    Raises:
+        ConfigError: one line naming the file, the key and the problem.
+    """
+    data = read_yaml(path) if path is not None else {}
+    return load_settings(
+        HubSettings, yaml_data=data, cli=cli, source=str(path or "configuration")
+    )
+
+
+def targets_from_settings(
+    settings: HubSettings, plugins: Mapping[str, ExporterPlugin], source: str
+) -> list[Target]:
+    """Validate every exporter section and return all targets.
+
+    Raises:
+        ConfigError: an unknown exporter or a bad key in its section.
+    """
+    targets: list[Target] = []
+    for kind, section in settings.exporters.items():
+        plugin = plugins.get(kind)
+        if plugin is None:
+            raise ConfigError(f"{source}: exporters.{kind}: unknown exporter")
+        targets.extend(plugin.targets_from_config(section or {}, source))
+    names: set[tuple[str, str]] = set()
+    for target in targets:
+        key = (target.kind, target.name)
+        if key in names:
+            raise ConfigError(
+                f"{source}: exporters.{target.kind}.targets: duplicate name "
+                f"{target.name!r}"
+            )
+        names.add(key)
+    return targets
+
+
+def _revision() -> str:
+    revision = os.environ.get("EXPORTERHUB_REVISION")
+    if revision:
+        return revision
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],  # noqa: S607 - PATH lookup is the point
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=2,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def build_hub(
+    plugins: Mapping[str, ExporterPlugin],
+    load_targets: Callable[[], Awaitable[Sequence[Target]]],
+    *,
+    title: str = "exporterhub",
+    clock: Clock | None = None,
+) -> HubState:
+    """Build the exposition, runner and app state for ``plugins``."""
+    clock = clock or SystemClock()
+    registry = CollectorRegistry(auto_describe=True)
+    revision = _revision()
+    build_info(
+        registry, name="exporterhub_build_info", version=__version__, revision=revision
+    )
+    for plugin in plugins.values():
+        build_info(
+            registry,
+            name=f"{plugin.prefix}_exporter_build_info",
+            version=__version__,
+            revision=revision,
+        )
+    exposition = Exposition(clock, registry)
+    runner = TargetRunner(plugins, exposition, clock)
+    return HubState(
+        title=title,
+        exposition=exposition,
+        runner=runner,
+        clock=clock,
+        load_targets=load_targets,
+    )
+
+
+async def serve(state: HubState, listen_address: str) -> None:
+    """Serve ``state`` until SIGINT/SIGTERM.
+
+    Raises:
+        ConfigError: the listen address is invalid.
+    """
+    host, port = parse_listen_address(listen_address)
+    server = make_server(create_app(state), host, port)
+    await server.serve()
+
+
+def config_loader(
+    path: Path | None, plugins: Mapping[str, ExporterPlugin] | None = None
+) -> Callable[[], Awaitable[Sequence[Target]]]:
+    """Return a coroutine function that re-reads ``path`` into targets (for reload)."""
+    chosen = plugins if plugins is not None else load_plugins()
+
+    async def load() -> Sequence[Target]:
+        settings = load_hub_settings(path)
+        return targets_from_settings(settings, chosen, str(path or "configuration"))
+
+    return load
