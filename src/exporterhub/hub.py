@@ -25,7 +25,7 @@ from exporterhub.core.errors import ConfigError
 from exporterhub.core.exposition import Exposition
 from exporterhub.core.metrics import build_info
 from exporterhub.core.plugin import ExporterPlugin, Target
-from exporterhub.core.server import make_server, parse_listen_address
+from exporterhub.core.server import bind_socket, make_server, parse_listen_address
 from exporterhub.core.targets import TargetRunner
 from exporterhub.exporters import load_plugins
 
@@ -169,8 +169,12 @@ async def serve(state: HubState, listen_address: str) -> None:
         ConfigError: the listen address is invalid.
     """
     host, port = parse_listen_address(listen_address)
+    sock = bind_socket(host, port)
     server = make_server(create_app(state), host, port)
-    await server.serve()
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        sock.close()
 
 
 def config_loader(

@@ -60,6 +60,23 @@ class HubState:
     extra_links: list[tuple[str, str]] = field(default_factory=list)
 
 
+def _accepted(header: str, wanted: str) -> bool:
+    """Say whether a comma-separated Accept-style header admits ``wanted`` (q > 0)."""
+    for part in header.split(","):
+        name, *params = (p.strip() for p in part.split(";"))
+        if name.lower() != wanted:
+            continue
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    return float(value) > 0
+                except ValueError:
+                    return False
+        return True
+    return False
+
+
 def wants_openmetrics(accept: str) -> bool:
     """Say whether an ``Accept`` header asks for OpenMetrics.
 
@@ -68,20 +85,11 @@ def wants_openmetrics(accept: str) -> bool:
     >>> wants_openmetrics("text/plain;version=0.0.4;q=1,*/*;q=0.1")
     False
     """
-    for part in accept.split(","):
-        media = part.split(";", 1)[0].strip().lower()
-        if media == "application/openmetrics-text":
-            params = part.lower().replace(" ", "")
-            return "q=0," not in params + "," and "q=0.0," not in params + ","
-    return False
+    return _accepted(accept, "application/openmetrics-text")
 
 
 def _accepts_gzip(header: str) -> bool:
-    for part in header.split(","):
-        coding, _, params = part.strip().partition(";")
-        if coding.strip().lower() == "gzip":
-            return params.replace(" ", "") not in ("q=0", "q=0.0")
-    return False
+    return _accepted(header, "gzip")
 
 
 def create_app(state: HubState) -> FastAPI:

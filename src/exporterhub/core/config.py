@@ -14,7 +14,11 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+)
 
 from exporterhub.core.errors import ConfigError
 
@@ -40,6 +44,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -81,6 +87,40 @@ def validate_model(
         return model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, source, prefix)) from exc
+
+
+def _has_path(data: Mapping[str, Any], loc: tuple[int | str, ...]) -> bool:
+    node: Any = data
+    for part in loc:
+        in_mapping = isinstance(node, Mapping) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if in_mapping or in_list:
+            node = node[part]
+        else:
+            return False
+    return True
+
+
+def _attribute(
+    exc: ValidationError,
+    flags: Mapping[str, Any],
+    env_data: Mapping[str, Any],
+    file_data: Mapping[str, Any],
+    source: str,
+) -> str:
+    """Name, per bad key, where its value came from: flags, the env or the file."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        key = ".".join(str(part) for part in loc)
+        if _has_path(flags, loc):
+            origin = "flags"
+        elif _has_path(env_data, loc):
+            origin = "environment"
+        else:
+            origin = source
+        problems.append(f"{origin}: {key}: {error['msg']}")
+    return "; ".join(problems)
 
 
 class DictSource(PydanticBaseSettingsSource):
@@ -135,10 +175,15 @@ def load_settings(
         ) -> tuple[PydanticBaseSettingsSource, ...]:
             return (init_settings, env_settings, DictSource(settings_cls, file_data))
 
+    flags = dict(cli or {})
     try:
-        loaded = _Loaded(**dict(cli or {}))
+        loaded = _Loaded(**flags)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, source)) from exc
+        try:
+            env_data: Mapping[str, Any] = EnvSettingsSource(model)()
+        except Exception:  # attribution is a courtesy; never hide the real error
+            env_data = {}
+        raise ConfigError(_attribute(exc, flags, env_data, file_data, source)) from exc
     # Hand back the caller's own class, not the private subclass.
     return model.model_construct(
         _fields_set=loaded.model_fields_set,

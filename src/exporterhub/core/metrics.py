@@ -9,13 +9,13 @@ test holds the two together). This module must not do I/O or touch the global re
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client.utils import floatToGoString
 
 __all__ = [
     "Kind",
@@ -93,8 +93,10 @@ def one(value: float | bool | None) -> Iterable[Sample]:
     return (((), float(value)),)
 
 
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
+def _escape_help(text: str, openmetrics: bool) -> str:
+    text = text.replace("\\", "\\\\").replace("\n", "\\n")
+    # OpenMetrics escapes double quotes in HELP too; the 0.0.4 text format does not.
+    return text.replace('"', '\\"') if openmetrics else text
 
 
 def _escape_label(value: str) -> str:
@@ -116,26 +118,20 @@ def family_header(spec: MetricSpec[Any], *, openmetrics: bool) -> bytes:
             name = name.removesuffix("_info")
     elif spec.kind is Kind.INFO:
         kind = "gauge"
-    text = f"# HELP {name} {_escape_help(spec.help)}\n# TYPE {name} {kind}\n"
+    text = (
+        f"# HELP {name} {_escape_help(spec.help, openmetrics)}\n# TYPE {name} {kind}\n"
+    )
     return text.encode()
-
-
-_INF: Final = math.inf
 
 
 def format_value(value: float) -> str:
     """Format a sample value the way prometheus_client does.
 
-    >>> format_value(1.0), format_value(float("inf")), format_value(float("nan"))
-    ('1.0', '+Inf', 'NaN')
+    >>> format_value(1.0), format_value(float("inf")), format_value(1.7e9)
+    ('1.0', '+Inf', '1.7e+09')
     """
-    if value == _INF:
-        return "+Inf"
-    if value == -_INF:
-        return "-Inf"
-    if value != value:  # NaN is the only float unequal to itself
-        return "NaN"
-    return repr(float(value))
+    text: str = floatToGoString(value)  # type: ignore[no-untyped-call]
+    return text
 
 
 def label_block(pairs: Iterable[tuple[str, str]]) -> str:

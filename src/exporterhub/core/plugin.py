@@ -61,6 +61,7 @@ class TargetPublisher(Generic[S]):
     ) -> None:
         self._section = section
         self._clock = clock
+        self._closed = False
         self.record: TargetRecord[S] = TargetRecord(
             name=name, identity=identity, max_age=max_age
         )
@@ -68,13 +69,27 @@ class TargetPublisher(Generic[S]):
 
     def _swap(self, record: TargetRecord[S]) -> None:
         self.record = record
-        self._section.publish(record)
+        if not self._closed:  # a withdrawn target never comes back by itself
+            self._section.publish(record)
 
     def data(
         self, data: S, *, identity: tuple[tuple[str, str], ...] | None = None
     ) -> None:
         """Publish fresh data (a success), optionally with a learned identity."""
         record = self.record.with_data(data, self._clock.time())
+        if identity is not None and identity != record.identity:
+            record = replace(record, identity=identity)
+        self._swap(record)
+
+    def update(
+        self, data: S, *, identity: tuple[tuple[str, str], ...] | None = None
+    ) -> None:
+        """Publish data without calling it a success (counters after a failure).
+
+        Freshness and health stay as they were, so rows that are not kept when
+        stale stay hidden until a real success.
+        """
+        record = replace(self.record, data=data)
         if identity is not None and identity != record.identity:
             record = replace(record, identity=identity)
         self._swap(record)
@@ -92,7 +107,8 @@ class TargetPublisher(Generic[S]):
             self._swap(replace(self.record, healthy=False))
 
     def withdraw(self) -> None:
-        """Remove the target's series from the exposition."""
+        """Remove the target's series; publishes after this are ignored."""
+        self._closed = True
         self._section.remove(self.record.name)
 
 
@@ -106,6 +122,7 @@ class ExporterPlugin(Protocol):
     kind: str
     prefix: str
     specs: Sequence[MetricSpec[Any]]
+    identity_labels: tuple[str, ...]
 
     def targets_from_config(self, data: Mapping[str, Any], source: str) -> list[Target]:
         """Validate this exporter's config section and return its targets.

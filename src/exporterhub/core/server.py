@@ -6,12 +6,14 @@ device connections) and return within about two seconds. No app logic lives here
 
 from __future__ import annotations
 
+import socket
+
 import uvicorn
 from fastapi import FastAPI
 
 from exporterhub.core.errors import ConfigError
 
-__all__ = ["make_server", "parse_listen_address"]
+__all__ = ["bind_socket", "make_server", "parse_listen_address"]
 
 
 def parse_listen_address(address: str) -> tuple[str, int]:
@@ -34,6 +36,26 @@ def parse_listen_address(address: str) -> tuple[str, int]:
     if not 0 <= port <= 65535:
         raise ConfigError(f"listen address {address!r}: port out of range")
     return host, port
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind the listening socket before serving, so a busy port is a clean error.
+
+    Raises:
+        ConfigError: the address cannot be bound (in use, not local, no permission).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"listen address {host}:{port}: cannot bind: {exc.strerror or exc}"
+        ) from exc
+    sock.set_inheritable(True)
+    return sock
 
 
 def make_server(app: FastAPI, host: str, port: int) -> uvicorn.Server:

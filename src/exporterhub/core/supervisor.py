@@ -17,7 +17,7 @@ import structlog
 
 from exporterhub.core.backoff import Backoff
 from exporterhub.core.clock import Clock
-from exporterhub.core.errors import ExporterError
+from exporterhub.core.errors import ConnectionLostError, ExporterError
 from exporterhub.core.snapshot import LinkState
 
 __all__ = ["Session", "StreamSupervisor"]
@@ -91,6 +91,8 @@ class StreamSupervisor:
                 self._set(LinkState.DISCONNECTED, "eof")
             except asyncio.CancelledError:
                 raise
+            except ConnectionLostError as exc:
+                self._set(LinkState.DISCONNECTED, type(exc).__name__)
             except ExporterError as exc:
                 failed_for_good = not exc.retryable
                 self._set(LinkState.ERROR, type(exc).__name__)

@@ -62,6 +62,8 @@ class TargetRunner:
         self._exposition = exposition
         self._clock = clock
         self._running: dict[tuple[str, str], _Running] = {}
+        # One apply at a time: two overlapping reloads must not both start a target.
+        self._lock = asyncio.Lock()
         for plugin in self._plugins.values():
             exposition.add_section(plugin.kind, plugin.prefix, plugin.specs)
 
@@ -81,6 +83,10 @@ class TargetRunner:
         Raises:
             ConfigError: two targets share a kind and name, or a kind is unknown.
         """
+        async with self._lock:
+            return await self._apply(targets)
+
+    async def _apply(self, targets: Sequence[Target]) -> ApplyResult:
         wanted: dict[tuple[str, str], Target] = {}
         for target in targets:
             key = (target.kind, target.name)
@@ -152,5 +158,6 @@ class TargetRunner:
 
     async def stop_all(self) -> None:
         """Stop every worker concurrently and withdraw their series."""
-        keys = list(self._running)
-        await asyncio.gather(*(self._stop(k) for k in keys))
+        async with self._lock:
+            keys = list(self._running)
+            await asyncio.gather(*(self._stop(k) for k in keys))

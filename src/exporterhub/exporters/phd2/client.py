@@ -158,6 +158,8 @@ class Phd2Connection:
                     self._writer.write(encode_request(method, request_id, params))
                     await self._writer.drain()
                     response = await future
+            except TimeoutError:
+                raise  # TimeoutError is an OSError: keep it from the branch below
             except OSError as exc:
                 raise ConnectionLostError(f"write failed: {exc!r}") from exc
             finally:

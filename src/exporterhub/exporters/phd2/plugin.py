@@ -14,8 +14,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 import structlog
-from exporterhub.exporters.phd2.collector import PHD2_SPECS, PREFIX, identity
-from exporterhub.exporters.phd2.state import Phd2State
 
 from exporterhub.core.backoff import Backoff
 from exporterhub.core.clock import Clock
@@ -31,8 +29,10 @@ from exporterhub.exporters.phd2.client import (
     RpcError,
     open_connection,
 )
+from exporterhub.exporters.phd2.collector import PHD2_SPECS, PREFIX, identity
 from exporterhub.exporters.phd2.protocol import Event
 from exporterhub.exporters.phd2.settings import Phd2Section, Phd2TargetSettings
+from exporterhub.exporters.phd2.state import Phd2State
 
 __all__ = ["PLUGIN", "Phd2Plugin", "to_target"]
 
@@ -82,6 +82,7 @@ class _Worker:
             link is LinkState.DISCONNECTED and error not in (None, "eof")
         ):
             self.state.count_error("connection")
+            self.publisher.update(self.state.snapshot())
         self.publisher.link(link, reconnects=max(0, self.supervisor.sessions - 1))
 
     def _on_events(self, events: list[Event]) -> None:
@@ -206,6 +207,7 @@ class Phd2Plugin:
     kind: str = "phd2"
     prefix: str = PREFIX
     specs: Sequence[MetricSpec[Any]] = PHD2_SPECS
+    identity_labels: tuple[str, ...] = ("host", "inst")
 
     def targets_from_config(self, data: Mapping[str, Any], source: str) -> list[Target]:
         """Validate the ``exporters.phd2`` section and return its targets.

@@ -59,8 +59,13 @@ class Phd2TargetSettings(BaseModel):
 
     @property
     def fallback_instance(self) -> int:
-        """PHD2's instance number guessed from the port until PHD2 says it."""
-        return max(1, self.port - DEFAULT_PHD2_PORT + 1)
+        """PHD2's instance number guessed from the port until PHD2 says it.
+
+        PHD2 listens on 4400 + instance - 1; a port outside that range (forwarded,
+        or a simulator's) gives no hint, and instance 1 stands in.
+        """
+        offset = self.port - DEFAULT_PHD2_PORT
+        return offset + 1 if 0 <= offset < 100 else 1
 
     @property
     def max_age(self) -> float:

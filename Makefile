@@ -1,0 +1,65 @@
+# exporterhub — the single entry point for developers and CI.
+# `make demo` runs every exporter against its simulator; `make test` runs every check.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv install requirements requirements-dev fmt format lint typecheck \
+        test cov coverage check demo bench metrics-lint system-deps clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,all]'
+	@touch $(STAMP)
+
+venv: $(BIN)/python ## Create the virtual environment
+
+install: $(STAMP) ## Install the project with every extra and the dev tools
+requirements: install ## Alias of install (the PHD2 requirement's name)
+requirements-dev: install ## Alias of install
+
+system-deps: ## Install Debian's prometheus (promtool) when missing and allowed
+	@bash scripts/system-deps.sh
+
+fmt: $(STAMP) ## Format the code
+	$(BIN)/ruff format src tests benchmarks scripts
+	$(BIN)/ruff check --fix src tests benchmarks scripts
+format: fmt ## Alias of fmt
+
+lint: $(STAMP) ## ruff check and format check
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
+
+typecheck: $(STAMP) ## mypy --strict on src/
+	$(BIN)/mypy src
+
+cov: $(STAMP) system-deps ## pytest with branch coverage (>= 90 % on the core and each exporter)
+	$(BIN)/pytest --cov --cov-branch --cov-report=term --cov-report=json:.coverage.json --cov-fail-under=90
+	$(BIN)/python scripts/check_coverage.py .coverage.json
+coverage: cov ## Alias of cov
+
+metrics-lint: $(STAMP) system-deps ## promtool check metrics on a live scrape of every exporter
+	$(BIN)/python scripts/metrics_lint.py
+
+test: lint typecheck cov metrics-lint ## Every check: lint, types, tests + coverage, promtool
+
+check: test ## Alias of test (lint + typecheck + tests)
+
+demo: $(STAMP) ## Every exporter against its simulator on 127.0.0.1 (Ctrl-C stops)
+	$(BIN)/exporterhub demo
+
+bench: $(STAMP) ## Benchmarks; figures go into the README
+	$(BIN)/python -m benchmarks
+
+clean: ## Remove the venv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.json htmlcov dist build
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

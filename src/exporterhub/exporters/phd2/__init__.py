@@ -1,0 +1,11 @@
+"""PHD2 guiding exporter: watches PHD2's event server and exports ``phd2_*`` metrics.
+
+Modules: ``protocol`` (framing, parsing and encoding of event-server lines),
+``state`` (folds events and poll results into a ``Phd2Snapshot``), ``collector``
+(the metric table). All three are pure; only the client touches the network.
+Importing this package loads nothing heavy.
+"""
+
+from __future__ import annotations
+
+__all__ = ["collector", "protocol", "state"]

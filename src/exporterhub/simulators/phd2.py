@@ -1,0 +1,521 @@
+"""PHD2 simulator: a TCP server that speaks PHD2's event-monitoring protocol.
+
+Used by the exporter's integration tests, by ``make demo`` and by anyone trying the
+project without a guide camera. Each client gets PHD2's catch-up block on connect
+(protocol doc §3), every later event line, and answers to its own JSON-RPC requests
+(§9). A seeded session model plays looping, calibration, guiding, dithering,
+settling, star loss, pause and stop at ``speed`` times real time, unless
+``scripted`` is set, in which case only :meth:`Phd2Simulator.send_event` and
+:meth:`Phd2Simulator.send_raw` produce traffic. :class:`Phd2Faults` switches, which
+may be flipped while running, split lines across TCP writes, inject malformed and
+over-long lines, answer ``null`` pixel scales, imitate PHD2 2.6.5 or stall.
+
+Run it with ``phd2-simulator --port 4400`` (see :func:`build_parser`).
+
+This module must not bind anything but the configured host (127.0.0.1 by default),
+import exporter code, block the event loop or let one misbehaving client affect
+the others. The session model and wire format live in the private ``_phd2_*``
+modules and do no I/O.
+
+Example:
+    >>> args = build_parser().parse_args(["--instance", "2", "--speed", "50"])
+    >>> config = config_from_args(args)
+    >>> config.port, config.speed, config.faults.legacy_265
+    (4401, 50.0, False)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import signal
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Final
+
+import structlog
+
+from exporterhub.simulators._phd2_rpc import Phd2Rpc
+from exporterhub.simulators._phd2_session import AppState, Phd2Faults, Phd2Session
+from exporterhub.simulators._phd2_wire import Num, RequestBuffer, malformed
+
+__all__ = [
+    "AppState",
+    "Num",
+    "Phd2Faults",
+    "Phd2SimConfig",
+    "Phd2Simulator",
+    "build_parser",
+    "config_from_args",
+    "main",
+    "serve",
+]
+
+_log = structlog.get_logger(__name__)
+
+OVERLONG_BYTES: Final = (1 << 20) + 64  # just over 1 MiB, no newline inside
+MAX_QUEUED_LINES: Final = 10_000  # a client this far behind is dropped
+READ_SIZE: Final = 4096
+
+
+@dataclass(slots=True, kw_only=True)
+class Phd2SimConfig:
+    """Settings of one simulated PHD2 instance.
+
+    Attributes:
+        host: address to listen on.
+        port: TCP port; 0 picks a free one (tests), see :attr:`Phd2Simulator.port`.
+        instance: PHD2 instance number, the ``Inst`` field.
+        hostname: the ``Host`` field.
+        version: ``PHDVersion``; features follow it (2.6.5 under ``legacy_265``).
+        speed: time factor; 10.0 runs ten times faster than real time.
+        exposure: guide exposure in simulated seconds (real seconds / speed).
+        pixel_scale: arcsec/px answered by ``get_pixel_scale``.
+        seed: seed of the session's random generator; ``None`` = not reproducible.
+        scripted: no autonomous session; traffic only from ``send_event``/``send_raw``.
+        faults: fault switches, mutable at run time.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 4400
+    instance: int = 1
+    hostname: str = "SIMULATOR"
+    version: str = "2.6.14"
+    speed: float = 1.0
+    exposure: float = 2.0
+    pixel_scale: float = 1.93
+    seed: int | None = None
+    scripted: bool = False
+    faults: Phd2Faults = field(default_factory=Phd2Faults)
+
+
+class _Client:
+    """One connection: an ordered send queue drained by its own writer task."""
+
+    __slots__ = ("handler", "peer", "queue", "reader", "writer", "writer_task")
+
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.peer = str(writer.get_extra_info("peername"))
+        self.queue: asyncio.Queue[tuple[bytes, bool]] = asyncio.Queue(MAX_QUEUED_LINES)
+        self.writer_task: asyncio.Task[None] | None = None
+        self.handler: asyncio.Task[None] | None = None
+
+
+class Phd2Simulator:
+    """A simulated PHD2 event server on a TCP port.
+
+    ``events_sent`` counts event lines written to sockets, once per client that
+    received the line (catch-up and malformed replacements included, RPC responses
+    and over-long junk lines not).
+    """
+
+    def __init__(self, config: Phd2SimConfig) -> None:
+        if config.speed <= 0 or config.exposure <= 0:
+            msg = "speed and exposure must be positive"
+            raise ValueError(msg)
+        self._config = config
+        self._session = Phd2Session(
+            host=config.hostname,
+            instance=config.instance,
+            version=config.version,
+            exposure=config.exposure,
+            pixel_scale=config.pixel_scale,
+            seed=config.seed,
+            autopilot=not config.scripted,
+            faults=config.faults,
+        )
+        self._rpc = Phd2Rpc(self._session)
+        self._fault_rng = random.Random(
+            None if config.seed is None else config.seed + 1
+        )
+        self._server: asyncio.Server | None = None
+        self._port = config.port
+        self._ticker: asyncio.Task[None] | None = None
+        self._clients: set[_Client] = set()
+        self._changed = asyncio.Condition()
+        self._broadcasts = 0
+        self._stopped = False
+        self.events_sent = 0
+
+    # ---------------------------------------------------------------- control
+
+    async def start(self) -> None:
+        """Bind the listening socket and start the session clock.
+
+        Raises:
+            RuntimeError: if already started.
+            OSError: if the address cannot be bound.
+        """
+        if self._server is not None or self._stopped:
+            msg = "simulator already started"
+            raise RuntimeError(msg)
+        self._server = await asyncio.start_server(
+            self._on_connect, self._config.host, self._config.port
+        )
+        self._port = int(self._server.sockets[0].getsockname()[1])
+        if not self._config.scripted:
+            self._ticker = asyncio.create_task(
+                self._run_session(), name="phd2-sim-session"
+            )
+        _log.info(
+            "phd2_simulator_started",
+            host=self._config.host,
+            port=self.port,
+            instance=self._config.instance,
+            scripted=self._config.scripted,
+        )
+
+    async def stop(self) -> None:
+        """Close the server and every client and cancel all tasks; idempotent."""
+        if self._server is None or self._stopped:
+            return
+        self._stopped = True
+        self._server.close()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        await self.drop_clients()
+        await self._server.wait_closed()
+        _log.info("phd2_simulator_stopped", port=self.port)
+
+    async def __aenter__(self) -> Phd2Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port (the real one when configured with port 0)."""
+        return self._port
+
+    @property
+    def faults(self) -> Phd2Faults:
+        """The live fault switches."""
+        return self._config.faults
+
+    @property
+    def client_count(self) -> int:
+        """Number of connected clients."""
+        return len(self._clients)
+
+    @property
+    def state(self) -> str:
+        """Current PHD2 app state name, as ``get_app_state`` would answer."""
+        return self._session.app_state.value
+
+    async def wait_for_clients(self, n: int) -> None:
+        """Return once at least ``n`` clients are connected."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: len(self._clients) >= n)
+
+    async def flush(self) -> None:
+        """Return once every line queued so far has been written or dropped."""
+        await asyncio.gather(*(c.queue.join() for c in list(self._clients)))
+
+    # -------------------------------------------------------------- scripting
+
+    async def send_event(self, event: str, **fields: object) -> None:
+        """Broadcast an event built from ``fields`` and fold it into the state.
+
+        Members are Event, Timestamp, Host, Inst, then ``fields`` in the given
+        order. Plain floats take the field's PHD2 format where the protocol fixes
+        one (``dx`` of a GuideStep is ``%.3f``), else ``%g``; pass
+        :class:`~exporterhub.simulators._phd2_wire.Num` for exact text.
+        """
+        self._broadcast([self._session.emit_external(event, fields)])
+
+    async def send_raw(self, data: bytes) -> None:
+        """Broadcast ``data`` verbatim (not counted as an event line)."""
+        for client in list(self._clients):
+            self._enqueue(client, data, is_event=False)
+
+    def set_state(
+        self,
+        state: str,
+        *,
+        star: tuple[float, float] | None = None,
+        lock: tuple[float, float] | None = None,
+        calibrated: bool | None = None,
+    ) -> None:
+        """Set the simulated state silently; new clients' catch-up reflects it.
+
+        Args:
+            state: an app state name: Stopped, Looping, Selected, Calibrating,
+                Guiding, LostLock or Paused.
+            star: guide star position in px; (640, 480) where one is needed.
+            lock: lock position; defaults to ``star`` when calibrating or guiding.
+            calibrated: mount calibrated; defaults to true for guiding states.
+
+        Raises:
+            ValueError: for an unknown state name.
+        """
+        self._session.set_state(state, star=star, lock=lock, calibrated=calibrated)
+
+    def set_guiding(
+        self,
+        *,
+        calibrated: bool = True,
+        star: tuple[float, float] = (640.0, 480.0),
+        lock: tuple[float, float] | None = None,
+        paused: bool = False,
+    ) -> None:
+        """Shortcut for :meth:`set_state` to Guiding (or Paused while guiding)."""
+        state = AppState.PAUSED if paused else AppState.GUIDING
+        self.set_state(state, star=star, lock=lock, calibrated=calibrated)
+
+    async def drop_clients(self) -> None:
+        """Abort every client connection without a goodbye (the peer sees EOF)."""
+        clients = list(self._clients)
+        for client in clients:
+            client.writer.transport.abort()
+        handlers = [c.handler for c in clients if c.handler is not None]
+        await asyncio.gather(*handlers, return_exceptions=True)
+
+    # ------------------------------------------------------------- internals
+
+    async def _run_session(self) -> None:
+        loop = asyncio.get_running_loop()
+        period = self._config.exposure / self._config.speed
+        due = loop.time()
+        while True:
+            due += period
+            now = loop.time()
+            if due < now - 10 * period:
+                due = now  # fell far behind (suspended host): do not burst
+            await asyncio.sleep(max(0.0, due - now))
+            try:
+                lines = self._session.tick()
+            except Exception:
+                _log.exception("phd2_session_tick_failed")
+                raise
+            self._broadcast(lines)
+
+    def _broadcast(self, lines: list[bytes]) -> None:
+        faults = self.faults
+        for line in lines:
+            self._broadcasts += 1
+            n = self._broadcasts
+            out = line
+            if faults.malformed_every > 0 and n % faults.malformed_every == 0:
+                out = malformed(line, n // faults.malformed_every)
+            junk = None
+            if faults.overlong_every > 0 and n % faults.overlong_every == 0:
+                junk = b"#" * OVERLONG_BYTES + b"\r\n"
+            for client in list(self._clients):
+                self._enqueue(client, out, is_event=True)
+                if junk is not None:
+                    self._enqueue(client, junk, is_event=False)
+
+    def _enqueue(self, client: _Client, data: bytes, *, is_event: bool) -> None:
+        if self.faults.stall:
+            return
+        try:
+            client.queue.put_nowait((data, is_event))
+        except asyncio.QueueFull:
+            _log.debug("phd2_client_too_slow", peer=client.peer)
+            client.writer.transport.abort()
+
+    async def _on_connect(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        client = _Client(reader, writer)
+        client.handler = asyncio.current_task()
+        if self._stopped:
+            writer.transport.abort()
+            return
+        # The catch-up is queued before the client joins the broadcast set, with
+        # no await in between, so it always precedes the first live event.
+        for line in self._session.catch_up():
+            self._enqueue(client, line, is_event=True)
+        self._clients.add(client)
+        client.writer_task = asyncio.create_task(self._write_loop(client))
+        _log.debug(
+            "phd2_client_connected", peer=client.peer, clients=len(self._clients)
+        )
+        async with self._changed:
+            self._changed.notify_all()
+        try:
+            await self._read_loop(client)
+        except (ConnectionError, OSError) as exc:
+            _log.debug("phd2_client_read_failed", peer=client.peer, error=str(exc))
+        except Exception:
+            # A request the model cannot handle is a simulator bug; it costs this
+            # client its connection, never the server or the other clients.
+            _log.warning("phd2_client_request_failed", peer=client.peer, exc_info=True)
+        finally:
+            await self._forget(client)
+
+    async def _forget(self, client: _Client) -> None:
+        self._clients.discard(client)
+        client.writer.transport.abort()
+        if client.writer_task is not None:
+            client.writer_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await client.writer_task
+        while not client.queue.empty():  # release flush() waiters
+            client.queue.get_nowait()
+            client.queue.task_done()
+        _log.debug(
+            "phd2_client_disconnected", peer=client.peer, clients=len(self._clients)
+        )
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _read_loop(self, client: _Client) -> None:
+        requests = RequestBuffer()
+        while data := await client.reader.read(READ_SIZE):
+            if self.faults.stall:
+                continue  # a hung PHD2 answers nothing
+            first_only = not self._session.features.overlap
+            for item in requests.feed(data, first_only=first_only):
+                if item is None:
+                    self._enqueue(client, self._rpc.too_big(), is_event=False)
+                    continue
+                response, events = self._rpc.handle_line(item)
+                self._broadcast(events)
+                if response is not None:
+                    self._enqueue(client, response, is_event=False)
+
+    async def _write_loop(self, client: _Client) -> None:
+        writer = client.writer
+        try:
+            while True:
+                data, is_event = await client.queue.get()
+                try:
+                    if not self.faults.stall:
+                        await self._write(writer, data)
+                        self.events_sent += is_event
+                finally:
+                    client.queue.task_done()
+        except (ConnectionError, OSError) as exc:
+            _log.debug("phd2_client_write_failed", peer=client.peer, error=str(exc))
+            writer.transport.abort()
+
+    async def _write(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+        if not self.faults.split_lines:
+            writer.write(data)
+            await writer.drain()
+            return
+        pos = 0
+        while pos < len(data):
+            size = self._fault_rng.randint(1, 40)
+            writer.write(data[pos : pos + size])
+            pos += size
+            await writer.drain()
+            await asyncio.sleep(0)  # let the peer read, so chunks arrive separately
+
+
+# -------------------------------------------------------------------- CLI
+
+
+async def serve(config: Phd2SimConfig, stop: asyncio.Event | None = None) -> None:
+    """Run a simulator until ``stop`` is set, or until SIGINT/SIGTERM.
+
+    Args:
+        config: simulator settings.
+        stop: set it to shut down; when ``None`` the process signals do it.
+    """
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    if stop is None:
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+                installed.append(sig)
+    try:
+        async with Phd2Simulator(config):
+            await stop.wait()
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        msg = f"must be > 0: {text}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the ``phd2-simulator`` argument parser."""
+    p = argparse.ArgumentParser(
+        prog="phd2-simulator",
+        description="Simulated PHD2 guiding event server (event monitoring protocol).",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="listen address")
+    p.add_argument("--port", type=int, help="TCP port (default 4400 + instance - 1)")
+    p.add_argument("--instance", type=int, default=1, help="PHD2 instance number")
+    p.add_argument("--hostname", default="SIMULATOR", help="Host field of events")
+    p.add_argument("--phd-version", default="2.6.14", help="PHDVersion to report")
+    p.add_argument("--speed", type=_positive, default=1.0, help="time factor")
+    p.add_argument("--exposure", type=_positive, default=2.0, help="exposure, s")
+    p.add_argument("--pixel-scale", type=_positive, default=1.93, help="arcsec/px")
+    p.add_argument("--seed", type=int, help="random seed for a reproducible session")
+    p.add_argument("--scripted", action="store_true", help="no autonomous session")
+    faults = p.add_argument_group("faults")
+    faults.add_argument("--legacy-265", action="store_true", help="act as PHD2 2.6.5")
+    faults.add_argument(
+        "--null-pixel-scale", action="store_true", help="get_pixel_scale is null"
+    )
+    faults.add_argument(
+        "--split-lines", action="store_true", help="write lines in small chunks"
+    )
+    faults.add_argument(
+        "--malformed-every", type=int, default=0, metavar="N", help="bad JSON every N"
+    )
+    faults.add_argument(
+        "--overlong-every", type=int, default=0, metavar="N", help="1 MiB line every N"
+    )
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> Phd2SimConfig:
+    """Build a :class:`Phd2SimConfig` from parsed :func:`build_parser` arguments."""
+    return Phd2SimConfig(
+        host=args.host,
+        port=args.port if args.port is not None else 4400 + args.instance - 1,
+        instance=args.instance,
+        hostname=args.hostname,
+        version=args.phd_version,
+        speed=args.speed,
+        exposure=args.exposure,
+        pixel_scale=args.pixel_scale,
+        seed=args.seed,
+        scripted=args.scripted,
+        faults=Phd2Faults(
+            split_lines=args.split_lines,
+            malformed_every=args.malformed_every,
+            overlong_every=args.overlong_every,
+            null_pixel_scale=args.null_pixel_scale,
+            legacy_265=args.legacy_265,
+        ),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``phd2-simulator`` until SIGINT/SIGTERM; return the exit status 0."""
+    config = config_from_args(build_parser().parse_args(argv))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(config))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised through the console script
+    raise SystemExit(main())

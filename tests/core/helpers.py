@@ -1,0 +1,165 @@
+"""Test peers and loop helpers shared by the core tests.
+
+``DemoPlugin`` is a test peer implementing the ``ExporterPlugin`` protocol: its worker
+publishes through the real ``TargetPublisher`` and then waits until cancelled. Nothing
+here replaces project code; the helpers only yield to the event loop, never sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ConfigDict, Field
+
+from exporterhub.core.clock import Clock
+from exporterhub.core.config import validate_model
+from exporterhub.core.metrics import Kind, MetricSpec, Sample, one
+from exporterhub.core.plugin import Target, TargetPublisher
+from exporterhub.core.snapshot import LinkState
+from exporterhub.core.testing import FakeClock
+
+HIDDEN = "hunter2-never-shown"
+"""A settings value the API and logs must never reveal."""
+
+
+class DemoSettings(BaseModel):
+    """One demo target's settings, frozen like every exporter's target settings."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    host: str = "127.0.0.1"
+    port: int = Field(default=1, ge=1, le=65535)
+    value: float = 1.0
+    password: str = HIDDEN
+    crash: bool = False
+    max_age: float = 60.0
+
+
+class DemoSection(BaseModel):
+    """The ``exporters.demo`` section."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    targets: list[DemoSettings] = Field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSnapshot:
+    """The demo exporter's snapshot."""
+
+    value: float
+
+
+def _value(snapshot: DemoSnapshot) -> Iterable[Sample]:
+    return one(snapshot.value)
+
+
+DEMO_SPECS: list[MetricSpec[Any]] = [
+    MetricSpec(
+        name="demo_value",
+        help="The value configured for the target.",
+        kind=Kind.GAUGE,
+        value_fn=_value,
+    ),
+]
+
+
+def demo_target(name: str, **settings: Any) -> Target:
+    """Return a demo ``Target`` with the given settings."""
+    return Target(kind="demo", name=name, settings=DemoSettings(name=name, **settings))
+
+
+class DemoPlugin:
+    """A tiny exporter: publishes its configured value once, then waits."""
+
+    kind: str = "demo"
+    prefix: str = "demo"
+    specs: Sequence[MetricSpec[Any]] = DEMO_SPECS
+    identity_labels: tuple[str, ...] = ("target",)
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, list[asyncio.Task[Any]]] = {}
+        self.finished: list[str] = []
+
+    def targets_from_config(self, data: Mapping[str, Any], source: str) -> list[Target]:
+        section = validate_model(
+            DemoSection, data, source=source, prefix="exporters.demo."
+        )
+        return [
+            Target(kind=self.kind, name=t.name, settings=t) for t in section.targets
+        ]
+
+    def initial_identity(self, target: Target) -> tuple[tuple[str, str], ...]:
+        return (("target", target.name),)
+
+    def max_age(self, target: Target) -> float:
+        settings = target.settings
+        assert isinstance(settings, DemoSettings)
+        return settings.max_age
+
+    def started(self, name: str) -> int:
+        """Return how many workers were started for ``name``."""
+        return len(self.tasks.get(name, []))
+
+    def current(self, name: str) -> asyncio.Task[Any]:
+        """Return the task of the latest worker of ``name``."""
+        return self.tasks[name][-1]
+
+    async def run(
+        self, target: Target, publisher: TargetPublisher[Any], clock: Clock
+    ) -> None:
+        settings = target.settings
+        assert isinstance(settings, DemoSettings)
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.setdefault(target.name, []).append(task)
+        try:
+            publisher.link(LinkState.CONNECTED)
+            publisher.data(DemoSnapshot(settings.value))
+            if settings.crash:
+                raise RuntimeError("the demo worker crashed on purpose")
+            await asyncio.Event().wait()  # until cancelled
+        finally:
+            self.finished.append(target.name)
+
+
+async def settle(condition: Callable[[], bool], *, rounds: int = 1000) -> None:
+    """Yield to the event loop (no timed sleep) until ``condition()`` holds."""
+    for _ in range(rounds):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    pytest.fail(f"condition not met after {rounds} event-loop rounds")
+
+
+async def until_sleeping(clock: FakeClock, count: int = 1) -> None:
+    """Yield to the loop until ``count`` coroutines wait on the fake clock."""
+    await settle(lambda: clock.sleeping >= count)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    factory: Callable[[], Awaitable[None]],
+) -> AsyncIterator[asyncio.Task[None]]:
+    """Run ``factory()`` as a task; on exit cancel it and check that it propagates."""
+    task: asyncio.Task[None] = asyncio.ensure_future(factory())
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert task.cancelled()

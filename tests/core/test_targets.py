@@ -1,0 +1,260 @@
+"""Tests of the target runner with the demo test plugin."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+from structlog.testing import capture_logs
+
+from exporterhub.core.errors import ConfigError
+from exporterhub.core.exposition import Exposition
+from exporterhub.core.metrics import Kind, MetricSpec
+from exporterhub.core.plugin import Target
+from exporterhub.core.targets import ApplyResult, TargetRunner
+
+from .helpers import DemoPlugin, DemoSnapshot, demo_target, settle
+
+
+class OtherPlugin(DemoPlugin):
+    """A second exporter kind with its own metric names."""
+
+    kind = "other"
+    prefix = "other"
+    specs: Sequence[MetricSpec[Any]] = (
+        MetricSpec(
+            name="other_value",
+            help="The other value.",
+            kind=Kind.GAUGE,
+            value_fn=lambda s: [((), s.value)],
+        ),
+    )
+
+
+@pytest.fixture
+def exposition(clock) -> Exposition:
+    return Exposition(clock, CollectorRegistry())
+
+
+@pytest.fixture
+async def runner(plugin, exposition, clock):
+    runner = TargetRunner({"demo": plugin}, exposition, clock)
+    yield runner
+    await runner.stop_all()
+
+
+def body(exposition: Exposition) -> str:
+    return exposition.body().decode()
+
+
+async def started(plugin: DemoPlugin, *names: str) -> None:
+    """Wait until every named worker has published its first data."""
+    await settle(lambda: all(plugin.started(n) for n in names))
+
+
+class TestApply:
+    """apply() makes the running set equal to the wanted one, surgically."""
+
+    async def test_starts_new_targets(self, runner, plugin, exposition):
+        """New targets start a worker each and their series appear."""
+        result = await runner.apply([demo_target("a"), demo_target("b", value=2.0)])
+        assert result == ApplyResult(started=["demo/a", "demo/b"])
+        await started(plugin, "a", "b")
+        text = body(exposition)
+        assert 'demo_value{target="a"} 1.0\n' in text
+        assert 'demo_value{target="b"} 2.0\n' in text
+        assert [t.name for t in runner.targets] == ["a", "b"]
+
+    async def test_registers_a_section_per_plugin(self, plugin, exposition, clock):
+        """Constructing the runner adds each plugin's section to the exposition."""
+        TargetRunner({"demo": plugin, "other": OtherPlugin()}, exposition, clock)
+        assert [s.kind for s in exposition.sections()] == ["demo", "other"]
+        assert exposition.section("other").prefix == "other"
+
+    async def test_unchanged_target_keeps_its_task(self, runner, plugin):
+        """Applying an equal target again leaves its worker task alone."""
+        await runner.apply([demo_target("a")])
+        await started(plugin, "a")
+        task = plugin.current("a")
+        result = await runner.apply([demo_target("a")])
+        assert result == ApplyResult(unchanged=["demo/a"])
+        await asyncio.sleep(0)
+        assert plugin.started("a") == 1
+        assert plugin.current("a") is task
+        assert not task.done()
+
+    async def test_changed_target_restarts(self, runner, plugin, exposition):
+        """A target whose settings differ restarts: the old worker is cancelled."""
+        await runner.apply([demo_target("a", value=1.0)])
+        await started(plugin, "a")
+        old = plugin.current("a")
+        result = await runner.apply([demo_target("a", value=5.0)])
+        assert result == ApplyResult(restarted=["demo/a"])
+        assert old.cancelled()
+        await settle(lambda: plugin.started("a") == 2)
+        assert plugin.current("a") is not old
+        assert 'demo_value{target="a"} 5.0\n' in body(exposition)
+        assert 'demo_value{target="a"} 1.0\n' not in body(exposition)
+
+    async def test_removed_target_stops_and_withdraws(self, runner, plugin, exposition):
+        """A target no longer wanted is cancelled and its series vanish."""
+        await runner.apply([demo_target("a"), demo_target("b")])
+        await started(plugin, "a", "b")
+        assert 'target="b"' in body(exposition)
+        old = plugin.current("b")
+        result = await runner.apply([demo_target("a")])
+        assert result == ApplyResult(stopped=["demo/b"], unchanged=["demo/a"])
+        assert old.cancelled()
+        assert "b" in plugin.finished
+        assert 'target="b"' not in body(exposition)
+        assert 'target="a"' in body(exposition)
+        assert runner.publisher("demo", "b") is None
+
+    async def test_mixed_change(self, runner, plugin):
+        """One apply can start, stop, restart and keep targets at once."""
+        await runner.apply([demo_target("keep"), demo_target("mod"), demo_target("rm")])
+        await started(plugin, "keep", "mod", "rm")
+        result = await runner.apply(
+            [demo_target("keep"), demo_target("mod", port=2), demo_target("new")]
+        )
+        assert result == ApplyResult(
+            started=["demo/new"],
+            stopped=["demo/rm"],
+            restarted=["demo/mod"],
+            unchanged=["demo/keep"],
+        )
+        assert sorted(t.name for t in runner.targets) == ["keep", "mod", "new"]
+
+    async def test_empty_apply_stops_everything(self, runner, plugin, exposition):
+        """Applying no targets stops every worker."""
+        await runner.apply([demo_target("a")])
+        await started(plugin, "a")
+        result = await runner.apply([])
+        assert result == ApplyResult(stopped=["demo/a"])
+        assert runner.targets == []
+        assert "demo_value" not in body(exposition)
+
+    async def test_same_name_in_two_kinds(self, plugin, exposition, clock):
+        """Names are unique per kind: 'x' may exist for two exporters."""
+        other = OtherPlugin()
+        runner = TargetRunner({"demo": plugin, "other": other}, exposition, clock)
+        try:
+            a = demo_target("x")
+            b = Target(kind="other", name="x", settings=a.settings)
+            result = await runner.apply([a, b])
+            assert result.started == ["demo/x", "other/x"]
+            await settle(lambda: bool(plugin.started("x") and other.started("x")))
+            assert 'other_value{target="x"} 1.0\n' in body(exposition)
+        finally:
+            await runner.stop_all()
+
+
+class TestRejected:
+    """Invalid target sets are refused before anything changes."""
+
+    async def test_duplicate_names(self, runner, plugin):
+        """Two targets of one kind with one name raise ConfigError; nothing changes."""
+        await runner.apply([demo_target("a")])
+        await started(plugin, "a")
+        task = plugin.current("a")
+        with pytest.raises(ConfigError, match="duplicate target name demo/b"):
+            await runner.apply([demo_target("b"), demo_target("b", value=3.0)])
+        assert [t.name for t in runner.targets] == ["a"]
+        assert not task.done()
+        assert plugin.started("b") == 0
+
+    async def test_unknown_kind(self, runner, plugin):
+        """A target of an unknown kind raises ConfigError; running targets stay."""
+        await runner.apply([demo_target("a")])
+        await started(plugin, "a")
+        stranger = Target(kind="nope", name="z", settings=demo_target("z").settings)
+        with pytest.raises(ConfigError, match="unknown exporter kind 'nope'"):
+            await runner.apply([stranger])
+        assert [t.name for t in runner.targets] == ["a"]
+        assert not plugin.current("a").done()
+
+
+class TestCrashes:
+    """A crashing worker never takes the process down."""
+
+    async def test_crash_marks_target_unhealthy(self, runner, plugin, exposition):
+        """After a crash the target is unhealthy, logged, and others keep running."""
+        with capture_logs() as logs:
+            await runner.apply([demo_target("ok"), demo_target("bad", crash=True)])
+            await started(plugin, "ok", "bad")
+            crashed = plugin.current("bad")
+            await settle(crashed.done)
+        assert crashed.exception() is None  # the guard swallowed the crash
+        publisher = runner.publisher("demo", "bad")
+        assert publisher is not None
+        assert publisher.record.healthy is False
+        assert publisher.record.data == DemoSnapshot(1.0)
+        text = body(exposition)
+        assert 'demo_up{target="bad"} 0.0\n' in text
+        assert 'demo_up{target="ok"} 1.0\n' in text
+        assert not plugin.current("ok").done()
+        events = [e for e in logs if e["event"] == "worker_crashed"]
+        assert [(e["kind"], e["target"]) for e in events] == [("demo", "bad")]
+
+    async def test_crashed_target_can_be_removed(self, runner, plugin, exposition):
+        """Stopping a crashed worker withdraws its series without error."""
+        await runner.apply([demo_target("bad", crash=True)])
+        await settle(
+            lambda: bool(plugin.started("bad")) and plugin.current("bad").done()
+        )
+        result = await runner.apply([])
+        assert result.stopped == ["demo/bad"]
+        assert 'target="bad"' not in body(exposition)
+
+
+class TestStopAll:
+    """stop_all cancels every worker and withdraws every series."""
+
+    async def test_stop_all(self, runner, plugin, exposition):
+        """After stop_all no task runs and no target series remain."""
+        await runner.apply([demo_target("a"), demo_target("b")])
+        await started(plugin, "a", "b")
+        tasks = [plugin.current("a"), plugin.current("b")]
+        await runner.stop_all()
+        assert all(t.cancelled() for t in tasks)
+        assert runner.targets == []
+        assert exposition.section("demo").records() == []
+        assert "demo_" not in body(exposition)
+        assert sorted(plugin.finished) == ["a", "b"]
+
+    async def test_stop_all_when_empty(self, runner):
+        """stop_all with nothing running is a no-op."""
+        await runner.stop_all()
+        assert runner.targets == []
+
+    async def test_publisher_lookup(self, runner, plugin):
+        """publisher() finds running targets only."""
+        await runner.apply([demo_target("a")])
+        assert runner.publisher("demo", "a") is not None
+        assert runner.publisher("demo", "zz") is None
+        assert runner.publisher("other", "a") is None
+
+
+class TestConcurrentApply:
+    """Two applies at once (two POST /-/reload) must not leak workers."""
+
+    async def test_concurrent_restarts_leave_one_worker(self, runner, plugin):
+        """After two overlapping applies exactly one worker per target is alive."""
+        await runner.apply([demo_target("a", value=1.0)])
+        await started(plugin, "a")
+        try:
+            await asyncio.gather(
+                runner.apply([demo_target("a", value=2.0)]),
+                runner.apply([demo_target("a", value=2.0)]),
+            )
+            await settle(lambda: plugin.started("a") >= 2)
+            await runner.stop_all()
+            alive = [t for t in plugin.tasks["a"] if not t.done()]
+            assert alive == []
+        finally:
+            for task in plugin.tasks["a"]:
+                task.cancel()
+            await asyncio.gather(*plugin.tasks["a"], return_exceptions=True)

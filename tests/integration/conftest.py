@@ -1,0 +1,120 @@
+"""Fixtures for tests that run the real exporter against the real PHD2 simulator."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from exporterhub.core.app import HubState, create_app
+from exporterhub.core.plugin import Target
+from exporterhub.core.testing import running_server
+from exporterhub.exporters.phd2.plugin import PLUGIN, to_target
+from exporterhub.exporters.phd2.settings import Phd2TargetSettings
+from exporterhub.hub import build_hub
+from exporterhub.simulators.phd2 import Phd2SimConfig, Phd2Simulator
+
+FAST = {
+    "state_interval": 0.2,
+    "equipment_interval": 0.2,
+    "rpc_timeout": 0.5,
+    "connect_timeout": 2.0,
+    "reconnect_initial": 0.05,
+    "reconnect_max": 0.2,
+}
+
+
+@dataclass
+class Scrape:
+    """One parsed scrape: ``value(name, **labels)`` and ``series(name)``."""
+
+    text: str
+
+    def samples(self) -> list[Any]:
+        return [
+            s for fam in text_string_to_metric_families(self.text) for s in fam.samples
+        ]
+
+    def value(self, name: str, **labels: str) -> float | None:
+        for sample in self.samples():
+            if sample.name == name and all(
+                sample.labels.get(k) == v for k, v in labels.items()
+            ):
+                return float(sample.value)
+        return None
+
+    def series(self, name: str) -> list[Any]:
+        return [s for s in self.samples() if s.name == name]
+
+
+@dataclass
+class Exporter:
+    """A running exporter: its hub state and an HTTP client on its listener."""
+
+    state: HubState
+    client: httpx.AsyncClient
+
+    async def scrape(self) -> Scrape:
+        response = await self.client.get("/metrics")
+        response.raise_for_status()
+        return Scrape(response.text)
+
+    async def scrape_until(
+        self, predicate: Callable[[Scrape], bool], within: float = 15.0
+    ) -> Scrape:
+        """Scrape until ``predicate`` holds; fail with the last body otherwise."""
+        last = Scrape("")
+        try:
+            async with asyncio.timeout(within):
+                while True:
+                    last = await self.scrape()
+                    if predicate(last):
+                        return last
+                    await asyncio.sleep(0.02)
+        except TimeoutError:
+            pytest.fail(
+                f"condition not met within {within}s; last scrape:\n{last.text}"
+            )
+
+
+def phd2_target(port: int, name: str = "rig", **overrides: Any) -> Target:
+    return to_target(
+        Phd2TargetSettings(name=name, host="127.0.0.1", port=port, **(FAST | overrides))
+    )
+
+
+@pytest.fixture
+async def simulator() -> AsyncIterator[Phd2Simulator]:
+    sim = Phd2Simulator(Phd2SimConfig(port=0, scripted=True, seed=7))
+    await sim.start()
+    try:
+        yield sim
+    finally:
+        await sim.stop()
+
+
+@pytest.fixture
+def make_exporter() -> Callable[[Sequence[Target]], Any]:
+    """Return an async context manager factory running the exporter on loopback."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def run(targets: Sequence[Target]) -> AsyncIterator[Exporter]:
+        wanted = list(targets)
+
+        async def load() -> Sequence[Target]:
+            return wanted
+
+        state = build_hub({PLUGIN.kind: PLUGIN}, load, title="test")
+        async with (
+            running_server(create_app(state)) as url,
+            httpx.AsyncClient(base_url=url, timeout=5) as client,
+        ):
+            yield Exporter(state, client)
+
+    return run

@@ -1,0 +1,189 @@
+"""The console commands as users run them: real processes on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+import pytest
+
+from exporterhub.core.testing import free_port
+
+from .conftest import Scrape
+
+BIN = Path(sys.executable).parent
+
+
+def spawn(args: Sequence[str], **env: str) -> subprocess.Popen[bytes]:
+    """Start a command with its output discarded (a full pipe would block it)."""
+    return subprocess.Popen(  # noqa: S603 - our own console scripts
+        list(args),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+    )
+
+
+async def scrape_until(url: str, predicate, within: float = 20.0) -> Scrape:
+    last = Scrape("")
+    async with httpx.AsyncClient(timeout=2) as client:
+        try:
+            async with asyncio.timeout(within):
+                while True:
+                    try:
+                        response = await client.get(url)
+                        last = Scrape(response.text)
+                        if response.status_code == 200 and predicate(last):
+                            return last
+                    except httpx.TransportError:
+                        pass
+                    await asyncio.sleep(0.1)
+        except TimeoutError:
+            pytest.fail(f"not met within {within}s; last scrape:\n{last.text}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> tuple[int, float]:
+    """SIGTERM the process; return its exit code and how long it took to exit."""
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail("the process ignored SIGTERM")
+    return code, time.monotonic() - started
+
+
+class TestPhd2ExporterCommand:
+    async def test_original_flags_watch_two_instances(self, simulator):
+        """phd2-exporter --phd2port A,B --port P watches both and stops on SIGTERM."""
+        from exporterhub.simulators.phd2 import Phd2SimConfig, Phd2Simulator
+
+        port = free_port()
+        async with Phd2Simulator(
+            Phd2SimConfig(port=0, scripted=True, instance=2)
+        ) as second:
+            proc = spawn(
+                [
+                    str(BIN / "phd2-exporter"),
+                    "--phd2host", "127.0.0.1",
+                    "--phd2port", f"{simulator.port},{second.port}",
+                    "--web.listen-address", f"127.0.0.1:{port}",
+                    "--rms_samples", "5",
+                ]
+            )  # fmt: skip
+            try:
+                scrape = await scrape_until(
+                    f"http://127.0.0.1:{port}/metrics",
+                    lambda s: sum(x.value for x in s.series("phd2_up")) == 2.0,
+                )
+            finally:
+                code, _ = stop(proc)
+        assert sorted(x.labels["inst"] for x in scrape.series("phd2_up")) == ["1", "2"]
+        assert scrape.series("exporterhub_build_info")[0].labels["python_version"]
+        assert code in (0, -signal.SIGTERM, 128 + signal.SIGTERM)
+
+    def test_bad_flag_value_names_it(self):
+        """An invalid --rms_samples fails at start with one line naming the key."""
+        proc = subprocess.run(  # noqa: S603 - our own console script
+            [str(BIN / "phd2-exporter"), "--rms_samples", "0"],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        assert proc.returncode == 2
+        err = proc.stderr.decode().strip().splitlines()
+        assert len(err) == 1
+        assert "rms_samples" in err[0]
+
+    def test_env_sits_between_defaults_and_flags(self, tmp_path):
+        """PHD2_EXPORTER_RMS_SAMPLES is used unless the flag is given."""
+        from exporterhub.exporters.phd2.__main__ import build_parser, settings_from_args
+
+        os.environ["PHD2_EXPORTER_RMS_SAMPLES"] = "42"
+        try:
+            from_env = settings_from_args(build_parser().parse_args([]))
+            from_flag = settings_from_args(
+                build_parser().parse_args(["--rms_samples", "7"])
+            )
+        finally:
+            del os.environ["PHD2_EXPORTER_RMS_SAMPLES"]
+        assert from_env.rms_samples == 42
+        assert from_flag.rms_samples == 7
+
+
+class TestHubServe:
+    async def test_serve_reload_restarts_only_changed_targets(
+        self, simulator, tmp_path
+    ):
+        """POST /-/reload applies the edited YAML: adds, keeps and removes targets."""
+        config = tmp_path / "exporterhub.yaml"
+        port = free_port()
+
+        def write(*targets: str) -> None:
+            lines = [
+                "web:",
+                f"  listen_address: 127.0.0.1:{port}",
+                "exporters:",
+                "  phd2:",
+                "    targets:",
+            ]
+            lines += [
+                f"      - {{name: {n}, host: 127.0.0.1, port: {simulator.port}}}"
+                for n in targets
+            ]
+            config.write_text("\n".join(lines) + "\n")
+
+        write("a", "b")
+        proc = spawn([str(BIN / "exporterhub"), "serve", "--config", str(config)])
+        try:
+            await scrape_until(
+                f"http://127.0.0.1:{port}/metrics",
+                lambda s: s.value("phd2_up") == 1.0,
+            )
+            write("a", "c")
+            async with httpx.AsyncClient(timeout=5) as client:
+                reply = await client.post(f"http://127.0.0.1:{port}/-/reload")
+                assert reply.status_code == 200, reply.text
+                assert reply.json() == {
+                    "started": ["phd2/c"],
+                    "stopped": ["phd2/b"],
+                    "restarted": [],
+                    "unchanged": ["phd2/a"],
+                }
+                config.write_text("exporters: {phd2: {targets: [{port: 99999}]}}\n")
+                bad = await client.post(f"http://127.0.0.1:{port}/-/reload")
+                assert bad.status_code == 400
+                assert "exporters.phd2.targets.0.port" in bad.json()["error"]
+                targets = (
+                    await client.get(f"http://127.0.0.1:{port}/api/targets")
+                ).json()
+                assert sorted(t["name"] for t in targets) == ["a", "c"]
+        finally:
+            code, _ = stop(proc)
+        assert code in (0, -signal.SIGTERM, 128 + signal.SIGTERM)
+
+    def test_check_config_reports_the_file_and_key(self, tmp_path):
+        """exporterhub check-config names the file and the key of a bad value."""
+        config = tmp_path / "bad.yaml"
+        config.write_text(
+            "exporters:\n  phd2:\n    targets:\n      - {rms_samples: -1}\n"
+        )
+        proc = subprocess.run(  # noqa: S603 - our own console script
+            [str(BIN / "exporterhub"), "check-config", str(config)],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        assert proc.returncode == 2
+        message = proc.stderr.decode()
+        assert str(config) in message
+        assert "exporters.phd2.targets.0.rms_samples" in message

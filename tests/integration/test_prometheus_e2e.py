@@ -1,0 +1,99 @@
+"""End to end: a real Prometheus scrapes the exporter every second on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from exporterhub.core.testing import free_port
+
+from .conftest import phd2_target
+
+INSTALL_HINT = (
+    "the prometheus server is not installed; install Debian's package: "
+    "apt-get install prometheus (make test does this when run as root)"
+)
+
+
+def prometheus_binary() -> str:
+    path = shutil.which("prometheus")
+    if path is None:
+        pytest.fail(INSTALL_HINT)
+    return path
+
+
+async def query(client: httpx.AsyncClient, expr: str) -> list[dict[str, object]]:
+    response = await client.get("/api/v1/query", params={"query": expr})
+    response.raise_for_status()
+    body = response.json()
+    assert body["status"] == "success", body
+    result: list[dict[str, object]] = body["data"]["result"]
+    return result
+
+
+async def test_prometheus_scrapes_phd2_rms_and_up(simulator, make_exporter, tmp_path):
+    """Prometheus scraping every second can query phd2_up == 1 and phd2_rms."""
+    binary = prometheus_binary()
+    await simulator.send_event("StartGuiding")
+    async with make_exporter([phd2_target(simulator.port)]) as exporter:
+        for frame in range(1, 21):
+            await simulator.send_event(
+                "GuideStep", Frame=frame, Time=float(frame), Mount="On-camera",
+                dx=0.1, dy=0.1, RADistanceRaw=0.3, DECDistanceRaw=-0.4,
+                RADistanceGuide=0.2, DECDistanceGuide=0.0, StarMass=1000,
+                SNR=20.0, HFD=2.0, AvgDist=0.3,
+            )  # fmt: skip
+        target = str(exporter.client.base_url).removeprefix("http://").rstrip("/")
+        config = tmp_path / "prometheus.yml"
+        config.write_text(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+            "scrape_configs:\n  - job_name: phd2\n"
+            f"    static_configs:\n      - targets: ['{target}']\n"
+        )
+        port = free_port()
+        log_file = (tmp_path / "prometheus.log").open("wb")
+        proc = subprocess.Popen(  # noqa: S603 - Debian's prometheus binary
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={tmp_path / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
+        try:
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", timeout=5
+            ) as client:
+                rms: list[dict[str, object]] = []
+                up_result: list[dict[str, object]] = []
+                try:
+                    async with asyncio.timeout(45):
+                        while not (rms and up_result):
+                            await asyncio.sleep(0.5)
+                            try:
+                                up_result = await query(client, "phd2_up == 1")
+                                rms = await query(
+                                    client,
+                                    'phd2_rms{scale="px",source="TotalDistanceRaw"}',
+                                )
+                            except httpx.TransportError:
+                                continue
+                except TimeoutError:
+                    log = Path(tmp_path / "prometheus.log").read_text()[-2000:]
+                    pytest.fail(f"Prometheus never saw phd2_up/phd2_rms; log:\n{log}")
+                value = float(rms[0]["value"][1])  # type: ignore[index]
+                assert value == pytest.approx(0.5)
+                labels = up_result[0]["metric"]
+                assert labels["host"] == "simulator"  # type: ignore[index]
+                assert labels["job"] == "phd2"  # type: ignore[index]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+            log_file.close()
