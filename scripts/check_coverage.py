@@ -21,16 +21,14 @@ def group_of(path: str) -> str | None:
     rest = parts[parts.index("exporterhub") + 1 :]
     if not rest:
         return None
-    if rest[0] == "core":
-        return "core"
     if rest[0] in ("exporters", "simulators") and len(rest) >= 2:
-        name = rest[1].removesuffix(".py")
-        if name.startswith("_"):
-            name = name.lstrip("_").split("_", 1)[-1]
-        if name == "__init__":
-            return None
+        if rest[1] == "__init__.py":
+            return "core"  # the plugin registry and package roots
+        # exporters/<name>/..., simulators/<name>.py and its private _<name>_*.py
+        name = rest[1].removesuffix(".py").lstrip("_").split("_", 1)[0]
         return f"{rest[0]}/{name}"
-    return "top-level"
+    # core/ plus the wiring every exporter shares: hub, cli, demo, __main__
+    return "core"
 
 
 def main(report: str) -> int:

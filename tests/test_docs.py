@@ -14,7 +14,8 @@ def load_catalogue_script():
     spec = importlib.util.spec_from_file_location(
         "metrics_catalogue", ROOT / "scripts" / "metrics_catalogue.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

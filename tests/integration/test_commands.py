@@ -187,3 +187,44 @@ class TestHubServe:
         message = proc.stderr.decode()
         assert str(config) in message
         assert "exporters.phd2.targets.0.rms_samples" in message
+
+
+class TestDemo:
+    async def test_demo_serves_live_phd2_metrics(self):
+        """exporterhub demo runs the simulators and exporters until SIGTERM."""
+        port = free_port()
+        proc = spawn(
+            [
+                str(BIN / "exporterhub"),
+                "demo",
+                "--speed", "50",
+                "--web.listen-address", f"127.0.0.1:{port}",
+            ]
+        )  # fmt: skip
+        try:
+            scrape = await scrape_until(
+                f"http://127.0.0.1:{port}/metrics",
+                lambda s: (
+                    sum(x.value for x in s.series("phd2_up")) == 2.0
+                    and s.value("phd2_rms", source="TotalDistanceRaw", scale="px")
+                    is not None
+                ),
+                within=60,
+            )
+        finally:
+            code, _ = stop(proc)
+        assert {x.labels["host"] for x in scrape.series("phd2_up")} == {"observatory"}
+        assert code in (0, -signal.SIGTERM, 128 + signal.SIGTERM)
+
+    def test_module_entry_point_prints_version(self):
+        """python -m exporterhub --version prints the package version."""
+        from exporterhub import __version__
+
+        proc = subprocess.run(
+            [sys.executable, "-m", "exporterhub", "--version"],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        assert proc.returncode == 0
+        assert proc.stdout.decode().strip() == __version__
