@@ -15,6 +15,7 @@ from exporterhub.exporters.phd2.protocol import (
     GuiderState,
     parse_line,
 )
+from exporterhub.exporters.phd2.rms import RollingMeanSquare
 from exporterhub.exporters.phd2.state import (
     ALERT_LEVELS,
     PULSE_DIRECTIONS,
@@ -22,7 +23,6 @@ from exporterhub.exporters.phd2.state import (
     ErrorType,
     Phd2Snapshot,
     Phd2State,
-    RollingMeanSquare,
 )
 
 NOW = 1_735_690_000.0

@@ -1,0 +1,72 @@
+"""A rolling mean of squares over a fixed window, O(1) per value. Pure arithmetic.
+
+Used for the PHD2 guiding RMS; it knows nothing of PHD2.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+__all__ = ["RollingMeanSquare"]
+
+_CANCELLATION: Final = 1e-3
+"""Resync a running sum at once when it falls below this share of its recent peak."""
+
+
+class RollingMeanSquare:
+    """Mean of the squares of the last ``size`` values, O(1) per value.
+
+    A running sum of squares over a ring buffer. Float error is cancelled by an exact
+    ``math.fsum`` of the buffer every ``size`` values, and at once when the sum falls
+    below a thousandth of its peak since the last resync (a large value leaving the
+    window would otherwise leave its rounding error behind).
+
+    Args:
+        size: window length in values, at least 1.
+
+    >>> window = RollingMeanSquare(2)
+    >>> for value in (3.0, 1.0, -1.0):
+    ...     window.push(value)
+    >>> window.count, window.mean_square()
+    (2, 1.0)
+    """
+
+    __slots__ = ("_index", "_peak", "_pushes", "_size", "_squares", "_sum", "count")
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError("window size must be at least 1")
+        self._size = size
+        self._squares = [0.0] * size
+        self._index = 0
+        self._sum = 0.0
+        self._peak = 0.0
+        self._pushes = 0
+        self.count = 0
+        """Values in the window (at most ``size``)."""
+
+    def push(self, value: float) -> None:
+        """Add a value, dropping the oldest once the window is full."""
+        square = value * value
+        index = self._index
+        total = self._sum + square - self._squares[index]
+        self._squares[index] = square
+        index += 1
+        self._index = 0 if index == self._size else index
+        if self.count < self._size:
+            self.count += 1
+        self._pushes += 1
+        if self._pushes >= self._size or total < self._peak * _CANCELLATION:
+            total = math.fsum(self._squares)
+            self._pushes = 0
+            self._peak = total
+        elif total > self._peak:
+            self._peak = total
+        self._sum = total
+
+    def mean_square(self) -> float | None:
+        """Return Σx²/n over the window, or None while it is empty."""
+        if not self.count:
+            return None
+        return max(self._sum, 0.0) / self.count
