@@ -19,9 +19,9 @@ from exporterhub.core.errors import ConfigError
 from exporterhub.core.exposition import Exposition
 from exporterhub.core.plugin import Target
 from exporterhub.core.targets import TargetRunner
-from exporterhub.core.testing import running_server
+from exporterhub.core.testing import running_server, wait_until
 
-from .helpers import HIDDEN, DemoPlugin, demo_target, settle
+from .helpers import HIDDEN, DemoPlugin, DemoSnapshot, demo_target, settle
 
 OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 TEXT = "text/plain; version=0.0.4; charset=utf-8"
@@ -44,6 +44,7 @@ class Hub:
             clock=clock,
             load_targets=self.load,
             extra_links=[("/extra?x=1&y=2", "Extra")],
+            render_interval=0,  # render in the scrape; the renderer is tested below
         )
 
     async def load(self) -> Sequence[Target]:
@@ -137,7 +138,7 @@ class TestMetrics:
             "/metrics", headers={"Accept-Encoding": "gzip", "Accept": accept}
         )
         assert response.headers["content-encoding"] == "gzip"
-        assert response.headers["vary"] == "Accept-Encoding"
+        assert response.headers["vary"] == "Accept, Accept-Encoding"
         assert response.headers["content-type"] == content_type
         plain = await client.get("/metrics", headers={"Accept": accept, **IDENTITY})
         assert response.text == plain.text
@@ -375,3 +376,33 @@ class TestWantsOpenMetrics:
     def test_cases(self, accept, expected):
         """OpenMetrics only when offered with a non-zero weight."""
         assert wants_openmetrics(accept) is expected
+
+
+class TestBackgroundRenderer:
+    """With a render interval, scrapes serve bytes the renderer prepared."""
+
+    async def test_scrape_serves_prepared_bytes_and_follows_changes(
+        self, plugin, clock
+    ):
+        """Scrapes return the renderer's bytes; a change shows after one interval."""
+        hub = Hub(plugin, clock)
+        hub.state.render_interval = 0.25
+        section = hub.state.exposition
+        async with serving(hub) as client:
+            # gzip runs in a thread: wait on real time, not on loop rounds
+            await wait_until(lambda: section.served(False, False) is not None)
+            first = section.served(False, False)
+            assert first is not None
+            text = (await client.get("/metrics", headers=IDENTITY)).text
+            assert text.encode() == first
+            publisher = hub.state.runner.publisher("demo", "a")
+            assert publisher is not None
+            publisher.data(DemoSnapshot(41.5))
+            assert section.served(False, False) is first  # not yet re-rendered
+            clock.advance(0.25)
+            await wait_until(lambda: section.served(False, False) is not first)
+            text = (await client.get("/metrics", headers=IDENTITY)).text
+            assert 'demo_value{target="a"} 41.5' in text
+            gz = await client.get("/metrics")
+            assert gz.headers["content-encoding"] == "gzip"
+            assert 'demo_value{target="a"} 41.5' in gz.text

@@ -90,7 +90,7 @@ class TestRenderSamples:
     def test_label_count_mismatch_raises(self):
         """A value function yielding the wrong number of label values fails loudly."""
         spec = _spec(samples=[(("a", "b"), 1.0)], labels=("axis",))
-        with pytest.raises(ValueError, match="zip"):
+        with pytest.raises(ValueError, match="label value"):
             render_samples(spec, None, "")
 
     def test_special_values(self):

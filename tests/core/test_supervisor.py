@@ -139,7 +139,7 @@ class TestLinkStates:
             assert clock.sleeps == []
 
     async def test_repeated_connected_logs_once(self, clock, links):
-        """Calling connected() twice reports twice but logs the connection once."""
+        """Calling connected() twice reports and logs the connection once."""
 
         async def twice(connected: Callable[[], None]) -> None:
             connected()
@@ -149,7 +149,8 @@ class TestLinkStates:
         with capture_logs() as logs:
             async with running(supervisor.run):
                 await next_backoff(clock)
-        assert [c[0] for c in links.calls].count(LinkState.CONNECTED) == 2
+        assert [c[0] for c in links.calls].count(LinkState.CONNECTED) == 1
+        assert supervisor.connections == 1
         assert [e["event"] for e in logs].count("stream_connected") == 1
         assert [e["event"] for e in logs].count("stream_lost") == 1
 
@@ -269,7 +270,7 @@ class TestFailures:
         ("exc", "state"),
         [
             pytest.param(
-                ConnectionLostError("gone"),
+                ConnectionLostError("gone", "eof"),
                 LinkState.DISCONNECTED,
                 id="connection-lost-disconnects",
             ),
@@ -284,7 +285,8 @@ class TestFailures:
         async with running(supervisor.run):
             assert await next_backoff(clock) == 1.0
             assert supervisor.state is state
-            assert links.calls[-1] == (state, type(exc).__name__)
+            reason = getattr(exc, "reason", type(exc).__name__)
+            assert links.calls[-1] == (state, reason)
             clock.advance(1.0)
             assert await next_backoff(clock) == 2.0
 
@@ -298,14 +300,17 @@ class TestFailures:
         ],
     )
     async def test_os_errors_disconnect(self, clock, links, exc):
-        """OSError and TimeoutError mean DISCONNECTED, named by exception type."""
+        """OSError and TimeoutError mean DISCONNECTED, with a short reason."""
         supervisor = make(clock, links, fail(exc))
         async with running(supervisor.run):
             assert await next_backoff(clock) == 1.0
             assert supervisor.state is LinkState.DISCONNECTED
             assert links.calls == [
                 (LinkState.CONNECTING, None),
-                (LinkState.DISCONNECTED, type(exc).__name__),
+                (
+                    LinkState.DISCONNECTED,
+                    "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__,
+                ),
             ]
 
     async def test_generic_exception_is_survived(self, clock, links):

@@ -64,7 +64,7 @@ class TestCatchUpAndState:
             scrape = await exporter.scrape_until(lambda s: up(s) and guiding(s))
             assert scrape.value("phd2_status", status="Stopped") == 0.0
             labels = scrape.series("phd2_up")[0].labels
-            assert labels == {"host": "simulator", "inst": "1"}
+            assert labels == {"target": "rig", "host": "simulator", "inst": "1"}
             for sample in scrape.series("phd2_events_total"):
                 assert sample.value == 0.0, sample
 
@@ -272,8 +272,7 @@ class TestRemovalAndReload:
         async with make_exporter([phd2_target(simulator.port)]) as exporter:
             await exporter.scrape_until(up)
             await exporter.state.runner.apply([])
-            scrape = await exporter.scrape()
-            assert scrape.series("phd2_up") == []
+            scrape = await exporter.scrape_until(lambda s: not s.series("phd2_up"))
             assert scrape.series("phd2_status") == []
 
 
@@ -287,3 +286,20 @@ async def test_exporter_survives_unreachable_phd2(make_exporter):
         )
         assert scrape.value("phd2_up") == 0.0
         assert scrape.series("phd2_rms") == []
+
+
+async def test_values_vanish_when_phd2_goes_away(make_exporter):
+    """When PHD2 disappears, its values vanish at once; counters and info stay."""
+    sim = Phd2Simulator(Phd2SimConfig(port=0, scripted=True))
+    await sim.start()
+    await start_guiding(sim)
+    async with make_exporter(
+        [phd2_target(sim.port, reconnect_initial=5.0)]
+    ) as exporter:
+        await exporter.scrape_until(lambda s: up(s) and guiding(s))
+        await sim.stop()
+        scrape = await exporter.scrape_until(lambda s: not up(s))
+        assert scrape.series("phd2_status") == []
+        assert scrape.series("phd2_connected") == []
+        assert scrape.series("phd2_info") != []
+        assert scrape.value("phd2_error_total", type="connection") is not None

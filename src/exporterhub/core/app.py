@@ -9,6 +9,8 @@ awaits a device.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import html
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -47,6 +49,8 @@ class HubState:
         clock: wall clock for uptime and freshness.
         load_targets: re-reads the configuration and returns the wanted targets;
             called at start-up and on every reload.
+        render_interval: seconds between the background renderer's checks for
+            changes; 0 renders inside the scrape instead (tests of the cache).
     """
 
     title: str
@@ -54,6 +58,7 @@ class HubState:
     runner: TargetRunner
     clock: Clock
     load_targets: Callable[[], Awaitable[Sequence[Target]]]
+    render_interval: float = 0.25
     started_at: float = 0.0
     ready: bool = False
     reloads: int = 0
@@ -98,13 +103,23 @@ def create_app(state: HubState) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.started_at = state.clock.time()
+        renderer: asyncio.Task[None] | None = None
         try:
             await state.runner.apply(await state.load_targets())
+            if state.render_interval > 0:
+                renderer = asyncio.create_task(
+                    state.exposition.run_renderer(state.render_interval),
+                    name="exposition-renderer",
+                )
             state.ready = True
             _log.info("exporter_ready", targets=len(state.runner.targets))
             yield
         finally:
             state.ready = False
+            if renderer is not None:
+                renderer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renderer
             await state.runner.stop_all()
             _log.info("exporter_stopped")
 
@@ -121,13 +136,19 @@ def create_app(state: HubState) -> FastAPI:
     async def metrics(request: Request) -> Response:
         openmetrics = wants_openmetrics(request.headers.get("accept", ""))
         media = OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE
-        if _accepts_gzip(request.headers.get("accept-encoding", "")):
-            return Response(
-                state.exposition.gzip_body(openmetrics),
-                media_type=media,
-                headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+        compressed = _accepts_gzip(request.headers.get("accept-encoding", ""))
+        body = state.exposition.served(openmetrics, compressed)
+        if body is None:  # the background renderer has not run yet
+            exposition = state.exposition
+            body = (
+                exposition.gzip_body(openmetrics)
+                if compressed
+                else exposition.body(openmetrics)
             )
-        return Response(state.exposition.body(openmetrics), media_type=media)
+        headers = {"Vary": "Accept, Accept-Encoding"}
+        if compressed:
+            headers["Content-Encoding"] = "gzip"
+        return Response(body, media_type=media, headers=headers)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:

@@ -33,7 +33,17 @@ class ConfigError(ExporterError):
 
 
 class ConnectionLostError(ExporterError):
-    """The peer closed the connection, refused it or stopped answering."""
+    """The peer closed the connection, refused it or stopped answering.
+
+    Args:
+        message: what happened, for logs.
+        reason: a short fixed word for logs and labels (``refused``, ``timeout``,
+            ``eof``, ``reset``, ``stalled``, ``unreachable``).
+    """
+
+    def __init__(self, message: str, reason: str = "lost") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ProtocolError(ExporterError):

@@ -10,7 +10,9 @@ re-rendering the targets whose records changed since the last scrape.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
@@ -169,6 +171,20 @@ class Section:
         self._blocks[record.name] = _Block(record, fresh, lines)
         return lines
 
+    async def prerender(self, now: float, budget: float = 0.002) -> None:
+        """Render every changed target's block, yielding to the loop between them.
+
+        Args:
+            now: wall-clock seconds that decide freshness.
+            budget: seconds of rendering after which to let other tasks run.
+        """
+        started = time.perf_counter()
+        for record in list(self._records.values()):
+            self._block(record, is_fresh(record, now))
+            if time.perf_counter() - started > budget:
+                await asyncio.sleep(0)
+                started = time.perf_counter()
+
     def render(self, now: float, openmetrics: bool) -> list[bytes]:
         """Return this section's exposition parts, family by family."""
         blocks = [
@@ -200,6 +216,8 @@ class Exposition:
         self._self_blocks: dict[bool, tuple[int, bytes]] = {}
         self._bodies: dict[bool, tuple[object, bytes]] = {}
         self._gzips: dict[bool, tuple[object, bytes]] = {}
+        self._served: dict[tuple[bool, bool], bytes] = {}
+        self._served_key: object = None
 
     def add_section(
         self, kind: str, prefix: str, specs: Sequence[MetricSpec[Any]]
@@ -266,3 +284,50 @@ class Exposition:
         packed = gzip.compress(body, compresslevel=_GZIP_LEVEL, mtime=0)
         self._gzips[openmetrics] = (body, packed)
         return packed
+
+    def served(self, openmetrics: bool, compressed: bool) -> bytes | None:
+        """Return the bytes the background renderer prepared, if it has run.
+
+        This is all a scrape does while ``run_renderer`` is running: one dict
+        lookup, never a render.
+        """
+        return self._served.get((openmetrics, compressed))
+
+    async def refresh(self) -> bool:
+        """Prepare all four bodies (text/OpenMetrics, plain/gzip) if anything changed.
+
+        Blocks are rendered in slices that yield to the event loop, and gzip runs
+        in a thread (zlib releases the GIL), so scrapes keep being answered from
+        the previous bytes meanwhile. Returns True when new bytes were swapped in.
+        """
+        now = self._clock.time()
+        key = self._key(now, False), self._key(now, True)
+        if key == self._served_key:
+            return False
+        for section in list(self._sections.values()):
+            await section.prerender(now)
+        text = self.body(False)
+        openmetrics = self.body(True)
+        text_gz, openmetrics_gz = await asyncio.gather(
+            asyncio.to_thread(gzip.compress, text, _GZIP_LEVEL, mtime=0),
+            asyncio.to_thread(gzip.compress, openmetrics, _GZIP_LEVEL, mtime=0),
+        )
+        self._served = {
+            (False, False): text,
+            (True, False): openmetrics,
+            (False, True): text_gz,
+            (True, True): openmetrics_gz,
+        }
+        self._served_key = key
+        return True
+
+    async def run_renderer(self, interval: float = 0.25) -> None:
+        """Keep the served bytes current: check for changes every ``interval`` s.
+
+        A change (a new record, a removed target, a target turning stale, the
+        self-metrics' once-a-second refresh) is served at most ``interval`` later.
+        Runs until cancelled.
+        """
+        while True:
+            await self.refresh()
+            await self._clock.sleep(interval)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.utils import floatToGoString
@@ -99,8 +99,19 @@ def _escape_help(text: str, openmetrics: bool) -> str:
     return text.replace('"', '\\"') if openmetrics else text
 
 
+_ESCAPED: dict[str, str] = {}
+_ESCAPED_MAX: Final = 65536
+
+
 def _escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    # Label values repeat (states, directions, channel names): remember escapes.
+    escaped = _ESCAPED.get(value)
+    if escaped is None:
+        escaped = value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+        if len(_ESCAPED) >= _ESCAPED_MAX:
+            _ESCAPED.clear()
+        _ESCAPED[value] = escaped
+    return escaped
 
 
 def family_header(spec: MetricSpec[Any], *, openmetrics: bool) -> bytes:
@@ -129,9 +140,16 @@ def format_value(value: float) -> str:
 
     >>> format_value(1.0), format_value(float("inf")), format_value(1.7e9)
     ('1.0', '+Inf', '1.7e+09')
+    >>> format_value(-0.25), format_value(123456.5)
+    ('-0.25', '123456.5')
     """
-    text: str = floatToGoString(value)  # type: ignore[no-untyped-call]
-    return text
+    text = repr(float(value))
+    # Fast path: plain finite numbers below 1e6 in magnitude, which repr and Go
+    # print alike; everything else takes prometheus_client's exact formatting.
+    if "e" not in text and "n" not in text and -1e6 < value < 1e6:
+        return text
+    go: str = floatToGoString(value)  # type: ignore[no-untyped-call]
+    return go
 
 
 def label_block(pairs: Iterable[tuple[str, str]]) -> str:
@@ -151,16 +169,27 @@ def render_samples(spec: MetricSpec[Any], source: object, identity: str) -> byte
         The lines, or ``b""`` when the spec has no value for this target.
     """
     names = spec.labels
+    name = spec.name
+    if not names:
+        head = f"{name}{{{identity}}} " if identity else f"{name} "
+        return "".join(
+            f"{head}{format_value(value)}\n" for _, value in spec.value_fn(source)
+        ).encode()
+    open_ = f"{name}{{{identity}," if identity else f"{name}{{"
     lines: list[str] = []
-    for values, value in spec.value_fn(source):
-        extra = label_block(zip(names, values, strict=True)) if names else ""
-        if identity and extra:
-            labels = f"{{{identity},{extra}}}"
-        elif identity or extra:
-            labels = f"{{{identity or extra}}}"
-        else:
-            labels = ""
-        lines.append(f"{spec.name}{labels} {format_value(value)}\n")
+    append = lines.append
+    if len(names) == 1:
+        (label,) = names
+        for values, value in spec.value_fn(source):
+            if len(values) != 1:
+                raise ValueError(f"{name}: expected 1 label value, got {values!r}")
+            append(
+                f'{open_}{label}="{_escape_label(values[0])}"}} {format_value(value)}\n'
+            )
+    else:
+        for values, value in spec.value_fn(source):
+            extra = label_block(zip(names, values, strict=True))
+            append(f"{open_}{extra}}} {format_value(value)}\n")
     return "".join(lines).encode()
 
 

@@ -94,6 +94,14 @@ class TargetPublisher(Generic[S]):
             record = replace(record, identity=identity)
         self._swap(record)
 
+    def expire(self) -> None:
+        """Declare the data out of date now (the link is gone): value rows vanish.
+
+        Counters and info rows marked ``keep_when_stale`` stay.
+        """
+        if self.record.taken_at is not None or self.record.healthy:
+            self._swap(replace(self.record, taken_at=None, healthy=False))
+
     def link(self, state: LinkState, *, reconnects: int | None = None) -> None:
         """Publish a link state change and, when given, the reconnect count."""
         record = self.record.with_link(state)

@@ -59,6 +59,8 @@ class StreamSupervisor:
         self.state = LinkState.DISCONNECTED
         self.attempts = 0
         self.sessions = 0
+        self.connections = 0
+        """Sessions that reached CONNECTED; reconnects are this minus one."""
         self._connected_at: float | None = None
 
     def _set(self, state: LinkState, error: str | None = None) -> None:
@@ -71,12 +73,15 @@ class StreamSupervisor:
         if state is LinkState.CONNECTED:
             _log.info("stream_connected", target=self.name, sessions=self.sessions)
         elif state in (LinkState.DISCONNECTED, LinkState.ERROR):
-            _log.warning(
-                "stream_lost", target=self.name, state=state.value, error=error
-            )
+            # Losing a working link is news; every failed retry after it is not.
+            log = _log.warning if previous is LinkState.CONNECTED else _log.debug
+            log("stream_lost", target=self.name, state=state.value, reason=error)
 
     def _mark_connected(self) -> None:
+        if self._connected_at is not None:
+            return  # a session may report "usable" more than once
         self._connected_at = self._clock.monotonic()
+        self.connections += 1
         self._set(LinkState.CONNECTED)
 
     async def run(self) -> None:
@@ -92,11 +97,13 @@ class StreamSupervisor:
             except asyncio.CancelledError:
                 raise
             except ConnectionLostError as exc:
-                self._set(LinkState.DISCONNECTED, type(exc).__name__)
+                self._set(LinkState.DISCONNECTED, exc.reason)
             except ExporterError as exc:
                 failed_for_good = not exc.retryable
                 self._set(LinkState.ERROR, type(exc).__name__)
-            except (OSError, TimeoutError) as exc:
+            except TimeoutError:
+                self._set(LinkState.DISCONNECTED, "timeout")
+            except OSError as exc:
                 self._set(LinkState.DISCONNECTED, type(exc).__name__)
             except Exception as exc:  # a peer must never kill the worker
                 _log.exception("session_crashed", target=self.name)

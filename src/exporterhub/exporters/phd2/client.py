@@ -59,8 +59,16 @@ async def open_connection(
     try:
         async with asyncio.timeout(connect_timeout):
             return await asyncio.open_connection(host, port, limit=_READ_SIZE * 2)
-    except (OSError, TimeoutError) as exc:
-        raise ConnectionLostError(f"connect {host}:{port}: {exc!r}") from exc
+    except TimeoutError as exc:
+        raise ConnectionLostError(
+            f"connect {host}:{port}: timed out", "timeout"
+        ) from exc
+    except ConnectionRefusedError as exc:
+        raise ConnectionLostError(f"connect {host}:{port}: refused", "refused") from exc
+    except OSError as exc:
+        raise ConnectionLostError(
+            f"connect {host}:{port}: {exc.strerror or exc!r}", "unreachable"
+        ) from exc
 
 
 class Phd2Connection:
@@ -69,7 +77,10 @@ class Phd2Connection:
     Args:
         reader: the stream's reader.
         writer: the stream's writer.
-        on_events: called with the events of one socket read, in order.
+        on_events: called with the events of one socket read, in order; also
+            with an empty list after a read that held only unusable lines, so the
+            caller can publish its error counts. Events that precede an RPC
+            answer in the stream are delivered before that answer is resolved.
         on_malformed: called with a short reason for every unusable line.
         max_line: lines longer than this many bytes are rejected.
         rpc_timeout: seconds to wait for an answer.
@@ -95,6 +106,11 @@ class Phd2Connection:
         self._next_id = 0
         self._pending: tuple[int, asyncio.Future[RpcResponse]] | None = None
         self.lines = 0
+        self.events_delivered = 0
+        """Events handed to ``on_events`` so far on this connection."""
+        self.events_before_answer = 0
+        """``events_delivered`` when the last RPC answer was resolved: an answer is
+        PHD2's view at that point of the stream, older than any later event."""
 
     async def read_loop(self) -> None:
         """Read until EOF, then raise ``ConnectionLostError``.
@@ -107,24 +123,34 @@ class Phd2Connection:
             try:
                 data = await self._reader.read(_READ_SIZE)
             except OSError as exc:
-                raise ConnectionLostError(f"read failed: {exc!r}") from exc
+                raise ConnectionLostError(f"read failed: {exc!r}", "reset") from exc
             if not data:
-                raise ConnectionLostError("PHD2 closed the connection")
+                raise ConnectionLostError("PHD2 closed the connection", "eof")
             events: list[Event] = []
+            unusable = False
             for line in self._buffer.feed(data):
                 self.lines += 1
                 message = parse_line(line)
                 if isinstance(message, Event):
                     events.append(message)
                 elif isinstance(message, RpcResponse):
+                    if events:  # keep stream order: earlier events first
+                        self._deliver(events)
+                        events = []
                     self._resolve(message)
                 else:
+                    unusable = True
                     self._malformed(message)
             while overlong_seen < self._buffer.overlong:
                 overlong_seen += 1
+                unusable = True
                 self._on_malformed("overlong")
-            if events:
-                self._on_events(events)
+            if events or unusable:
+                self._deliver(events)
+
+    def _deliver(self, events: list[Event]) -> None:
+        self.events_delivered += len(events)
+        self._on_events(events)
 
     def _malformed(self, message: Malformed) -> None:
         _log.debug("phd2_malformed_line", reason=message.reason)
@@ -136,6 +162,7 @@ class Phd2Connection:
             # An answer to a request we gave up on, or another client's id scheme.
             self._on_malformed("unexpected_response")
             return
+        self.events_before_answer = self.events_delivered
         pending[1].set_result(response)
 
     async def call(self, method: str, params: object | None = None) -> object:
@@ -161,7 +188,7 @@ class Phd2Connection:
             except TimeoutError:
                 raise  # TimeoutError is an OSError: keep it from the branch below
             except OSError as exc:
-                raise ConnectionLostError(f"write failed: {exc!r}") from exc
+                raise ConnectionLostError(f"write failed: {exc!r}", "reset") from exc
             finally:
                 self._pending = None
         if response.error is not None:

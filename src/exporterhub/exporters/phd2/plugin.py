@@ -32,7 +32,7 @@ from exporterhub.exporters.phd2.client import (
 from exporterhub.exporters.phd2.collector import PHD2_SPECS, PREFIX, identity
 from exporterhub.exporters.phd2.protocol import Event
 from exporterhub.exporters.phd2.settings import Phd2Section, Phd2TargetSettings
-from exporterhub.exporters.phd2.state import Phd2State
+from exporterhub.exporters.phd2.state import Phd2Snapshot, Phd2State
 
 __all__ = ["PLUGIN", "Phd2Plugin", "to_target"]
 
@@ -67,33 +67,54 @@ class _Worker:
         )
         self._timeouts = 0
         self._dead = asyncio.Event()
+        self._connected: Callable[[], None] | None = None
+        self._applied = 0
+
+    def _identity(self, snapshot: Phd2Snapshot) -> tuple[tuple[str, str], ...]:
+        settings = self.settings
+        found = identity(snapshot, settings.host.lower(), settings.fallback_instance)
+        return (("target", settings.name), *found)
 
     def publish(self) -> None:
+        """Publish a snapshot as a success: PHD2 just said something usable."""
+        if self._connected is not None:
+            # The link counts as up from PHD2's first line, not from the TCP
+            # accept: a host that accepts and then says nothing is not healthy.
+            self._connected()
         snapshot = self.state.snapshot()
-        self.publisher.data(
-            snapshot,
-            identity=identity(
-                snapshot, self.settings.host.lower(), self.settings.fallback_instance
-            ),
-        )
+        self.publisher.data(snapshot, identity=self._identity(snapshot))
+
+    def publish_counts(self) -> None:
+        """Publish changed counters without calling it a success."""
+        snapshot = self.state.snapshot()
+        self.publisher.update(snapshot, identity=self._identity(snapshot))
 
     def _on_link(self, link: LinkState, error: str | None) -> None:
-        if link is LinkState.ERROR or (
-            link is LinkState.DISCONNECTED and error not in (None, "eof")
-        ):
-            self.state.count_error("connection")
-            self.publisher.update(self.state.snapshot())
-        self.publisher.link(link, reconnects=max(0, self.supervisor.sessions - 1))
+        if link in (LinkState.ERROR, LinkState.DISCONNECTED):
+            if error != "eof":  # PHD2 closing its server is not an error
+                self.state.count_error("connection")
+            self.publish_counts()
+            self.publisher.expire()  # no value is current without a link
+        self.publisher.link(link, reconnects=max(0, self.supervisor.connections - 1))
 
     def _on_events(self, events: list[Event]) -> None:
+        if not events:  # a read of unusable lines only: show the error counts
+            self.publish_counts()
+            return
         now = self.clock.time()
         apply = self.state.apply
         for event in events:
             apply(event, now)
+        self._applied += len(events)
         self.publish()
 
     def _on_malformed(self, reason: str) -> None:
-        self.state.count_error("overlong" if reason == "overlong" else "parse")
+        if reason == "overlong":
+            self.state.count_error("overlong")
+        elif reason == "unexpected_response":
+            self.state.count_error("rpc")  # a late answer to a request given up on
+        else:
+            self.state.count_error("parse")
 
     def _on_poll(self, result: PollResult) -> None:
         if result.ok:
@@ -118,7 +139,7 @@ class _Worker:
 
     async def _watch_dead(self) -> None:
         await self._dead.wait()
-        raise ConnectionLostError("PHD2 stopped answering requests")
+        raise ConnectionLostError("PHD2 stopped answering requests", "stalled")
 
     async def session(self, connected: Callable[[], None]) -> None:
         """Connect, catch up, read and poll until the connection fails."""
@@ -137,11 +158,14 @@ class _Worker:
         self.state.begin_connection()
         self._timeouts = 0
         self._dead = asyncio.Event()
-        connected()
+        self._connected = connected
+        self._applied = 0
 
         async def poll_state() -> None:
             value = await self._rpc(conn, "get_app_state")
-            if isinstance(value, str):
+            # The answer is PHD2's state at its place in the stream; an event that
+            # came after it is newer, and then the event-derived state stands.
+            if isinstance(value, str) and conn.events_before_answer == self._applied:
                 self.state.apply_app_state(value)
             self.publish()
 
@@ -163,16 +187,19 @@ class _Worker:
         scheduler = PollScheduler(
             settings.name,
             [
+                # Each RPC has its own timeout, which is what detects a dead
+                # PHD2; a tier's timeout only has to cover queueing behind the
+                # other tier's requests (one request in flight at a time).
                 Tier(
                     name="equipment",
                     interval=settings.equipment_interval,
-                    timeout=3 * settings.rpc_timeout + 1,
+                    timeout=4 * settings.rpc_timeout + 1,
                     poll=poll_equipment,
                 ),
                 Tier(
                     name="state",
                     interval=settings.state_interval,
-                    timeout=settings.rpc_timeout + 1,
+                    timeout=4 * settings.rpc_timeout + 1,
                     poll=poll_state,
                 ),
             ],
@@ -187,6 +214,7 @@ class _Worker:
         except* ConnectionLostError as group_error:
             raise group_error.exceptions[0] from None
         finally:
+            self._connected = None
             await conn.close()
 
 
@@ -207,7 +235,7 @@ class Phd2Plugin:
     kind: str = "phd2"
     prefix: str = PREFIX
     specs: Sequence[MetricSpec[Any]] = PHD2_SPECS
-    identity_labels: tuple[str, ...] = ("host", "inst")
+    identity_labels: tuple[str, ...] = ("target", "host", "inst")
 
     def targets_from_config(self, data: Mapping[str, Any], source: str) -> list[Target]:
         """Validate the ``exporters.phd2`` section and return its targets.
@@ -223,9 +251,10 @@ class Phd2Plugin:
         return [to_target(t) for t in section.targets]
 
     def initial_identity(self, target: Target) -> tuple[tuple[str, str], ...]:
-        """Return the configured host and the instance guessed from the port."""
+        """Return the target name, configured host and instance implied by the port."""
         settings = _settings(target)
         return (
+            ("target", target.name),
             ("host", settings.host.lower()),
             ("inst", str(settings.fallback_instance)),
         )
