@@ -294,7 +294,7 @@ async def test_values_vanish_when_phd2_goes_away(make_exporter):
     await sim.start()
     await start_guiding(sim)
     async with make_exporter(
-        [phd2_target(sim.port, reconnect_initial=5.0)]
+        [phd2_target(sim.port, reconnect_initial=5.0, reconnect_max=5.0)]
     ) as exporter:
         await exporter.scrape_until(lambda s: up(s) and guiding(s))
         await sim.stop()
