@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from exporterhub import __version__
@@ -49,6 +49,15 @@ class WebSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     listen_address: str = DEFAULT_LISTEN_ADDRESS
+
+    @field_validator("listen_address")
+    @classmethod
+    def _parse(cls, value: str) -> str:
+        try:
+            parse_listen_address(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
 
 class LogSettings(BaseModel):

@@ -228,3 +228,76 @@ class TestDemo:
         )
         assert proc.returncode == 0
         assert proc.stdout.decode().strip() == __version__
+
+
+class TestPhd2ExporterSettings:
+    @pytest.mark.parametrize(
+        ("argv", "key"),
+        [
+            pytest.param(["--phd2port", "70000"], "phd2port", id="port-range"),
+            pytest.param(["--phd2port", "4400,4400"], "phd2port", id="duplicate"),
+            pytest.param(["--rms_samples", "0"], "rms_samples", id="rms"),
+        ],
+    )
+    def test_bad_flags_fail_in_one_line(self, argv, key, capsys):
+        """A bad flag value exits 2 with one line naming the key, no traceback."""
+        from exporterhub.exporters.phd2.__main__ import main
+
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1
+        assert key in err[0]
+        assert err[0].startswith("phd2-exporter: flags: ")
+
+    def test_env_port_list_uses_the_flag_syntax(self, monkeypatch):
+        """PHD2_EXPORTER_PHD2PORT=4400,4401 means two instances, like the flag."""
+        from exporterhub.exporters.phd2.__main__ import build_parser, settings_from_args
+
+        monkeypatch.setenv("PHD2_EXPORTER_PHD2PORT", "4400,4401")
+        settings = settings_from_args(build_parser().parse_args([]))
+        assert [t.port for t in settings.targets()] == [4400, 4401]
+        assert [t.name for t in settings.targets()] == [
+            "127.0.0.1:4400",
+            "127.0.0.1:4401",
+        ]
+
+    def test_bad_env_value_names_the_environment(self, monkeypatch, capsys):
+        """A bad env value fails in one line attributed to the environment."""
+        from exporterhub.exporters.phd2.__main__ import main
+
+        monkeypatch.setenv("PHD2_EXPORTER_LOG_LEVEL", "verbose")
+        assert main([]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1
+        assert "environment: log_level" in err[0]
+
+    async def test_config_file_sets_listen_address(self, simulator, tmp_path):
+        """phd2-exporter --config.file serves on the file's web.listen_address."""
+        port = free_port()
+        config = tmp_path / "exporterhub.yaml"
+        config.write_text(
+            f"web: {{listen_address: '127.0.0.1:{port}'}}\n"
+            "exporters:\n  phd2:\n    targets:\n"
+            f"      - {{name: rig, host: 127.0.0.1, port: {simulator.port}}}\n"
+        )
+        proc = spawn([str(BIN / "phd2-exporter"), "--config.file", str(config)])
+        try:
+            scrape = await scrape_until(
+                f"http://127.0.0.1:{port}/metrics",
+                lambda s: s.value("phd2_up", target="rig") == 1.0,
+            )
+        finally:
+            stop(proc)
+        assert scrape.value("phd2_up", target="rig") == 1.0
+
+
+def test_check_config_rejects_a_bad_listen_address(tmp_path, capsys):
+    """check-config names web.listen_address when it cannot be parsed."""
+    from exporterhub.cli import main
+
+    config = tmp_path / "hub.yaml"
+    config.write_text("web: {listen_address: nonsense}\n")
+    assert main(["check-config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "web.listen_address" in err
+    assert str(config) in err

@@ -18,6 +18,7 @@ from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
     PydanticBaseSettingsSource,
+    SettingsError,
 )
 
 from exporterhub.core.errors import ConfigError
@@ -178,6 +179,8 @@ def load_settings(
     flags = dict(cli or {})
     try:
         loaded = _Loaded(**flags)
+    except SettingsError as exc:  # an env value pydantic-settings could not decode
+        raise ConfigError(f"environment: {exc}") from exc
     except ValidationError as exc:
         try:
             env_data: Mapping[str, Any] = EnvSettingsSource(model)()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,10 @@ from exporterhub.core.config import load_settings
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.logging import LEVELS, configure_logging
 from exporterhub.core.plugin import Target
+from exporterhub.exporters import load_plugins
 from exporterhub.exporters.phd2.plugin import PLUGIN, to_target
 from exporterhub.exporters.phd2.settings import Phd2ExporterSettings
-from exporterhub.hub import build_hub, config_loader, serve
+from exporterhub.hub import build_hub, config_loader, load_hub_settings, serve
 
 __all__ = ["build_parser", "main"]
 
@@ -88,22 +89,48 @@ def settings_from_args(args: argparse.Namespace) -> Phd2ExporterSettings:
     return load_settings(Phd2ExporterSettings, cli=cli, source="flags/environment")
 
 
+def _from_file(
+    args: argparse.Namespace, settings: Phd2ExporterSettings
+) -> tuple[str, Callable[[], Awaitable[Sequence[Target]]]]:
+    """Use the YAML file's web, log and PHD2 targets; flags given still win."""
+    web: dict[str, str] = {}
+    if args.listen_address or args.port is not None:
+        web["listen_address"] = settings.listen_address or f":{settings.port}"
+    log = {
+        key: value
+        for key, value in (("level", args.log_level), ("format", args.log_format))
+        if value is not None
+    }
+    overrides: dict[str, Any] = {}
+    if web:
+        overrides["web"] = web
+    if log:
+        overrides["log"] = log
+    hub = load_hub_settings(args.config, overrides)
+    configure_logging(hub.log.level, hub.log.format)
+    reload_all = config_loader(args.config, load_plugins())
+
+    async def load() -> Sequence[Target]:
+        return [t for t in await reload_all() if t.kind == PLUGIN.kind]
+
+    return hub.web.listen_address, load
+
+
 async def _run(args: argparse.Namespace) -> None:
     settings = settings_from_args(args)
-    configure_logging(settings.log_level, settings.log_format)
-    plugins = {PLUGIN.kind: PLUGIN}
     if args.config is not None:
-        load = config_loader(args.config, plugins)
+        address, load = _from_file(args, settings)
         await load()  # fail at start, not at the first scrape
     else:
+        configure_logging(settings.log_level, settings.log_format)
         flag_targets = [to_target(t) for t in settings.targets()]
 
         async def load_flags() -> Sequence[Target]:
             return flag_targets
 
         load = load_flags
-    state = build_hub(plugins, load, title="PHD2 exporter")
-    address = settings.listen_address or f":{settings.port}"
+        address = settings.listen_address or f":{settings.port}"
+    state = build_hub({PLUGIN.kind: PLUGIN}, load, title="PHD2 exporter")
     await serve(state, address)
 
 

@@ -6,10 +6,10 @@ phd2-exporter's (``--phd2host``, ``--phd2port``, ``--port``, ``--rms_samples``).
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["DEFAULT_PORT", "Phd2ExporterSettings", "Phd2Section", "Phd2TargetSettings"]
 
@@ -89,13 +89,35 @@ class Phd2ExporterSettings(BaseSettings):
         env_prefix="PHD2_EXPORTER_", extra="forbid", env_nested_delimiter="__"
     )
 
-    phd2host: str = "127.0.0.1"
-    phd2port: list[int] = Field(default_factory=lambda: [DEFAULT_PHD2_PORT])
+    phd2host: str = Field(default="127.0.0.1", min_length=1)
+    # NoDecode: the env var is "4400,4401" like the flag, not a JSON list.
+    phd2port: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [DEFAULT_PHD2_PORT], min_length=1
+    )
     port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
     rms_samples: int = Field(default=10, ge=1, le=100_000)
     listen_address: str = ""
-    log_level: str = "info"
-    log_format: str = "auto"
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    @field_validator("phd2port", mode="before")
+    @classmethod
+    def _split_ports(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [p for p in value.replace(" ", ",").split(",") if p]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("phd2port")
+    @classmethod
+    def _check_ports(cls, ports: list[int]) -> list[int]:
+        for port in ports:
+            if not 1 <= port <= 65535:
+                raise ValueError(f"port {port} is outside 1..65535")
+        if len(set(ports)) != len(ports):
+            raise ValueError("a port is listed twice")
+        return ports
 
     def targets(self) -> list[Phd2TargetSettings]:
         """Return one target per ``--phd2port``."""
