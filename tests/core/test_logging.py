@@ -65,6 +65,27 @@ class TestJson:
         assert record["event"] == "auto_event"
 
 
+class TestStandardLibrary:
+    def test_stdlib_records_are_json_too(self, capsys):
+        """uvicorn-style stdlib log records come out as the same JSON objects."""
+        configure_logging("info", "json")
+        logging.getLogger("uvicorn.error").info("Started server process [%d]", 7)
+        logging.getLogger("uvicorn.error").debug("hidden below the level")
+        (record,) = _json_lines(capsys.readouterr().err)
+        assert record["event"] == "Started server process [7]"
+        assert record["logger"] == "uvicorn.error"
+        assert record["level"] == "info"
+
+    def test_reconfiguring_keeps_one_handler(self):
+        """Calling configure_logging twice leaves one project handler on the root."""
+        configure_logging("info", "json")
+        configure_logging("debug", "json")
+        ours = [
+            h for h in logging.getLogger().handlers if getattr(h, "_exporterhub", False)
+        ]
+        assert len(ours) == 1
+
+
 class TestConsole:
     """The console format is for humans on a terminal."""
 

@@ -498,3 +498,31 @@ class TestEncodeRequest:
         assert line.count(b"\n") == 1
         assert line.endswith(b"\n")
         assert parse_line(line.rstrip(b"\n")) == Malformed(MalformedReason.SHAPE)
+
+
+class TestTrickledLines:
+    def test_line_fed_byte_by_byte_is_whole(self):
+        """A line arriving one byte per read comes out once, whole."""
+        from exporterhub.exporters.phd2.protocol import LineBuffer
+
+        buffer = LineBuffer(max_line=2000)
+        line = b'{"Event":"Alert","Msg":"' + b"x" * 1500 + b'"}'
+        out: list[bytes] = []
+        for byte in line + b"\r\n":
+            out += buffer.feed(bytes([byte]))
+        assert out == [line]
+        assert buffer.pending == 0
+        assert buffer.overlong == 0
+
+    def test_overlong_trickle_is_counted_once_and_next_line_kept(self):
+        """A trickled over-long line is counted once; the next line survives."""
+        from exporterhub.exporters.phd2.protocol import LineBuffer
+
+        buffer = LineBuffer(max_line=100)
+        out: list[bytes] = []
+        for _ in range(50):
+            out += buffer.feed(b"y" * 7)
+        assert buffer.pending == 0
+        out += buffer.feed(b"yyy\r\nok\n")
+        assert out == [b"ok"]
+        assert buffer.overlong == 1

@@ -222,24 +222,28 @@ class LineBuffer:
     ([b'cd', b'ok'], 1)
     """
 
-    __slots__ = ("_discarding", "_tail", "max_line", "overlong")
+    __slots__ = ("_discarding", "_pending", "_tail", "max_line", "overlong")
 
     def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
         if max_line < 1:
             raise ValueError("max_line must be at least 1")
         self.max_line = max_line
         self.overlong = 0
-        self._tail = b""
+        # The unfinished line, kept as the reads that brought it: a peer trickling
+        # a long line in tiny pieces costs linear, not quadratic, work.
+        self._tail: list[bytes] = []
+        self._pending = 0
         self._discarding = False
 
     @property
     def pending(self) -> int:
         """Return how many bytes of an unfinished line are held."""
-        return len(self._tail)
+        return self._pending
 
     def clear(self) -> None:
         """Forget a partial line (call when the connection is replaced)."""
-        self._tail = b""
+        self._tail = []
+        self._pending = 0
         self._discarding = False
 
     def feed(self, data: bytes) -> list[bytes]:
@@ -257,10 +261,24 @@ class LineBuffer:
                 return []
             self._discarding = False
             data = data[newline + 1 :]
-        buffer = self._tail + data if self._tail else data
+        limit = self.max_line
+        if b"\n" not in data:
+            self._pending += len(data)
+            # One byte of slack: the tail may still lose a trailing "\r".
+            if self._pending > limit + 1:
+                self.overlong += 1
+                self.clear()
+                self._discarding = True
+            elif data:
+                self._tail.append(data)
+            return []
+        if self._tail:
+            self._tail.append(data)
+            buffer = b"".join(self._tail)
+        else:
+            buffer = data
         parts = buffer.split(b"\n")
         tail = parts.pop()
-        limit = self.max_line
         lines: list[bytes] = []
         append = lines.append
         for part in parts:
@@ -277,7 +295,8 @@ class LineBuffer:
             self.overlong += 1
             self._discarding = True
             tail = b""
-        self._tail = tail
+        self._tail = [tail] if tail else []
+        self._pending = len(tail)
         return lines
 
 
