@@ -98,7 +98,8 @@ class TestServe:
         )
         assert code == 2
         assert capsys.readouterr().err.splitlines()[-1] == (
-            "exporterhub: listen address 'nonsense': expected host:port"
+            "exporterhub: flags: web.listen_address: Value error, "
+            "listen address 'nonsense': expected host:port"
         )
 
     def test_bad_config_file(self, write, capsys):

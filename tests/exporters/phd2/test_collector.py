@@ -387,6 +387,10 @@ class TestTableRules:
             state.apply(ev("StarLost", Frame=1, ErrorCode=code), NOW)
         state.apply(ev("Alert", Type="fatal"), NOW)
         state.apply(step(1, 0.1, 0.1, RADuration=5, RADirection="Up"), NOW)
+        # StartGuiding above began a new run; settle, then measure two steps.
+        state.apply(ev("SettleDone", Status=0, TotalFrames=1, DroppedFrames=0), NOW)
+        state.apply(step(2, 0.2, 0.2), NOW)
+        state.apply(step(3, 0.2, 0.2), NOW)
         section, _ = publish(state.snapshot())
         counts: dict[str, int] = {}
         for name, _labels in values(render(section)):

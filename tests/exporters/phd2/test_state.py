@@ -633,8 +633,10 @@ class TestRms:
         assert snap.rms_count == 2
         assert snap.last_step is not None
         assert snap.last_step.ao is False
+        # A new run forgets the AO: its first plain step is measured again (in a
+        # fresh window).
         snap = feed(state, ev("StartGuiding"), step(1, 2.0, 2.0))
-        assert snap.rms_count == 3
+        assert snap.rms_count == 1
 
     def test_missing_distance_excluded(self):
         """A step without RADistanceRaw is counted but not measured."""
@@ -967,3 +969,25 @@ class TestRobustness:
             snap = state.snapshot()
             assert all(math.isfinite(value) for _, _, value in snap.rms)
         assert state.snapshot().guide_steps > 0
+
+
+class TestNewGuidingRun:
+    def test_start_guiding_empties_the_rms_window(self):
+        """A live StartGuiding starts a new RMS window; the old run's RMS is gone."""
+        state = connected(rms_samples=5)
+        snap = feed(state, ev("StartGuiding"), step(1, 0.5, 0.5), step(2, 0.5, 0.5))
+        assert snap.rms_count == 2
+        assert snap.rms
+        snap = feed(state, ev("GuidingStopped"), ev("StartGuiding"))
+        assert snap.rms_count == 0
+        assert snap.rms == ()
+        snap = feed(state, step(1, 0.3, 0.4))
+        assert snap.rms_count == 1
+
+    def test_catch_up_start_guiding_keeps_the_window(self):
+        """The StartGuiding replayed after a reconnect keeps the running window."""
+        state = connected(rms_samples=5)
+        feed(state, ev("StartGuiding"), step(1, 0.5, 0.5), step(2, 0.5, 0.5))
+        state.begin_connection()
+        snap = feed(state, *CATCH_UP_GUIDING)
+        assert snap.rms_count == 2

@@ -46,6 +46,11 @@ class RollingMeanSquare:
         self.count = 0
         """Values in the window (at most ``size``)."""
 
+    @property
+    def size(self) -> int:
+        """Return the window length."""
+        return self._size
+
     def push(self, value: float) -> None:
         """Add a value, dropping the oldest once the window is full."""
         square = value * value

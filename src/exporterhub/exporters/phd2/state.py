@@ -26,6 +26,8 @@ known. Rules followed (``shared/protocols/phd2.md``):
   the preceding ``StarLost``), and — once a step with ``Pos`` shows an AO is guiding —
   not the mount's bump steps; nor steps with a missing, non-finite or absurd
   (over 1e6 px) distance.
+- A new guiding run (a ``StartGuiding`` that is not a catch-up replay) empties the
+  RMS window, so no RMS is shown until its first measured step.
 - Counters never decrease for the life of the object (across reconnects).
 
 Label values are bounded: event names outside ``KNOWN_EVENTS``, star-lost codes
@@ -582,6 +584,15 @@ class Phd2State:
         self._ao_seen = False
         self._dither_pending = False
         self._star_selected = True
+        if counting:
+            # A new guiding run (not the replay of the current one) starts a new
+            # RMS window: the last run's figure says nothing about this one.
+            size = self._ra_raw.size
+            self._ra_raw = RollingMeanSquare(size)
+            self._dec_raw = RollingMeanSquare(size)
+            self._ra_guide = RollingMeanSquare(size)
+            self._dec_guide = RollingMeanSquare(size)
+            self._snapshot = None
         self._set_state(GuiderState.GUIDING)
 
     def _on_star_lost(self, fields: dict[str, Any], now: float, counting: bool) -> None:
