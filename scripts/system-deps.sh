@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests need (prometheus: promtool and the server for
-# the end-to-end scrape test) when they are missing and we are allowed to (root + apt).
+# Installs the Debian packages `make test` needs when they are missing and we are
+# allowed to (root + apt): prometheus (promtool and the server for the end-to-end
+# scrape test) and python3-venv (where the interpreter cannot create a venv).
 set -euo pipefail
-if command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; then
-  exit 0
+PYTHON="${PYTHON:-python3}"
+missing=()
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  missing+=(prometheus)
 fi
+if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
+  missing+=(python3-venv)
+fi
+[ "${#missing[@]}" -eq 0 ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-  echo "system-deps: installing Debian's prometheus package (promtool + server)"
+  echo "system-deps: installing Debian packages: ${missing[*]}"
   apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
-  echo "system-deps: promtool/prometheus missing; install them with: sudo apt-get install prometheus" >&2
+  echo "system-deps: missing ${missing[*]}; install with: sudo apt-get install ${missing[*]}" >&2
   echo "system-deps: the tests that need them will fail and say so" >&2
 fi
