@@ -645,3 +645,26 @@ class TestHealthRows:
         last = health_specs("x")[1]
         record = TargetRecord(name="a", identity=())
         assert list(last.value_fn(RecordView(record, False))) == []
+
+
+class TestServedVariants:
+    async def test_renderer_prepares_only_requested_variants(self, golden, clock):
+        """Plain text is always prepared; gzip/OpenMetrics once a scraper asks."""
+        exposition, _ = golden
+        assert await exposition.refresh() is True
+        assert exposition.served(False, False) == exposition.body(False)
+        assert exposition.served(True, True) is None  # not asked for before
+        assert await exposition.refresh() is True  # now it is wanted
+        packed = exposition.served(True, True)
+        assert packed is not None
+        assert gzip.decompress(packed) == exposition.body(True)
+        assert await exposition.refresh() is False  # nothing changed since
+
+    async def test_unchanged_self_metrics_keep_the_body(self, golden, clock):
+        """A new second with the same self-metrics does not rebuild the body."""
+        exposition, _ = golden
+        await exposition.refresh()
+        first = exposition.served(False, False)
+        clock.advance(1.5)
+        assert await exposition.refresh() is False
+        assert exposition.served(False, False) is first

@@ -61,3 +61,30 @@ class TestMakeServer:
         assert config.access_log is False
         assert config.log_config is None
         assert config.timeout_graceful_shutdown == 1
+
+
+def test_bound_socket_is_tcp_so_asyncio_disables_nagle():
+    """The listening socket names IPPROTO_TCP, so accepted sockets get TCP_NODELAY."""
+    import socket
+
+    from exporterhub.core.server import bind_socket
+
+    sock = bind_socket("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()
+
+
+def test_busy_port_is_a_config_error():
+    """Binding a port that is already taken raises ConfigError naming it."""
+    from exporterhub.core.server import bind_socket
+
+    first = bind_socket("127.0.0.1", 0)
+    first.listen()
+    port = first.getsockname()[1]
+    try:
+        with pytest.raises(ConfigError, match=f"127.0.0.1:{port}: cannot bind"):
+            bind_socket("127.0.0.1", port)
+    finally:
+        first.close()

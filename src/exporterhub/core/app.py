@@ -58,7 +58,7 @@ class HubState:
     runner: TargetRunner
     clock: Clock
     load_targets: Callable[[], Awaitable[Sequence[Target]]]
-    render_interval: float = 0.25
+    render_interval: float = 0.1
     started_at: float = 0.0
     ready: bool = False
     reloads: int = 0

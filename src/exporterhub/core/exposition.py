@@ -42,6 +42,7 @@ OPENMETRICS_CONTENT_TYPE: Final = (
 )
 _GZIP_LEVEL: Final = 5
 _SELF_REFRESH_SECONDS: Final = 1.0
+_VARIANT_HORIZON_SECONDS: Final = 60.0
 
 
 class RecordView(NamedTuple):
@@ -130,16 +131,20 @@ class Section:
         self._records: dict[str, TargetRecord[Any]] = {}
         self._blocks: dict[str, _Block] = {}
         self.generation = 0
+        self.changed = asyncio.Event()
+        """Set on every publish or removal; the background renderer waits on it."""
 
     def publish(self, record: TargetRecord[Any]) -> None:
         """Swap in a target's new record (one dict store)."""
         self._records[record.name] = record
         self.generation += 1
+        self.changed.set()
 
     def remove(self, name: str) -> None:
         """Forget a target: its series vanish from the next scrape."""
         if self._records.pop(name, None) is not None:
             self.generation += 1
+            self.changed.set()
         self._blocks.pop(name, None)
 
     def get(self, name: str) -> TargetRecord[Any] | None:
@@ -218,6 +223,7 @@ class Exposition:
         self._gzips: dict[bool, tuple[object, bytes]] = {}
         self._served: dict[tuple[bool, bool], bytes] = {}
         self._served_key: object = None
+        self._requested: dict[tuple[bool, bool], float] = {(False, False): 0.0}
 
     def add_section(
         self, kind: str, prefix: str, specs: Sequence[MetricSpec[Any]]
@@ -237,24 +243,30 @@ class Exposition:
         """Return every section, in registration order."""
         return list(self._sections.values())
 
-    def _self_block(self, openmetrics: bool) -> tuple[int, bytes]:
+    def _self_block(self, openmetrics: bool) -> bytes:
+        """Return the self-metrics, re-rendered at most once a second.
+
+        The bytes themselves key the body cache, so an unchanged registry does
+        not invalidate the body.
+        """
         tick = int(self._clock.monotonic() / _SELF_REFRESH_SECONDS)
         cached = self._self_blocks.get(openmetrics)
         if cached is not None and cached[0] == tick:
-            return cached
+            return cached[1]
+        text: bytes
         if openmetrics:
             text = generate_latest_openmetrics(self.registry)  # type: ignore[no-untyped-call]
             text = text.removesuffix(b"# EOF\n")
         else:
             text = generate_latest(self.registry)
-        block = (tick, text)
-        self._self_blocks[openmetrics] = block
-        return block
+        if cached is not None and cached[1] == text:
+            text = cached[1]  # same content: keep the object the key compares
+        self._self_blocks[openmetrics] = (tick, text)
+        return text
 
     def _key(self, now: float, openmetrics: bool) -> object:
-        tick, _ = self._self_block(openmetrics)
         return (
-            tick,
+            self._self_block(openmetrics),
             tuple((s.generation, s.freshness(now)) for s in self._sections.values()),
         )
 
@@ -268,7 +280,7 @@ class Exposition:
         parts: list[bytes] = []
         for section in self._sections.values():
             parts.extend(section.render(now, openmetrics))
-        parts.append(self._self_block(openmetrics)[1])
+        parts.append(self._self_block(openmetrics))
         if openmetrics:
             parts.append(b"# EOF\n")
         body = b"".join(parts)
@@ -286,48 +298,83 @@ class Exposition:
         return packed
 
     def served(self, openmetrics: bool, compressed: bool) -> bytes | None:
-        """Return the bytes the background renderer prepared, if it has run.
+        """Return the bytes the background renderer prepared, if it has.
 
-        This is all a scrape does while ``run_renderer`` is running: one dict
-        lookup, never a render.
+        This is all a scrape does while ``run_renderer`` is running: two dict
+        operations, never a render. Asking for a variant (OpenMetrics, gzip) makes
+        the renderer prepare it from then on; until it has, this returns None and
+        the caller renders once itself.
         """
-        return self._served.get((openmetrics, compressed))
+        variant = (openmetrics, compressed)
+        self._requested[variant] = self._clock.monotonic()
+        return self._served.get(variant)
+
+    def _variants(self) -> frozenset[tuple[bool, bool]]:
+        """Return the variants scraped in the last minute (plain text always)."""
+        horizon = self._clock.monotonic() - _VARIANT_HORIZON_SECONDS
+        wanted = {v for v, at in self._requested.items() if at >= horizon}
+        wanted.add((False, False))
+        return frozenset(wanted)
 
     async def refresh(self) -> bool:
-        """Prepare all four bodies (text/OpenMetrics, plain/gzip) if anything changed.
+        """Prepare the bodies scrapers ask for, if anything changed.
 
         Blocks are rendered in slices that yield to the event loop, and gzip runs
         in a thread (zlib releases the GIL), so scrapes keep being answered from
         the previous bytes meanwhile. Returns True when new bytes were swapped in.
         """
         now = self._clock.time()
-        key = self._key(now, False), self._key(now, True)
+        variants = self._variants()
+        formats = sorted({openmetrics for openmetrics, _ in variants})
+        key = (variants, tuple(self._key(now, om) for om in formats))
         if key == self._served_key:
             return False
         for section in list(self._sections.values()):
             await section.prerender(now)
-        text = self.body(False)
-        openmetrics = self.body(True)
-        text_gz, openmetrics_gz = await asyncio.gather(
-            asyncio.to_thread(gzip.compress, text, _GZIP_LEVEL, mtime=0),
-            asyncio.to_thread(gzip.compress, openmetrics, _GZIP_LEVEL, mtime=0),
+        bodies = {om: self.body(om) for om in formats}
+        served = {(om, False): body for om, body in bodies.items()}
+        compress = [om for om, gz in sorted(variants) if gz]
+        packed = await asyncio.gather(
+            *(
+                asyncio.to_thread(gzip.compress, bodies[om], _GZIP_LEVEL, mtime=0)
+                for om in compress
+            )
         )
-        self._served = {
-            (False, False): text,
-            (True, False): openmetrics,
-            (False, True): text_gz,
-            (True, True): openmetrics_gz,
-        }
+        served.update(
+            {(om, True): data for om, data in zip(compress, packed, strict=True)}
+        )
+        self._served = served
         self._served_key = key
         return True
 
-    async def run_renderer(self, interval: float = 0.25) -> None:
-        """Keep the served bytes current: check for changes every ``interval`` s.
+    async def run_renderer(self, interval: float = 0.1) -> None:
+        """Keep the served bytes current until cancelled.
 
-        A change (a new record, a removed target, a target turning stale, the
-        self-metrics' once-a-second refresh) is served at most ``interval`` later.
-        Runs until cancelled.
+        Wakes on any publish or removal (at most once per ``interval`` seconds,
+        so a chatty stream costs at most that many renders) and at least once a
+        second for targets turning stale and for the self-metrics.
         """
         while True:
+            started = self._clock.monotonic()
+            for section in self._sections.values():
+                section.changed.clear()
             await self.refresh()
-            await self._clock.sleep(interval)
+            waits = [
+                asyncio.ensure_future(section.changed.wait())
+                for section in self._sections.values()
+            ]
+            try:
+                if waits:
+                    await asyncio.wait(
+                        waits,
+                        timeout=_SELF_REFRESH_SECONDS,
+                        return_when="FIRST_COMPLETED",
+                    )
+                else:
+                    await asyncio.sleep(_SELF_REFRESH_SECONDS)
+            finally:
+                for wait in waits:
+                    wait.cancel()
+            remaining = interval - (self._clock.monotonic() - started)
+            if remaining > 0:
+                await self._clock.sleep(remaining)
