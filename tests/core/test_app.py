@@ -406,3 +406,18 @@ class TestBackgroundRenderer:
             gz = await client.get("/metrics")
             assert gz.headers["content-encoding"] == "gzip"
             assert 'demo_value{target="a"} 41.5' in gz.text
+
+
+class TestReadiness:
+    async def test_not_ready_until_every_target_tried(self, plugin, clock):
+        """/-/ready is 503 while a target has not finished its first attempt."""
+        hub = Hub(plugin, clock)
+        async with serving(hub) as client:
+            assert (await client.get("/-/ready")).status_code == 200
+            section = hub.state.exposition.section("demo")
+            from exporterhub.core.snapshot import TargetRecord
+
+            section.publish(TargetRecord(name="late", identity=(("target", "late"),)))
+            assert (await client.get("/-/ready")).status_code == 503
+            section.remove("late")
+            assert (await client.get("/-/ready")).status_code == 200

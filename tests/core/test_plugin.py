@@ -167,7 +167,9 @@ class TestTargetPublisher:
         assert record.data == DemoSnapshot(1.0)
 
     def test_failed_when_already_unhealthy_publishes_nothing(self, publisher, section):
-        """failed() on an unhealthy record does not publish again."""
+        """failed() marks a first attempt once, then does not publish again."""
+        publisher.failed()
+        assert publisher.record.attempted is True
         before = section.generation
         record = publisher.record
         publisher.failed()

@@ -180,14 +180,16 @@ class TestRejected:
 class TestCrashes:
     """A crashing worker never takes the process down."""
 
-    async def test_crash_marks_target_unhealthy(self, runner, plugin, exposition):
-        """After a crash the target is unhealthy, logged, and others keep running."""
+    async def test_crash_marks_target_unhealthy(
+        self, runner, plugin, exposition, clock
+    ):
+        """After a crash the target is down and logged, others run, it restarts."""
         with capture_logs() as logs:
             await runner.apply([demo_target("ok"), demo_target("bad", crash=True)])
             await started(plugin, "ok", "bad")
             crashed = plugin.current("bad")
-            await settle(crashed.done)
-        assert crashed.exception() is None  # the guard swallowed the crash
+            await settle(lambda: "bad" in plugin.finished and clock.sleeping > 0)
+        assert not crashed.done()  # the guard swallowed the crash and waits
         publisher = runner.publisher("demo", "bad")
         assert publisher is not None
         assert publisher.record.healthy is False
@@ -198,13 +200,15 @@ class TestCrashes:
         assert not plugin.current("ok").done()
         events = [e for e in logs if e["event"] == "worker_crashed"]
         assert [(e["kind"], e["target"]) for e in events] == [("demo", "bad")]
+        assert plugin.started("bad") == 1
+        clock.advance(1.5)  # past the first restart pause (1 s +/- 10 %)
+        await settle(lambda: plugin.started("bad") == 2)
+        assert plugin.started("ok") == 1
 
     async def test_crashed_target_can_be_removed(self, runner, plugin, exposition):
         """Stopping a crashed worker withdraws its series without error."""
         await runner.apply([demo_target("bad", crash=True)])
-        await settle(
-            lambda: bool(plugin.started("bad")) and plugin.current("bad").done()
-        )
+        await settle(lambda: "bad" in plugin.finished)
         result = await runner.apply([])
         assert result.stopped == ["demo/bad"]
         assert 'target="bad"' not in body(exposition)

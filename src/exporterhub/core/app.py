@@ -170,8 +170,14 @@ def create_app(state: HubState) -> FastAPI:
 
     @app.get("/-/ready", response_class=PlainTextResponse)
     async def ready() -> PlainTextResponse:
-        """Answer 200 once the configuration is loaded and targets started."""
-        if state.ready:
+        """Answer 200 once the config is loaded and every target tried once."""
+        waiting = [
+            record.name
+            for section in state.exposition.sections()
+            for record in section.records()
+            if not record.attempted
+        ]
+        if state.ready and not waiting:
             return PlainTextResponse("Ready\n")
         return PlainTextResponse("Not ready\n", status_code=503)
 

@@ -111,8 +111,8 @@ class TargetPublisher(Generic[S]):
 
     def failed(self) -> None:
         """Mark the target unhealthy without touching its data."""
-        if self.record.healthy:
-            self._swap(replace(self.record, healthy=False))
+        if self.record.healthy or not self.record.attempted:
+            self._swap(replace(self.record, healthy=False, attempted=True))
 
     def withdraw(self) -> None:
         """Remove the target's series; publishes after this are ignored."""

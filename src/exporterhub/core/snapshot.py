@@ -39,6 +39,8 @@ class TargetRecord(Generic[S]):
         healthy: True while the worker's last poll or stream read succeeded.
         last_success: wall-clock seconds of the last successful poll or read.
         reconnects: how many times the worker has reconnected (never decreases).
+        attempted: the worker has finished its first attempt (success or not);
+            readiness waits for this.
     """
 
     name: str
@@ -50,10 +52,18 @@ class TargetRecord(Generic[S]):
     healthy: bool = False
     last_success: float | None = None
     reconnects: int = 0
+    attempted: bool = False
 
     def with_data(self, data: S, now: float) -> TargetRecord[S]:
         """Return a copy holding new data taken at ``now``; a success by definition."""
-        return replace(self, data=data, taken_at=now, healthy=True, last_success=now)
+        return replace(
+            self,
+            data=data,
+            taken_at=now,
+            healthy=True,
+            last_success=now,
+            attempted=True,
+        )
 
     def with_link(
         self, link: LinkState, *, healthy: bool | None = None
@@ -61,7 +71,8 @@ class TargetRecord(Generic[S]):
         """Return a copy in another link state; leaving the link drops health."""
         if healthy is None:
             healthy = self.healthy and link is LinkState.CONNECTED
-        return replace(self, link=link, healthy=healthy)
+        attempted = self.attempted or link is not LinkState.CONNECTING
+        return replace(self, link=link, healthy=healthy, attempted=attempted)
 
 
 def is_fresh(record: TargetRecord[object], now: float) -> bool:

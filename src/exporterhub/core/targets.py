@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import structlog
 
+from exporterhub.core.backoff import Backoff
 from exporterhub.core.clock import Clock
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.exposition import Exposition
@@ -24,6 +25,7 @@ __all__ = ["ApplyResult", "TargetRunner"]
 
 _log = structlog.get_logger(__name__)
 _STOP_TIMEOUT: Final = 1.0
+_RESTART_BACKOFF: Final = Backoff(initial=1.0, maximum=300.0, jitter=0.1)
 
 
 @dataclass(slots=True)
@@ -138,13 +140,24 @@ class TargetRunner:
     async def _guard(
         self, plugin: ExporterPlugin, target: Target, publisher: TargetPublisher[Any]
     ) -> None:
-        try:
-            await plugin.run(target, publisher, self._clock)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # keep the process alive; the target shows as down
-            _log.exception("worker_crashed", kind=target.kind, target=target.name)
-            publisher.failed()
+        crashes = 0
+        while True:
+            try:
+                await plugin.run(target, publisher, self._clock)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep the process alive; the target shows as down
+                crashes += 1
+                _log.exception(
+                    "worker_crashed",
+                    kind=target.kind,
+                    target=target.name,
+                    crashes=crashes,
+                )
+                publisher.failed()
+            # A bug met again and again must not spin: restart after a growing pause.
+            await self._clock.sleep(_RESTART_BACKOFF.delay(crashes))
 
     async def _stop(self, key: tuple[str, str]) -> None:
         running = self._running.pop(key)
