@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, disable_created_metrics
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -148,12 +148,17 @@ def build_hub(
 ) -> HubState:
     """Build the exposition, runner and app state for ``plugins``."""
     clock = clock or SystemClock()
+    disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series
     registry = CollectorRegistry(auto_describe=True)
     revision = _revision()
     build_info(
         registry, name="exporterhub_build_info", version=__version__, revision=revision
     )
     for plugin in plugins.values():
+        own = getattr(plugin, "register_self_metrics", None)
+        if own is not None:  # an exporter whose original fixed other labels
+            own(registry, version=__version__, revision=revision)
+            continue
         build_info(
             registry,
             name=f"{plugin.prefix}_exporter_build_info",

@@ -69,3 +69,5 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
     handler._exporterhub = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(numeric)
+    # httpx logs every request at INFO; that is the exporters' DEBUG.
+    logging.getLogger("httpx").setLevel(max(numeric, logging.WARNING))

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar
 
+from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
 from exporterhub.core.clock import Clock
@@ -48,6 +49,7 @@ class TargetPublisher(Generic[S]):
             better ones (PHD2 reports its own host and instance, for example).
         max_age: seconds after which published data counts as stale.
         clock: wall clock for ``taken_at`` and ``last_success``.
+        registry: the hub's registry, for a plugin's own activity metrics.
     """
 
     def __init__(
@@ -58,9 +60,11 @@ class TargetPublisher(Generic[S]):
         *,
         max_age: float,
         clock: Clock,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self._section = section
         self._clock = clock
+        self.registry = registry if registry is not None else CollectorRegistry()
         self._closed = False
         self.record: TargetRecord[S] = TargetRecord(
             name=name, identity=identity, max_age=max_age

@@ -130,6 +130,7 @@ class TargetRunner:
             plugin.initial_identity(target),
             max_age=plugin.max_age(target),
             clock=self._clock,
+            registry=self._exposition.registry,
         )
         task = asyncio.create_task(
             self._guard(plugin, target, publisher),
