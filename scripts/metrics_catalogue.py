@@ -37,6 +37,19 @@ def render(kind: str) -> str:
         lines.append(
             f"| `{spec.name}` | {spec.kind.value} | {labels} | {kept} | {text} |"
         )
+    unavailable = getattr(plugin, "unavailable", ())
+    if unavailable:
+        lines += [
+            "",
+            "## Not provided",
+            "",
+            "Named by the original requirements, but the device or API has no source",
+            "for them; they are never emitted with made-up values.",
+            "",
+            "| metric or label | why |",
+            "|---|---|",
+        ]
+        lines += [f"| `{name}` | {why} |" for name, why in unavailable]
     return "\n".join(lines) + "\n"
 
 

@@ -19,7 +19,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-EXPECTED: set[str] = set()  # promtool findings that COMPAT forces on us; none so far
+# promtool findings that COMPAT forces on us: the requirements name this gauge so.
+EXPECTED: set[str] = {
+    'aaisp_login_services_total non-counter metrics should not have "_total" suffix',
+}
 DEADLINE = 60.0
 
 

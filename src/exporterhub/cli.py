@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -120,9 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             return _check_config(args.file)
         if args.command == "simulate":
-            from exporterhub.simulators.phd2 import main as simulate_phd2
-
-            return simulate_phd2(list(args.args))
+            module = importlib.import_module(f"exporterhub.simulators.{args.kind}")
+            simulate: Callable[[list[str]], int] = module.main
+            return simulate(list(args.args))
         if args.command == "demo":
             from exporterhub.demo import run_demo
 

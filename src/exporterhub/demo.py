@@ -9,17 +9,34 @@ from __future__ import annotations
 import contextlib
 import socket
 from collections.abc import Sequence
+from typing import Protocol
+
+from pydantic import SecretStr
 
 from exporterhub.core.plugin import Target
 from exporterhub.exporters import load_plugins
-from exporterhub.exporters.phd2.plugin import to_target
+from exporterhub.exporters.chaos.plugin import to_target as chaos_target
+from exporterhub.exporters.chaos.settings import ChaosTargetSettings
+from exporterhub.exporters.phd2.plugin import to_target as phd2_target
 from exporterhub.exporters.phd2.settings import Phd2TargetSettings
 from exporterhub.hub import build_hub, serve
+from exporterhub.simulators.chaos import ChaosSimConfig, ChaosSimulator
 from exporterhub.simulators.phd2 import Phd2SimConfig, Phd2Simulator
 
 __all__ = ["run_demo"]
 
 _PHD2_INSTANCES = (("OBSERVATORY", 1, 4400), ("OBSERVATORY", 2, 4401))
+_CHAOS_PORT = 8099
+# The simulator's fictional account (simulators/data/chaos.json), not a real one.
+_CHAOS_LOGIN = "exmpl@a"
+_CHAOS_PASSWORD = "demo-password"  # noqa: S105 - the simulator's made-up password
+
+
+class _Simulator(Protocol):
+    @property
+    def port(self) -> int: ...
+
+    async def stop(self) -> None: ...
 
 
 def _free(port: int) -> int:
@@ -34,11 +51,11 @@ def _free(port: int) -> int:
 
 async def run_demo(listen_address: str, *, speed: float = 1.0) -> None:
     """Run the simulators and the exporters until interrupted."""
-    simulators: list[Phd2Simulator] = []
+    running: list[tuple[str, _Simulator]] = []
     targets: list[Target] = []
     try:
         for hostname, instance, port in _PHD2_INSTANCES:
-            sim = Phd2Simulator(
+            phd2 = Phd2Simulator(
                 Phd2SimConfig(
                     port=_free(port),
                     instance=instance,
@@ -47,15 +64,28 @@ async def run_demo(listen_address: str, *, speed: float = 1.0) -> None:
                     seed=instance,
                 )
             )
-            await sim.start()
-            simulators.append(sim)
+            await phd2.start()
+            running.append((f"PHD2 simulator, instance {instance}", phd2))
             targets.append(
-                to_target(
+                phd2_target(
                     Phd2TargetSettings(
-                        name=f"phd2-{instance}", host="127.0.0.1", port=sim.port
+                        name=f"phd2-{instance}", host="127.0.0.1", port=phd2.port
                     )
                 )
             )
+        chaos = ChaosSimulator(ChaosSimConfig(port=_free(_CHAOS_PORT)))
+        await chaos.start()
+        running.append(("CHAOS API simulator", chaos))
+        targets.append(
+            chaos_target(
+                ChaosTargetSettings(
+                    control_login=_CHAOS_LOGIN,
+                    control_password=SecretStr(_CHAOS_PASSWORD),
+                    api_url=chaos.base_url,
+                    min_request_interval=0.2,
+                )
+            )
+        )
 
         async def load() -> Sequence[Target]:
             return targets
@@ -63,13 +93,13 @@ async def run_demo(listen_address: str, *, speed: float = 1.0) -> None:
         state = build_hub(load_plugins(), load, title="exporterhub demo")
         host_port = listen_address.replace("0.0.0.0", "127.0.0.1")  # noqa: S104
         print("exporterhub demo: simulators and exporters on loopback", flush=True)
-        for sim, target in zip(simulators, targets, strict=True):
-            print(f"  PHD2 simulator  {target.name}: 127.0.0.1:{sim.port}", flush=True)
+        for label, sim in running:
+            print(f"  {label}: 127.0.0.1:{sim.port}", flush=True)
         print(f"  metrics  http://{host_port}/metrics", flush=True)
         print(f"  landing  http://{host_port}/", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
         await serve(state, listen_address)
     finally:
-        for sim in simulators:
+        for _, sim in running:
             with contextlib.suppress(Exception):
                 await sim.stop()

@@ -301,3 +301,59 @@ def test_check_config_rejects_a_bad_listen_address(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "web.listen_address" in err
     assert str(config) in err
+
+
+class TestAaispExporterCommand:
+    async def test_env_configured_exporter_serves_lines(self):
+        """aaisp-exporter configured through AAISP_EXPORTER_* serves the lines."""
+        from exporterhub.simulators.chaos import ChaosSimConfig, ChaosSimulator
+
+        port = free_port()
+        async with ChaosSimulator(ChaosSimConfig(port=0)) as sim:
+            proc = spawn(
+                [
+                    str(BIN / "aaisp-exporter"),
+                    "--web.listen-address",
+                    f"127.0.0.1:{port}",
+                ],
+                AAISP_EXPORTER_API_URL=sim.base_url,
+                AAISP_EXPORTER_AUTH__CONTROL_LOGIN="exmpl@a",  # the original's alias
+                AAISP_EXPORTER_CONTROL_PASSWORD="demo-password",
+            )
+            try:
+                scrape = await scrape_until(
+                    f"http://127.0.0.1:{port}/metrics",
+                    lambda s: len(s.series("aaisp_broadband_service_up")) == 3,
+                )
+                async with httpx.AsyncClient(timeout=5) as client:
+                    health = await client.get(f"http://127.0.0.1:{port}/health")
+            finally:
+                stop(proc)
+        assert health.status_code == 200
+        assert scrape.value("aaisp_exporter_up") == 1.0
+        info = scrape.series("aaisp_exporter_build_info")[0].labels
+        assert set(info) == {"version", "python_version", "commit_sha"}
+        assert "demo-password" not in scrape.text
+
+    def test_missing_credentials_fail_in_one_line(self, monkeypatch, capsys):
+        """Without a control login or account the command exits 2 saying so."""
+        from exporterhub.exporters.chaos.__main__ import main
+
+        for name in list(os.environ):
+            if name.startswith("AAISP_EXPORTER_"):
+                monkeypatch.delenv(name)
+        assert main([]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1
+        assert "control_login" in err[0]
+
+    def test_simulate_dispatches_to_the_chaos_simulator(self):
+        """exporterhub simulate chaos --help reaches the CHAOS simulator's parser."""
+        proc = subprocess.run(  # noqa: S603 - our own console script
+            [str(BIN / "exporterhub"), "simulate", "chaos", "--help"],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        assert proc.returncode == 0
+        assert b"--drop-every" in proc.stdout

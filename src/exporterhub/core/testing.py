@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from exporterhub.core.server import make_server
+from exporterhub.core.server import bind_socket, make_server
 
 __all__ = ["FakeClock", "free_port", "running_server", "wait_until"]
 
@@ -94,11 +94,16 @@ async def wait_until(
 
 @contextlib.asynccontextmanager
 async def running_server(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
-    """Serve ``app`` on 127.0.0.1 inside the current loop; yield its base URL."""
-    chosen = port or free_port()
+    """Serve ``app`` on 127.0.0.1 inside the current loop; yield its base URL.
+
+    The listening socket is bound here (port 0 by default) and handed to uvicorn,
+    so no other socket can take the port between choosing and binding it.
+    """
+    sock = bind_socket("127.0.0.1", port or 0)
+    chosen = sock.getsockname()[1]
     server = make_server(app, "127.0.0.1", chosen)
     server.config.install_signal_handlers = False  # type: ignore[attr-defined]
-    task: asyncio.Task[Any] = asyncio.create_task(server.serve())
+    task: asyncio.Task[Any] = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         await wait_until(lambda: server.started or task.done())
         if task.done():
@@ -106,4 +111,7 @@ async def running_server(app: FastAPI, port: int | None = None) -> AsyncIterator
         yield f"http://127.0.0.1:{chosen}"
     finally:
         server.should_exit = True
-        await asyncio.wait_for(task, timeout=10)
+        try:
+            await asyncio.wait_for(task, timeout=10)
+        finally:
+            sock.close()

@@ -15,7 +15,7 @@ from exporterhub.core.plugin import ExporterPlugin
 
 __all__ = ["KINDS", "load_plugin", "load_plugins"]
 
-KINDS: Final = ("phd2",)
+KINDS: Final = ("phd2", "chaos")
 """Every exporter kind this version ships, in demo order."""
 
 

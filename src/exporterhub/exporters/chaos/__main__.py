@@ -1,0 +1,133 @@
+"""``aaisp-exporter`` / ``python -m exporterhub.exporters.chaos``: CHAOS on its own.
+
+Configured like the original, through ``AAISP_EXPORTER_*`` environment variables
+(credentials never on the command line), listening on port 9099. ``--config.file``
+takes the control logins, listen address and logging from an exporterhub YAML file
+instead. Wiring only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from exporterhub import __version__
+from exporterhub.core.config import format_validation_error, load_settings
+from exporterhub.core.errors import ConfigError
+from exporterhub.core.logging import LEVELS, configure_logging
+from exporterhub.core.plugin import Target
+from exporterhub.exporters import load_plugins
+from exporterhub.exporters.chaos.plugin import PLUGIN, to_target
+from exporterhub.exporters.chaos.settings import ChaosExporterSettings
+from exporterhub.hub import build_hub, config_loader, load_hub_settings, serve
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``aaisp-exporter``."""
+    parser = argparse.ArgumentParser(
+        prog="aaisp-exporter",
+        description="Prometheus exporter for the Andrews & Arnold CHAOS API. "
+        "Credentials come from AAISP_EXPORTER_CONTROL_LOGIN and "
+        "AAISP_EXPORTER_CONTROL_PASSWORD.",
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument(
+        "--web.listen-address", dest="listen_address", help="host:port to listen on"
+    )
+    parser.add_argument(
+        "--config.file",
+        "--config",
+        dest="config",
+        type=Path,
+        help="exporterhub YAML file; its exporters.chaos targets replace the env",
+    )
+    parser.add_argument("--log.level", dest="log_level", choices=LEVELS)
+    parser.add_argument(
+        "--log.format", dest="log_format", choices=("auto", "json", "console")
+    )
+    return parser
+
+
+def _from_env(
+    args: argparse.Namespace,
+) -> tuple[str, Callable[[], Awaitable[Sequence[Target]]]]:
+    cli = {
+        key: value
+        for key, value in (
+            ("log_level", args.log_level),
+            ("log_format", args.log_format),
+        )
+        if value is not None
+    }
+    settings = load_settings(ChaosExporterSettings, cli=cli, source="flags")
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        targets = [to_target(settings.target())]
+    except ValidationError as exc:
+        raise ConfigError(
+            format_validation_error(exc, "environment", "AAISP_EXPORTER_")
+        ) from exc
+
+    async def load() -> Sequence[Target]:
+        return targets
+
+    host = settings.server.host
+    address = args.listen_address or (
+        f"[{host}]:{settings.server.port}"
+        if ":" in host
+        else f"{host}:{settings.server.port}"
+    )
+    return address, load
+
+
+def _from_file(
+    args: argparse.Namespace,
+) -> tuple[str, Callable[[], Awaitable[Sequence[Target]]]]:
+    overrides: dict[str, Any] = {}
+    if args.listen_address:
+        overrides["web"] = {"listen_address": args.listen_address}
+    log = {
+        k: v for k, v in (("level", args.log_level), ("format", args.log_format)) if v
+    }
+    if log:
+        overrides["log"] = log
+    hub = load_hub_settings(args.config, overrides)
+    configure_logging(hub.log.level, hub.log.format)
+    reload_all = config_loader(args.config, load_plugins())
+
+    async def load() -> Sequence[Target]:
+        return [t for t in await reload_all() if t.kind == PLUGIN.kind]
+
+    return hub.web.listen_address, load
+
+
+async def _run(args: argparse.Namespace) -> None:
+    address, load = _from_file(args) if args.config else _from_env(args)
+    await load()  # fail at start, not at the first scrape
+    state = build_hub({PLUGIN.kind: PLUGIN}, load, title="AAISP CHAOS exporter")
+    await serve(state, address)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``aaisp-exporter``; return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        asyncio.run(_run(args))
+    except ConfigError as exc:
+        print(f"aaisp-exporter: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

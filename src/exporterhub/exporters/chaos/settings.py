@@ -1,0 +1,250 @@
+"""Settings of the AAISP CHAOS exporter: one model per login, one for the command.
+
+Validation only; nothing here talks to the API. The env names are the original
+aaisp-exporter's (COMPAT), flat and canonical, with the original code's nested
+spellings accepted as aliases. Passwords are ``SecretStr``: they never reach a log,
+an API answer or ``repr``.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "DEFAULT_PORT",
+    "ChaosExporterSettings",
+    "ChaosSection",
+    "ChaosTargetSettings",
+]
+
+DEFAULT_API_URL: Final = "https://chaos2.aa.net.uk"
+DEFAULT_PORT: Final = 9099
+
+
+class ChaosTargetSettings(BaseModel):
+    """One set of CHAOS credentials (a control login, or an account) to poll.
+
+    Attributes:
+        name: unique target name; defaults to the control login or account number.
+        control_login: the bare control login (``abc@a``), preferred (read-only).
+        control_password: its password.
+        account_number: the account (``A1234A``), used only without a control login.
+        account_password: the account's password.
+        api_url: the API base; point it at the simulator to try the exporter.
+        enable_broadband: poll broadband services, info and quota.
+        enable_telephony: poll telephony/services (HTTP 500 without numbers is fine).
+        enable_telephony_ratecard: poll telephony/ratecard.
+        enable_control_login: poll login/services.
+        ratecard_rates: rate names to export (empty: all); bounds cardinality.
+        mode: ``bulk`` (one request for all lines) or ``per_service``.
+        fast_interval: quota tier, seconds.
+        medium_interval: info tier, seconds.
+        slow_interval: services, login and telephony tier, seconds.
+        request_timeout: seconds one HTTP request may take.
+        concurrency: requests in flight at once in per-service mode.
+        min_request_interval: seconds between two requests of this login (politeness).
+        max_retries: retries of a retryable failure within one collection.
+        retry_initial: first retry delay, seconds.
+        retry_max: longest retry delay waited inside a collection, seconds; a longer
+            one (a rate limit's Retry-After) pauses the login until then instead.
+        auth_backoff: seconds to stop polling after the API refused the credentials.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(default="", max_length=128)
+    control_login: str = ""
+    control_password: SecretStr = SecretStr("")
+    account_number: str = ""
+    account_password: SecretStr = SecretStr("")
+    api_url: str = Field(default=DEFAULT_API_URL, pattern=r"^https?://\S+$")
+    enable_broadband: bool = True
+    enable_telephony: bool = False
+    enable_telephony_ratecard: bool = False
+    enable_control_login: bool = False
+    ratecard_rates: tuple[str, ...] = ()
+    mode: Literal["bulk", "per_service"] = "bulk"
+    fast_interval: float = Field(default=60.0, gt=0, le=86400)
+    medium_interval: float = Field(default=300.0, gt=0, le=86400)
+    slow_interval: float = Field(default=900.0, gt=0, le=86400)
+    request_timeout: float = Field(default=30.0, gt=0, le=300)
+    concurrency: int = Field(default=2, ge=1, le=16)
+    min_request_interval: float = Field(default=1.0, ge=0, le=60)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    retry_initial: float = Field(default=2.0, ge=0, le=600)
+    retry_max: float = Field(default=30.0, ge=0, le=3600)
+    auth_backoff: float = Field(default=900.0, ge=0, le=86400)
+
+    @model_validator(mode="after")
+    def _check(self) -> ChaosTargetSettings:
+        if not self.control_login and not self.account_number:
+            raise ValueError("set control_login (preferred) or account_number")
+        if self.control_login and "@" not in self.control_login:
+            raise ValueError("control_login looks like 'abc@a'")
+        if not self.name:
+            object.__setattr__(self, "name", self.control_login or self.account_number)
+        object.__setattr__(self, "api_url", self.api_url.rstrip("/"))
+        return self
+
+    @property
+    def max_age(self) -> float:
+        """Seconds after which a target with no successful poll shows no values."""
+        return 2 * min(self.fast_interval, self.medium_interval)
+
+    def credentials(self) -> dict[str, str]:
+        """Return the form attributes that authenticate a request (secret!)."""
+        if self.control_login:
+            return {
+                "control_login": self.control_login,
+                "control_password": self.control_password.get_secret_value(),
+            }
+        return {
+            "account_number": self.account_number,
+            "account_password": self.account_password.get_secret_value(),
+        }
+
+
+class ChaosSection(BaseModel):
+    """The ``exporters.chaos`` section of the exporterhub YAML file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    targets: list[ChaosTargetSettings] = Field(default_factory=list)
+
+
+def _env(*names: str) -> AliasChoices:
+    """Accept the canonical env name, the original's aliases and the field name."""
+    return AliasChoices(*names)
+
+
+class ServerSettings(BaseModel):
+    """Where ``aaisp-exporter`` listens (``AAISP_EXPORTER_SERVER__HOST``/``PORT``)."""
+
+    host: str = "0.0.0.0"  # noqa: S104 - the original listens on all interfaces
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
+
+
+class ChaosExporterSettings(BaseSettings):
+    """The standalone ``aaisp-exporter`` command's settings (env as in COMPAT)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AAISP_EXPORTER_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    control_login: str = Field(
+        default="",
+        validation_alias=_env(
+            "AAISP_EXPORTER_CONTROL_LOGIN",
+            "AAISP_EXPORTER_AUTH__CONTROL_LOGIN",
+            "control_login",
+        ),
+    )
+    control_password: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=_env(
+            "AAISP_EXPORTER_CONTROL_PASSWORD",
+            "AAISP_EXPORTER_AUTH__CONTROL_PASSWORD",
+            "control_password",
+        ),
+    )
+    account_number: str = Field(
+        default="",
+        validation_alias=_env(
+            "AAISP_EXPORTER_ACCOUNT_NUMBER",
+            "AAISP_EXPORTER_AUTH__ACCOUNT_NUMBER",
+            "account_number",
+        ),
+    )
+    account_password: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=_env(
+            "AAISP_EXPORTER_ACCOUNT_PASSWORD",
+            "AAISP_EXPORTER_AUTH__ACCOUNT_PASSWORD",
+            "account_password",
+        ),
+    )
+    api_url: str = Field(
+        default=DEFAULT_API_URL,
+        validation_alias=_env(
+            "AAISP_EXPORTER_API_URL", "AAISP_EXPORTER_API__BASE_URL", "api_url"
+        ),
+    )
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
+        default="info",
+        validation_alias=_env(
+            "AAISP_EXPORTER_LOG_LEVEL", "AAISP_EXPORTER_LOGGING__LEVEL", "log_level"
+        ),
+    )
+    log_format: Literal["auto", "json", "console"] = "auto"
+    enable_broadband: bool = Field(
+        default=True,
+        validation_alias=_env(
+            "AAISP_EXPORTER_ENABLE_BROADBAND",
+            "AAISP_EXPORTER_COLLECTORS__ENABLE_BROADBAND",
+            "enable_broadband",
+        ),
+    )
+    enable_telephony: bool = Field(
+        default=False,
+        validation_alias=_env(
+            "AAISP_EXPORTER_ENABLE_TELEPHONY",
+            "AAISP_EXPORTER_COLLECTORS__ENABLE_TELEPHONY",
+            "enable_telephony",
+        ),
+    )
+    enable_telephony_ratecard: bool = Field(
+        default=False,
+        validation_alias=_env(
+            "AAISP_EXPORTER_ENABLE_TELEPHONY_RATECARD",
+            "AAISP_EXPORTER_COLLECTORS__ENABLE_TELEPHONY_RATECARD",
+            "enable_telephony_ratecard",
+        ),
+    )
+    enable_control_login: bool = Field(
+        default=False,
+        validation_alias=_env(
+            "AAISP_EXPORTER_ENABLE_CONTROL_LOGIN",
+            "AAISP_EXPORTER_COLLECTORS__ENABLE_CONTROL_LOGIN",
+            "enable_control_login",
+        ),
+    )
+    fast_interval: float = Field(default=60.0, gt=0)
+    medium_interval: float = Field(default=300.0, gt=0)
+    slow_interval: float = Field(default=900.0, gt=0)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    def target(self) -> ChaosTargetSettings:
+        """Return the one target these settings describe.
+
+        Raises:
+            ValueError: no credentials configured.
+        """
+        return ChaosTargetSettings(
+            control_login=self.control_login,
+            control_password=self.control_password,
+            account_number=self.account_number,
+            account_password=self.account_password,
+            api_url=self.api_url,
+            enable_broadband=self.enable_broadband,
+            enable_telephony=self.enable_telephony,
+            enable_telephony_ratecard=self.enable_telephony_ratecard,
+            enable_control_login=self.enable_control_login,
+            fast_interval=self.fast_interval,
+            medium_interval=self.medium_interval,
+            slow_interval=self.slow_interval,
+        )

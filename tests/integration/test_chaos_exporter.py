@@ -1,0 +1,325 @@
+"""The CHAOS exporter against the CHAOS simulator over loopback, scraped over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from exporterhub.core.app import create_app
+from exporterhub.core.plugin import Target
+from exporterhub.core.testing import running_server
+from exporterhub.exporters.chaos.plugin import PLUGIN, to_target
+from exporterhub.exporters.chaos.settings import ChaosTargetSettings
+from exporterhub.hub import build_hub
+from exporterhub.simulators.chaos import ChaosSimConfig, ChaosSimulator
+
+from .conftest import Exporter, Scrape
+
+FAST = {
+    "fast_interval": 0.3,
+    "medium_interval": 0.6,
+    "slow_interval": 1.2,
+    "min_request_interval": 0.0,
+    "request_timeout": 0.5,
+    "retry_initial": 0.05,
+    "retry_max": 2.0,
+    "max_retries": 2,
+}
+
+
+def chaos_target(sim: ChaosSimulator, **overrides: Any) -> Target:
+    values: dict[str, Any] = {
+        "control_login": "exmpl@a",
+        "control_password": SecretStr("demo-password"),
+        "api_url": sim.base_url,
+        **FAST,
+    }
+    values.update(overrides)
+    return to_target(ChaosTargetSettings(**values))
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[ChaosSimulator]:
+    async with ChaosSimulator(ChaosSimConfig(port=0)) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def exporter_for() -> Callable[[Sequence[Target]], Any]:
+    @asynccontextmanager
+    async def run(targets: Sequence[Target]) -> AsyncIterator[Exporter]:
+        wanted = list(targets)
+
+        async def load() -> Sequence[Target]:
+            return wanted
+
+        state = build_hub({PLUGIN.kind: PLUGIN}, load, title="test")
+        async with (
+            running_server(create_app(state)) as url,
+            httpx.AsyncClient(base_url=url, timeout=5) as client,
+        ):
+            yield Exporter(state, client)
+
+    return run
+
+
+def lines_up(scrape: Scrape) -> bool:
+    ups = scrape.series("aaisp_broadband_service_up")
+    quota = scrape.series("aaisp_broadband_quota_remaining_bytes")
+    return len(ups) == 3 and all(s.value == 1.0 for s in ups) and len(quota) == 2
+
+
+def commands(sim: ChaosSimulator) -> list[str]:
+    return [f"{r.subsystem}/{r.command}" for r in sim.requests]
+
+
+class TestWorkedExample:
+    async def test_values_match_the_protocol_document(self, sim, exporter_for):
+        """The §11 worked example comes out value by value through HTTP."""
+        async with exporter_for([chaos_target(sim)]) as exporter:
+            s = await exporter.scrape_until(lines_up)
+
+        def v(name: str, service: str) -> float | None:
+            return s.value(f"aaisp_broadband_{name}", service=service)
+
+        assert v("quota_total_bytes", "40211") is None
+        assert v("quota_total_bytes", "40212") == 500_000_000_000
+        assert v("quota_remaining_bytes", "40212") == 611_402_873_310
+        assert v("quota_used_bytes", "40212") == 0
+        assert v("quota_percentage", "40212") == 0
+        assert v("quota_total_bytes", "40213") == 100_000_000_000
+        assert v("quota_remaining_bytes", "40213") == 37_654_120_448
+        assert v("quota_used_bytes", "40213") == 62_345_879_552
+        assert v("quota_percentage", "40213") == pytest.approx(62.345879552, rel=1e-9)
+        assert v("quota_timestamp_seconds", "40213") == 1_741_615_200
+        assert v("line_sync_download_bps", "40211") == 1_000_000_000
+        assert v("line_sync_upload_bps", "40212") == 19_987_000
+        assert v("line_sync_download_adjusted_bps", "40211") == 944_960_000
+        assert v("line_sync_download_bps", "40213") is None
+        logins = {x.labels["service"]: x.labels["login"] for x in s.series(
+            "aaisp_broadband_service_up")}  # fmt: skip
+        assert logins == {
+            "40211": "exmpl@a.1",
+            "40212": "exmpl@a.2",
+            "40213": "exmpl@a.3",
+        }
+        assert all(
+            x.labels["login"] != "exmpl@a" for x in s.samples() if "login" in x.labels
+        )
+        info = {x.labels["service"]: x.labels["postcode"] for x in s.series(
+            "aaisp_broadband_service_info")}  # fmt: skip
+        assert info == {"40211": "ZZ1 1AA", "40212": "ZZ1 1AA", "40213": ""}
+        assert s.value("aaisp_up", target="exmpl@a") == 1.0
+        assert s.value("aaisp_exporter_up") == 1.0
+
+    async def test_start_up_runs_slow_then_medium_then_fast(self, sim, exporter_for):
+        """The first requests are services, info, quota, in that order."""
+        async with exporter_for([chaos_target(sim)]) as exporter:
+            await exporter.scrape_until(lines_up)
+        assert commands(sim)[:3] == [
+            "broadband/services",
+            "broadband/info",
+            "broadband/quota",
+        ]
+        assert "broadband/kill" not in commands(sim)
+
+    async def test_password_never_leaves_in_metrics_or_api(self, sim, exporter_for):
+        """Neither /metrics nor /api/targets contains the password."""
+        async with exporter_for([chaos_target(sim)]) as exporter:
+            s = await exporter.scrape_until(lines_up)
+            api = (await exporter.client.get("/api/targets")).text
+        assert "demo-password" not in s.text
+        assert "demo-password" not in api
+
+
+class TestFailures:
+    async def test_auth_failure_is_not_retried_in_a_loop(self, sim, exporter_for):
+        """A refused password is counted once and the login is left alone."""
+        target = chaos_target(sim, control_password=SecretStr("wrong"))
+        async with exporter_for([target]) as exporter:
+            s = await exporter.scrape_until(
+                lambda s: (
+                    s.value(
+                        "aaisp_collector_errors_total",
+                        collector_name="broadband_services",
+                        error_type="auth",
+                    )
+                    == 1.0
+                )
+            )
+            assert s.value("aaisp_up", target="exmpl@a") == 0.0
+            # Several FAST and MEDIUM intervals later, still one request in all.
+            # Observe a quiet second on purpose: FAST and MEDIUM come due 3+ times.
+            await asyncio.sleep(1.0)
+            assert len(sim.requests) == 1
+        assert s.series("aaisp_broadband_service_up") == []
+
+    @pytest.mark.parametrize(
+        ("fault", "value", "status"),
+        [
+            pytest.param("status_5xx_every", 2, "502", id="5xx"),
+            pytest.param("drop_every", 2, "0", id="dropped"),
+        ],
+    )
+    async def test_retryable_faults_recover(
+        self, sim, exporter_for, fault, value, status
+    ):
+        """5xx and dropped connections are retried; every attempt is counted."""
+        sim.faults.status_5xx = 502
+        setattr(sim.faults, fault, value)
+        async with exporter_for([chaos_target(sim)]) as exporter:
+            s = await exporter.scrape_until(
+                lambda s: (
+                    lines_up(s)
+                    and (s.value("aaisp_api_requests_total", status_code=status) or 0)
+                    >= 1
+                )
+            )
+        assert s.value("aaisp_up", target="exmpl@a") == 1.0
+
+    async def test_rate_limit_429_honours_retry_after(self, sim, exporter_for):
+        """A 429 with Retry-After is waited out, then the request succeeds."""
+        sim.faults.rate_limit_429_every = 2
+        sim.faults.retry_after = 1
+        async with exporter_for([chaos_target(sim)]) as exporter:
+            s = await exporter.scrape_until(
+                lambda s: (
+                    lines_up(s)
+                    and (s.value("aaisp_api_requests_total", status_code="429") or 0)
+                    >= 1
+                )
+            )
+        times = [r for r in sim.requests if r.status == 429]
+        assert times
+        assert s.value("aaisp_up", target="exmpl@a") == 1.0
+
+    async def test_malformed_answer_is_a_parse_error_and_values_stay(
+        self, sim, exporter_for
+    ):
+        """A malformed quota answer counts a parse error; the good values stay."""
+        async with exporter_for([chaos_target(sim, fast_interval=1.0)]) as exporter:
+            await exporter.scrape_until(lines_up)
+            sim.faults.paths = frozenset({"/broadband/quota"})
+            sim.faults.malformed_every = 1
+            s = await exporter.scrape_until(
+                lambda s: (s.value("aaisp_collector_errors_total",
+                    collector_name="broadband_quota", error_type="parse") or 0) >= 1
+            )  # fmt: skip
+            assert s.value("aaisp_broadband_quota_remaining_bytes", service="40213")
+            assert s.value("aaisp_broadband_line_sync_download_bps", service="40211")
+
+    async def test_timeouts_are_counted(self, sim, exporter_for):
+        """A hung API is a timeout; other tiers keep working."""
+        async with exporter_for([chaos_target(sim)]) as exporter:
+            await exporter.scrape_until(lines_up)
+            sim.faults.paths = frozenset({"/broadband/quota"})
+            sim.faults.hang = True
+            s = await exporter.scrape_until(
+                lambda s: (s.value("aaisp_collector_errors_total",
+                    collector_name="broadband_quota", error_type="timeout") or 0) >= 1
+            )  # fmt: skip
+            sim.faults.hang = False
+        assert s.value("aaisp_broadband_line_sync_download_bps", service="40211")
+
+    async def test_missing_fields_are_omitted_not_zero(self, sim, exporter_for):
+        """Lines that lose their rate and quota fields lose those series."""
+        sim.faults.missing_fields = True
+        async with exporter_for([chaos_target(sim)]) as exporter:
+            s = await exporter.scrape_until(
+                lambda s: len(s.series("aaisp_broadband_service_up")) == 3
+            )
+        for sample in s.series("aaisp_broadband_line_sync_download_bps"):
+            assert sample.value > 0
+
+    async def test_telephony_500_means_no_telephony(self, sim, exporter_for):
+        """telephony/services answering 500 is not retried and counts http_error."""
+        target = chaos_target(sim, enable_telephony=True, slow_interval=60)
+        async with exporter_for([target]) as exporter:
+            s = await exporter.scrape_until(
+                lambda s: (s.value("aaisp_collector_errors_total",
+                    collector_name="telephony_services", error_type="http_error") or 0)
+                >= 1
+            )  # fmt: skip
+        assert commands(sim).count("telephony/services") == 1
+        assert s.value("aaisp_login_services_total", subsystem="telephony") == 0.0
+
+
+class TestInventory:
+    async def test_quota_tick_moves_the_timestamp(self, sim, exporter_for):
+        """The simulator's hourly change shows as a timestamp one hour later."""
+        async with exporter_for([chaos_target(sim)]) as exporter:
+            await exporter.scrape_until(lines_up)
+            sim.quota_tick()
+            s = await exporter.scrape_until(
+                lambda s: s.value("aaisp_broadband_quota_timestamp_seconds",
+                    service="40213") == 1_741_615_200 + 3600
+            )  # fmt: skip
+        assert s.value("aaisp_broadband_quota_remaining_bytes", service="40213") < (
+            37_654_120_448
+        )
+
+    async def test_per_service_mode_gives_the_same_series(self, sim, exporter_for):
+        """Per-service mode asks line by line and shows the same lines."""
+        async with exporter_for([chaos_target(sim, mode="per_service")]) as exporter:
+            s = await exporter.scrape_until(lines_up)
+        assert s.value("aaisp_broadband_quota_used_bytes", service="40213") == (
+            62_345_879_552
+        )
+        assert commands(sim).count("broadband/quota") >= 3
+
+    async def test_two_logins_in_one_process(self, sim, exporter_for):
+        """Two control logins give two targets with their own lines."""
+        second = chaos_target(
+            sim, control_login="second@a", control_password=SecretStr("second-password")
+        )
+        async with exporter_for([chaos_target(sim), second]) as exporter:
+            s = await exporter.scrape_until(
+                lambda s: len(s.series("aaisp_broadband_service_up")) == 5
+            )
+        targets = {x.labels["target"] for x in s.series("aaisp_broadband_service_up")}
+        assert targets == {"exmpl@a", "second@a"}
+
+
+class TestOptionalCollectors:
+    async def test_telephony_ratecard_and_login(self, sim, exporter_for):
+        """Enabled telephony, rate card and login collectors fill their series."""
+        target = chaos_target(
+            sim,
+            control_login="second@a",
+            control_password=SecretStr("second-password"),
+            enable_telephony=True,
+            enable_telephony_ratecard=True,
+            enable_control_login=True,
+        )
+        async with exporter_for([target]) as exporter:
+            s = await exporter.scrape_until(
+                lambda s: (
+                    bool(s.series("aaisp_telephony_rate_pence_per_minute"))
+                    and bool(s.series("aaisp_login_info"))
+                    and s.value("aaisp_login_services_total", subsystem="telephony")
+                    is not None
+                )
+            )
+        assert s.value("aaisp_login_services_total", subsystem="telephony") == 2.0
+        periods = {x.labels["period"] for x in s.series(
+            "aaisp_telephony_rate_pence_per_minute")}  # fmt: skip
+        assert periods <= {"peak", "offpeak", "weekend"}
+        assert periods
+
+    async def test_ratecard_filter_bounds_the_rates(self, sim, exporter_for):
+        """ratecard_rates keeps only the named rates."""
+        target = chaos_target(
+            sim, enable_telephony_ratecard=True, ratecard_rates=("nonexistent",)
+        )
+        async with exporter_for([target]) as exporter:
+            last = "aaisp_exporter_last_successful_collection_timestamp"
+            s = await exporter.scrape_until(
+                lambda s: (s.value(last, collector_name="telephony_ratecard") or 0) > 0
+            )
+        assert s.series("aaisp_telephony_rate_pence_per_minute") == []
