@@ -323,3 +323,34 @@ class TestOptionalCollectors:
                 lambda s: (s.value(last, collector_name="telephony_ratecard") or 0) > 0
             )
         assert s.series("aaisp_telephony_rate_pence_per_minute") == []
+
+
+class TestRequestBudget:
+    async def test_bulk_mode_sends_one_request_per_tier_run(self, sim, exporter_for):
+        """In bulk mode each tier run is exactly one request, from the request log."""
+        async with exporter_for([chaos_target(sim)]) as exporter:
+            s = await exporter.scrape_until(
+                lambda s: (
+                    (
+                        s.value(
+                            "aaisp_collector_duration_seconds_count",
+                            collector_name="broadband_quota",
+                        )
+                        or 0
+                    )
+                    >= 4
+                )
+            )
+            log = commands(sim)
+        runs = {
+            name: s.value("aaisp_collector_duration_seconds_count", collector_name=name)
+            for name in ("broadband_services", "broadband_info", "broadband_quota")
+        }
+        # The request log may be one request ahead of the scrape; never more.
+        for name, command in [
+            ("broadband_services", "broadband/services"),
+            ("broadband_info", "broadband/info"),
+            ("broadband_quota", "broadband/quota"),
+        ]:
+            assert runs[name] <= log.count(command) <= runs[name] + 1, (name, log)
+        assert set(log) <= {"broadband/services", "broadband/info", "broadband/quota"}

@@ -36,6 +36,51 @@ async def query(client: httpx.AsyncClient, expr: str) -> list[dict[str, object]]
     return result
 
 
+async def run_prometheus(
+    binary: str, tmp_path: Path, target: str, queries: list[str]
+) -> list[list[dict[str, object]]]:
+    """Run Prometheus scraping ``target`` every second until every query has data."""
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        "scrape_configs:\n  - job_name: exporter\n"
+        f"    static_configs:\n      - targets: ['{target}']\n"
+    )
+    port = free_port()
+    log_file = (tmp_path / "prometheus.log").open("wb")
+    proc = subprocess.Popen(  # noqa: S603 - Debian's prometheus binary
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=log_file,
+    )
+    results: list[list[dict[str, object]]] = [[] for _ in queries]
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", timeout=5
+        ) as client:
+            try:
+                async with asyncio.timeout(45):
+                    while not all(results):
+                        await asyncio.sleep(0.5)
+                        try:
+                            results = [await query(client, q) for q in queries]
+                        except httpx.TransportError:
+                            continue
+            except TimeoutError:
+                log = (tmp_path / "prometheus.log").read_text()[-2000:]
+                pytest.fail(f"Prometheus never answered {queries}; log:\n{log}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log_file.close()
+    return results
+
+
 async def test_prometheus_scrapes_phd2_rms_and_up(simulator, make_exporter, tmp_path):
     """Prometheus scraping every second can query phd2_up == 1 and phd2_rms."""
     binary = prometheus_binary()
@@ -49,51 +94,53 @@ async def test_prometheus_scrapes_phd2_rms_and_up(simulator, make_exporter, tmp_
                 SNR=20.0, HFD=2.0, AvgDist=0.3,
             )  # fmt: skip
         target = str(exporter.client.base_url).removeprefix("http://").rstrip("/")
-        config = tmp_path / "prometheus.yml"
-        config.write_text(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-            "scrape_configs:\n  - job_name: phd2\n"
-            f"    static_configs:\n      - targets: ['{target}']\n"
+        up_result, rms = await run_prometheus(
+            binary,
+            tmp_path,
+            target,
+            ["phd2_up == 1", 'phd2_rms{scale="px",source="TotalDistanceRaw"}'],
         )
-        port = free_port()
-        log_file = (tmp_path / "prometheus.log").open("wb")
-        proc = subprocess.Popen(  # noqa: S603 - Debian's prometheus binary
-            [
+    assert float(rms[0]["value"][1]) == pytest.approx(0.5)  # type: ignore[index]
+    labels = up_result[0]["metric"]
+    assert labels["host"] == "simulator"  # type: ignore[index]
+    assert labels["job"] == "exporter"  # type: ignore[index]
+
+
+async def test_prometheus_scrapes_chaos_quota(tmp_path):
+    """Prometheus scraping the CHAOS exporter can query quota and aaisp_up."""
+    from pydantic import SecretStr
+
+    from exporterhub.core.app import create_app
+    from exporterhub.core.testing import running_server
+    from exporterhub.exporters.chaos.plugin import PLUGIN, to_target
+    from exporterhub.exporters.chaos.settings import ChaosTargetSettings
+    from exporterhub.hub import build_hub
+    from exporterhub.simulators.chaos import ChaosSimConfig, ChaosSimulator
+
+    binary = prometheus_binary()
+    async with ChaosSimulator(ChaosSimConfig(port=0)) as sim:
+        target = to_target(
+            ChaosTargetSettings(
+                control_login="exmpl@a",
+                control_password=SecretStr("demo-password"),
+                api_url=sim.base_url,
+                min_request_interval=0,
+            )
+        )
+
+        async def load():
+            return [target]
+
+        state = build_hub({PLUGIN.kind: PLUGIN}, load)
+        async with running_server(create_app(state)) as url:
+            result = await run_prometheus(
                 binary,
-                f"--config.file={config}",
-                f"--storage.tsdb.path={tmp_path / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=log_file,
-        )
-        try:
-            async with httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{port}", timeout=5
-            ) as client:
-                rms: list[dict[str, object]] = []
-                up_result: list[dict[str, object]] = []
-                try:
-                    async with asyncio.timeout(45):
-                        while not (rms and up_result):
-                            await asyncio.sleep(0.5)
-                            try:
-                                up_result = await query(client, "phd2_up == 1")
-                                rms = await query(
-                                    client,
-                                    'phd2_rms{scale="px",source="TotalDistanceRaw"}',
-                                )
-                            except httpx.TransportError:
-                                continue
-                except TimeoutError:
-                    log = Path(tmp_path / "prometheus.log").read_text()[-2000:]
-                    pytest.fail(f"Prometheus never saw phd2_up/phd2_rms; log:\n{log}")
-                value = float(rms[0]["value"][1])  # type: ignore[index]
-                assert value == pytest.approx(0.5)
-                labels = up_result[0]["metric"]
-                assert labels["host"] == "simulator"  # type: ignore[index]
-                assert labels["job"] == "phd2"  # type: ignore[index]
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-            log_file.close()
+                tmp_path,
+                url.removeprefix("http://"),
+                [
+                    "aaisp_up == 1",
+                    'aaisp_broadband_quota_used_bytes{service="40213"}',
+                ],
+            )
+    assert float(result[1][0]["value"][1]) == 62_345_879_552
+    assert result[1][0]["metric"]["login"] == "exmpl@a.3"
