@@ -354,3 +354,50 @@ class TestRequestBudget:
         ]:
             assert runs[name] <= log.count(command) <= runs[name] + 1, (name, log)
         assert set(log) <= {"broadband/services", "broadband/info", "broadband/quota"}
+
+
+class TestSlowAndLimitedApi:
+    async def test_rate_limit_error_on_200_pauses_the_login(self, sim, exporter_for):
+        """A rate-limit error on HTTP 200 is counted and pauses the whole login."""
+        async with exporter_for([chaos_target(sim)]) as exporter:
+            await exporter.scrape_until(lines_up)
+            sim.faults.paths = frozenset({"/broadband/quota"})
+            sim.faults.rate_limit_200_every = 1
+            s = await exporter.scrape_until(
+                lambda s: (s.value("aaisp_collector_errors_total",
+                    collector_name="broadband_quota", error_type="rate_limited") or 0)
+                >= 1
+            )  # fmt: skip
+            before = len(sim.requests)
+            # Observe a quiet second on purpose: every tier comes due meanwhile.
+            await asyncio.sleep(1.0)
+            assert len(sim.requests) == before
+        assert s.value("aaisp_up", target="exmpl@a") == 0.0
+
+    async def test_latency_is_timed(self, sim, exporter_for):
+        """A slow API still answers; the request duration histogram sees the delay."""
+        sim.faults.latency = 0.2
+        labels = {"subsystem": "broadband", "command": "quota"}
+        async with exporter_for([chaos_target(sim, request_timeout=2.0)]) as exporter:
+            # Self-metrics are re-rendered once a second: wait for the count.
+            s = await exporter.scrape_until(
+                lambda s: (
+                    lines_up(s)
+                    and bool(
+                        s.value("aaisp_api_request_duration_seconds_count", **labels)
+                    )
+                )
+            )
+        total = s.value(
+            "aaisp_api_request_duration_seconds_sum",
+            subsystem="broadband",
+            command="quota",
+        )
+        count = s.value(
+            "aaisp_api_request_duration_seconds_count",
+            subsystem="broadband",
+            command="quota",
+        )
+        assert count
+        assert total is not None
+        assert total / count >= 0.2
