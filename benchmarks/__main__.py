@@ -1,4 +1,4 @@
-"""``python -m benchmarks [ingest] [scrape] [startup]`` (``make bench`` runs all three).
+"""``python -m benchmarks [ingest] [scrape] [startup] [chaos]`` (``make bench``: all).
 
 Prints a Markdown table of medians and same-run ratios and overwrites
 ``benchmarks/RESULTS.md`` with it. Exit status 1 when a benchmark crashed or the
@@ -13,12 +13,17 @@ import traceback
 
 
 def main(argv: list[str]) -> int:
-    from benchmarks import ingest, scrape, startup
+    from benchmarks import chaos, ingest, scrape, startup
     from benchmarks.report import Report
     from exporterhub.core.logging import configure_logging
 
     configure_logging("warning", "json")
-    suites = {"ingest": ingest.run, "scrape": scrape.run, "startup": startup.run}
+    suites = {
+        "ingest": ingest.run,
+        "scrape": scrape.run,
+        "startup": startup.run,
+        "chaos": chaos.run,
+    }
     chosen = argv or list(suites)
     unknown = [name for name in chosen if name not in suites]
     if unknown:
