@@ -38,3 +38,23 @@ def test_readme_starts_with_the_two_commands():
     assert "make demo" in head
     assert "make test" in head
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_deploy_files_match_the_code():
+    """The compose file's config validates, and its paths and ports exist."""
+    import yaml
+
+    from exporterhub.exporters.starlink.settings import load_config
+
+    config, existed = load_config(ROOT / "deploy" / "starlink" / "config.yaml")
+    assert existed
+    assert config.mode == "simulation"
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    service = compose["services"]["starlink-exporter"]
+    assert (ROOT / service["build"]["dockerfile"]).is_file()
+    assert service["ports"] == ["127.0.0.1:8000:8000"]
+    prometheus = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    targets = prometheus["scrape_configs"][0]["static_configs"][0]["targets"]
+    assert targets == ["starlink-exporter:8000"]
+    dockerfile = (ROOT / service["build"]["dockerfile"]).read_text()
+    assert 'ENTRYPOINT ["starlink-exporter"]' in dockerfile

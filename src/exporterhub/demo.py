@@ -19,6 +19,8 @@ from exporterhub.exporters.chaos.plugin import to_target as chaos_target
 from exporterhub.exporters.chaos.settings import ChaosTargetSettings
 from exporterhub.exporters.phd2.plugin import to_target as phd2_target
 from exporterhub.exporters.phd2.settings import Phd2TargetSettings
+from exporterhub.exporters.starlink.plugin import StarlinkTargetSettings
+from exporterhub.exporters.starlink.plugin import to_target as starlink_target
 from exporterhub.hub import build_hub, serve
 from exporterhub.simulators.chaos import ChaosSimConfig, ChaosSimulator
 from exporterhub.simulators.phd2 import Phd2SimConfig, Phd2Simulator
@@ -87,6 +89,9 @@ async def run_demo(listen_address: str, *, speed: float = 1.0) -> None:
             )
         )
 
+        # The Starlink exporter simulates its dish in-process (simulation mode).
+        targets.append(starlink_target(StarlinkTargetSettings()))
+
         async def load() -> Sequence[Target]:
             return targets
 
@@ -95,7 +100,9 @@ async def run_demo(listen_address: str, *, speed: float = 1.0) -> None:
         print("exporterhub demo: simulators and exporters on loopback", flush=True)
         for label, sim in running:
             print(f"  {label}: 127.0.0.1:{sim.port}", flush=True)
+        print("  Starlink dish: simulated in-process", flush=True)
         print(f"  metrics  http://{host_port}/metrics", flush=True)
+        print(f"  starlink http://{host_port}/api/status", flush=True)
         print(f"  landing  http://{host_port}/", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
         await serve(state, listen_address)

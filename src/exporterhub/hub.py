@@ -167,13 +167,18 @@ def build_hub(
         )
     exposition = Exposition(clock, registry)
     runner = TargetRunner(plugins, exposition, clock)
-    return HubState(
+    state = HubState(
         title=title,
         exposition=exposition,
         runner=runner,
         clock=clock,
         load_targets=load_targets,
     )
+    for plugin in plugins.values():
+        extend = getattr(plugin, "extend_app", None)
+        if extend is not None:  # an exporter with its own REST API or health fields
+            extend(state)
+    return state
 
 
 async def serve(state: HubState, listen_address: str) -> None:

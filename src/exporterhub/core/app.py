@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from exporterhub import __version__
@@ -51,6 +51,8 @@ class HubState:
             called at start-up and on every reload.
         render_interval: seconds between the background renderer's checks for
             changes; 0 renders inside the scrape instead (tests of the cache).
+        routers: exporter-specific routes (an exporter's own REST API).
+        health_fields: add fields to the ``/health`` answer (an exporter's mode).
     """
 
     title: str
@@ -59,6 +61,8 @@ class HubState:
     clock: Clock
     load_targets: Callable[[], Awaitable[Sequence[Target]]]
     render_interval: float = 0.1
+    routers: list[APIRouter] = field(default_factory=list)
+    health_fields: list[Callable[[], dict[str, Any]]] = field(default_factory=list)
     started_at: float = 0.0
     ready: bool = False
     reloads: int = 0
@@ -155,13 +159,16 @@ def create_app(state: HubState) -> FastAPI:
         """Say the process is alive, with uptime and target counts."""
         now = state.clock.time()
         records = [r for s in state.exposition.sections() for r in s.records()]
-        return {
+        answer: dict[str, Any] = {
             "status": "ok",
             "uptime": round(now - state.started_at, 3),
             "version": __version__,
             "targets": len(records),
             "targets_up": sum(1 for r in records if r.healthy and is_fresh(r, now)),
         }
+        for fields in state.health_fields:
+            answer.update(fields())
+        return answer
 
     @app.get("/-/healthy", response_class=PlainTextResponse)
     async def healthy() -> str:
@@ -217,6 +224,9 @@ def create_app(state: HubState) -> FastAPI:
             for section in state.exposition.sections()
             for record in section.records()
         ]
+
+    for router in state.routers:
+        app.include_router(router)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def landing() -> str:

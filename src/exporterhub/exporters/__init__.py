@@ -15,7 +15,7 @@ from exporterhub.core.plugin import ExporterPlugin
 
 __all__ = ["KINDS", "load_plugin", "load_plugins"]
 
-KINDS: Final = ("phd2", "chaos")
+KINDS: Final = ("phd2", "chaos", "starlink")
 """Every exporter kind this version ships, in demo order."""
 
 

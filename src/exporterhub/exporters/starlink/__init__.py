@@ -1,0 +1,10 @@
+"""Starlink dish exporter: a seedable simulation engine and (later) a live dish reader.
+
+Both sources produce one frozen ``Telemetry`` sample (``telemetry.py``); the
+configuration model lives in ``settings.py`` and the simulation in ``engine.py``.
+Importing this package starts nothing.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,317 @@
+"""The Starlink simulation engine: config + elapsed time → ``Telemetry``.
+
+``SimulationEngine.step(dt, now_wall)`` advances every component by the real
+elapsed ``dt`` (seconds from a monotonic clock; any value, several route legs in
+one step if need be) and reads the diurnal congestion from the wall-clock UTC
+time ``now_wall`` (epoch seconds), which is also the sample timestamp. Components,
+each with its own ``random.Random`` derived from the seed:
+
+- route (``_route.py``): position, speed, heading, altitude;
+- obstruction, handover, latency, throughput, loss (``_network.py``);
+- scenario timeline (``_scenario.py``) driving outages, reboots, weather, alerts;
+- dish: uptime, state, power, GPS, boresight (here).
+
+A component that raises keeps its last good values and increments ``errors``;
+``step`` itself never raises. ``apply_config`` takes effect on the next step and
+resets nothing unrelated (position, uptime, processes carry on).
+
+Signal quality (a derived score — the dish reports no SNR, §3.7)::
+
+    quality = 100 * (1 - obstruction_effect) * weather_factor * (1 - loss / 100)
+
+and 0 while the dish is in an outage state. Pure: no clock reads, no I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from collections.abc import Callable
+from typing import Final
+
+from exporterhub.exporters.starlink._network import (
+    HandoverModel,
+    LatencyModel,
+    LinkConditions,
+    LossModel,
+    ObstructionModel,
+    ThroughputModel,
+    congestion,
+    ou_step,
+)
+from exporterhub.exporters.starlink._route import RouteModel, RouteSample
+from exporterhub.exporters.starlink._scenario import Effects, ScenarioClock
+from exporterhub.exporters.starlink.settings import StarlinkConfig, WeatherSettings
+from exporterhub.exporters.starlink.telemetry import Telemetry
+
+__all__ = ["DISH_ID", "HARDWARE_VERSION", "SOFTWARE_VERSION", "SimulationEngine"]
+
+logger = logging.getLogger(__name__)
+
+DISH_ID: Final = "ut01000000-00000000-5151a1a1"
+HARDWARE_VERSION: Final = "rev4_prod1"
+SOFTWARE_VERSION: Final = "2026.06.22.mr81471.sim"
+SNOW_FADE: Final = 0.9
+"""Throughput multiplier while snowing (wet snow on the dish)."""
+THROTTLE_FACTOR: Final = 0.6
+"""Throughput multiplier while thermally throttled."""
+LOW_SIGNAL_PERCENT: Final = 30.0
+"""Below this signal quality a connected dish raises ``lower_signal_than_predicted``."""
+_COMPONENTS: Final = (
+    "route", "obstruction", "handover", "latency", "throughput", "loss", "dish",
+)  # fmt: skip
+
+
+class _Dish:
+    """Uptime, reboot phases, power, GPS and boresight of the simulated dish."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+        self.uptime = rng.uniform(1.0, 14.0) * 86_400.0
+        self.boot_phase: str | None = None
+        self._phase_left = 0.0
+        self._power = rng.uniform(55.0, 70.0)
+        self.power = self._power
+        self.satellites = rng.randint(10, 14)
+        self._azimuth = rng.uniform(0.0, 360.0)
+        self._az_offset = 0.0
+        self.elevation = rng.uniform(65.0, 85.0)
+
+    @property
+    def azimuth(self) -> float:
+        """Return the boresight azimuth, degrees true in [0, 360)."""
+        return (self._azimuth + self._az_offset) % 360.0
+
+    def step(self, dt: float, effects: Effects, heating: bool) -> None:
+        """Advance ``dt`` s; a reboot resets uptime and runs BOOTING → SEARCHING."""
+        if effects.reboot:
+            self.uptime = 0.0
+            self.boot_phase = "BOOTING"
+            self._phase_left = self._rng.uniform(60.0, 120.0)
+        else:
+            self.uptime += dt
+            self._phase_left -= dt
+            while self.boot_phase is not None and self._phase_left <= 0.0:
+                if self.boot_phase == "BOOTING":
+                    self.boot_phase = "SEARCHING"
+                    self._phase_left += self._rng.uniform(10.0, 60.0)
+                else:
+                    self.boot_phase = None
+        self._power = min(
+            75.0, max(50.0, ou_step(self._power, 62.0, 3.0, 60.0, dt, self._rng))
+        )
+        power = self._power
+        if self.boot_phase == "BOOTING":
+            power = 35.0
+        if effects.thermal_throttle:
+            power -= 8.0
+        if heating:
+            power += 15.0
+        self.power = power
+        if self._rng.random() < 1.0 - math.exp(-dt / 30.0):
+            self.satellites = min(
+                16, max(8, self.satellites + self._rng.choice((-1, 1)))
+            )
+        self._az_offset = max(
+            -2.0, min(2.0, ou_step(self._az_offset, 0.0, 0.7, 120.0, dt, self._rng))
+        )
+        self.elevation = min(
+            90.0, max(60.0, ou_step(self.elevation, 75.0, 5.0, 300.0, dt, self._rng))
+        )
+
+
+class SimulationEngine:
+    """Seedable simulation of a Starlink dish on a moving vehicle.
+
+    Args:
+        config: the configuration to start with.
+        seed: overrides ``config.seed``; both ``None`` = a random seed.
+        start_wall: wall-clock UTC epoch seconds at start (keyword-only).
+
+    Attributes:
+        seed: the seed in use (reproduce a run with it).
+        errors: component failures so far (each kept its last good values).
+        last: the newest sample, ``None`` before the first step.
+        time: simulated seconds since start.
+    """
+
+    def __init__(
+        self, config: StarlinkConfig, *, seed: int | None = None, start_wall: float
+    ) -> None:
+        if seed is None:
+            seed = config.seed
+        if seed is None:
+            seed = random.SystemRandom().randrange(2**63)
+        self.seed = seed
+        rng = {name: random.Random(f"starlink/{seed}/{name}") for name in _COMPONENTS}
+        self._config = config
+        self._route = RouteModel(config.route, rng["route"])
+        self._obstruction = ObstructionModel(config.obstruction, rng["obstruction"])
+        self._handover = HandoverModel(rng["handover"])
+        self._latency = LatencyModel(config.network, rng["latency"])
+        self._throughput = ThroughputModel(config.network, rng["throughput"])
+        self._loss = LossModel(config.network, rng["loss"])
+        self._dish = _Dish(rng["dish"])
+        self._scenario = ScenarioClock(config.scenario)
+        self._effects = Effects()
+        self._position: RouteSample | None = None
+        self._latency_good = config.network.latency_typical_ms
+        self.errors = 0
+        self.last: Telemetry | None = None
+        self.time = 0.0
+        self._wall = start_wall
+
+    @property
+    def config(self) -> StarlinkConfig:
+        """Return the configuration in effect."""
+        return self._config
+
+    def apply_config(self, config: StarlinkConfig) -> None:
+        """Use ``config`` from the next step on, keeping position, uptime and processes.
+
+        A changed route is joined from the current position (no teleport); a
+        changed scenario restarts its timeline.
+        """
+        self._route.apply(config.route)
+        if config.scenario != self._config.scenario:
+            self._scenario = ScenarioClock(config.scenario)
+        self._config = config
+
+    def _guard(self, name: str, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except Exception:  # a failing component keeps its last values (§ issue 3)
+            self.errors += 1
+            logger.debug("simulation_component_failed", extra={"component": name})
+
+    def step(self, dt: float, now_wall: float) -> Telemetry:
+        """Advance by ``dt`` real seconds and return the new sample; never raises.
+
+        Args:
+            dt: elapsed monotonic seconds since the previous step (negative or
+                non-finite values count as 0).
+            now_wall: wall-clock UTC epoch seconds (diurnal congestion, timestamp).
+        """
+        try:
+            return self._step(dt, now_wall)
+        except Exception:  # last line of defence: the loop must keep running
+            self.errors += 1
+            logger.debug("simulation_step_failed")
+            return self.last or Telemetry(timestamp=now_wall, mode="simulation")
+
+    def _step(self, dt: float, now_wall: float) -> Telemetry:
+        if not math.isfinite(dt) or dt < 0.0:
+            dt = 0.0
+        if not math.isfinite(now_wall):
+            now_wall = self._wall
+        self._wall = now_wall
+        self.time += dt
+        cfg = self._config
+        weather = cfg.weather or WeatherSettings()
+        self._effects = self._scenario.step(dt)
+        fx = self._effects
+
+        def route() -> None:
+            self._position = self._route.step(dt)
+
+        self._guard("route", route)
+        pos = self._position
+        lon = pos.longitude if pos else cfg.route.start_longitude
+        self._guard(
+            "obstruction",
+            lambda: self._obstruction.step(cfg.obstruction, dt, fx.obstruction),
+        )
+        self._guard("handover", lambda: self._handover.step(cfg.network, dt))
+        rain = fx.rain or weather.condition == "rain"
+        snow = fx.snow or weather.condition == "snow"
+        weather_factor = weather.rain_fade_factor if rain else 1.0
+        weather_factor *= SNOW_FADE if snow else 1.0
+        diurnal = 0.0
+        if cfg.network.diurnal_congestion:
+            diurnal = congestion((now_wall % 86_400.0) / 3600.0, lon)
+        obstruction = self._obstruction
+        link = LinkConditions(
+            effect=obstruction.effect,
+            congestion=min(1.0, diurnal + fx.congestion),
+            weather_factor=weather_factor,
+            weather_latency_ms=weather.rain_extra_latency_ms if rain else 0.0,
+            weather_loss_percent=weather.rain_extra_loss_percent if rain else 0.0,
+            obstructed=obstruction.obstructed,
+            handover=self._handover.happened,
+            handover_age=self._handover.age,
+            throttle_factor=THROTTLE_FACTOR if fx.thermal_throttle else 1.0,
+        )
+        self._guard(
+            "latency",
+            lambda: self._latency.step(cfg.network, dt, self._handover, link),
+        )
+        self._guard("throughput", lambda: self._throughput.step(cfg.network, dt, link))
+        self._guard("loss", lambda: self._loss.step(cfg.network, dt, link))
+        self._guard("dish", lambda: self._dish.step(dt, fx, snow))
+        telemetry = self._assemble(now_wall, pos, link, snow)
+        self.last = telemetry
+        return telemetry
+
+    def _state(self) -> str:
+        if self._dish.boot_phase is not None:
+            return self._dish.boot_phase
+        if self._effects.outage_cause is not None:
+            return self._effects.outage_cause
+        # §3.5: at 90-100 % obstruction the link is down while an event lasts.
+        if self._obstruction.obstructed and self._obstruction.fraction >= 0.9:
+            return "OBSTRUCTED"
+        return "CONNECTED"
+
+    def _assemble(
+        self, now_wall: float, pos: RouteSample | None, link: LinkConditions, snow: bool
+    ) -> Telemetry:
+        state = self._state()
+        connected = state == "CONNECTED"
+        if connected:
+            self._latency_good = self._latency.value
+            loss = self._loss.value
+            down, up = self._throughput.down, self._throughput.up
+            quality = 100.0 * (1.0 - link.effect) * link.weather_factor
+            quality *= 1.0 - loss / 100.0
+        else:  # outage: every ping lost, nothing flows, latency held (§3.7)
+            loss, down, up, quality = 100.0, 0.0, 0.0, 0.0
+        alerts = set(self._effects.alerts)
+        if self._effects.thermal_throttle:
+            alerts.add("thermal_throttle")
+        if snow:
+            alerts.add("is_heating")
+        if connected and quality < LOW_SIGNAL_PERCENT:
+            alerts.add("lower_signal_than_predicted")
+        dish = self._dish
+        route_cfg = self._config.route
+        return Telemetry(
+            timestamp=now_wall,
+            mode="simulation",
+            latitude_degrees=pos.latitude if pos else route_cfg.start_latitude,
+            longitude_degrees=pos.longitude if pos else route_cfg.start_longitude,
+            altitude_meters=pos.altitude_meters if pos else route_cfg.altitude_meters,
+            speed_knots=pos.speed_knots if pos else 0.0,
+            heading_degrees=pos.heading_degrees if pos else 0.0,
+            latency_ms=self._latency_good,
+            throughput_down_mbps=down,
+            throughput_up_mbps=up,
+            packet_loss_percent=loss,
+            obstruction_percent=100.0 * self._obstruction.fraction,
+            currently_obstructed=self._obstruction.obstructed,
+            snr_above_noise_floor=connected and link.effect < 0.9,
+            signal_quality_percent=max(0.0, min(100.0, quality)),
+            uptime_seconds=dish.uptime,
+            state=state,
+            alerts=tuple(sorted(alerts)),
+            alerts_known=True,
+            gps_valid=True,
+            gps_satellites=dish.satellites,
+            boresight_azimuth_degrees=dish.azimuth,
+            boresight_elevation_degrees=dish.elevation,
+            power_watts=dish.power,
+            location_available=True,
+            dish_id=DISH_ID,
+            hardware_version=HARDWARE_VERSION,
+            software_version=SOFTWARE_VERSION,
+        )

@@ -1,0 +1,238 @@
+"""Wires the Starlink engine, live client, state and collector into a core plugin.
+
+One target: the dish. Its worker runs a loop every ``update_interval_seconds``: in
+simulation mode it steps the engine by the real elapsed time; in live mode it polls
+the dish through ``LiveDishClient`` and maps the answer. Each pass publishes a new
+snapshot; a failed pass keeps the last good values, counts the error and never
+stops the loop. Configuration updates from the REST API apply on the next pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field
+
+from exporterhub.core.app import HubState
+from exporterhub.core.clock import Clock
+from exporterhub.core.config import validate_model
+from exporterhub.core.errors import ConnectionLostError
+from exporterhub.core.metrics import MetricSpec
+from exporterhub.core.plugin import Target, TargetPublisher
+from exporterhub.core.snapshot import LinkState
+from exporterhub.exporters.starlink.collector import PREFIX, STARLINK_SPECS
+from exporterhub.exporters.starlink.engine import SimulationEngine
+from exporterhub.exporters.starlink.settings import StarlinkConfig
+from exporterhub.exporters.starlink.state import StarlinkState
+from exporterhub.exporters.starlink.telemetry import Telemetry
+
+__all__ = ["PLUGIN", "StarlinkPlugin", "StarlinkTargetSettings", "to_target"]
+
+_log = structlog.get_logger(__name__)
+DISH_TARGET: Final = "dish"
+
+
+class StarlinkTargetSettings(BaseModel):
+    """The one dish a Starlink exporter watches (or simulates)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = DISH_TARGET
+    config: StarlinkConfig = Field(default_factory=StarlinkConfig)
+
+
+class StarlinkSection(BaseModel):
+    """The ``exporters.starlink`` section of the exporterhub YAML file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    config: StarlinkConfig = Field(default_factory=StarlinkConfig)
+
+
+class Worker:
+    """The dish's loop: simulation steps or live polls, and the current config."""
+
+    def __init__(
+        self,
+        settings: StarlinkTargetSettings,
+        publisher: TargetPublisher[Any],
+        clock: Clock,
+    ) -> None:
+        self.config = settings.config
+        self.publisher = publisher
+        self.clock = clock
+        self.state = StarlinkState(self.config.mode)
+        self.engine = SimulationEngine(
+            self.config, seed=self.config.seed, start_wall=clock.time()
+        )
+        self._client: Any = None
+        self._fix: Any = None
+        self._last_step: float | None = None
+        self.passes = 0
+
+    @property
+    def telemetry(self) -> Telemetry | None:
+        """Return the latest sample (for /api/status)."""
+        return self.state.telemetry
+
+    def update_config(self, config: StarlinkConfig) -> None:
+        """Apply a validated configuration from the next pass on (no restart)."""
+        self.engine.apply_config(config)
+        if config.mode != self.config.mode or config.live != self.config.live:
+            self._close_client()
+        self.state.set_mode(config.mode)
+        self.config = config
+
+    def _close_client(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.close()
+        self._client = None
+        self._fix = None
+
+    def _simulate(self) -> Telemetry:
+        now = self.clock.monotonic()
+        dt = 0.0 if self._last_step is None else max(0.0, now - self._last_step)
+        self._last_step = now
+        return self.engine.step(dt, self.clock.time())
+
+    async def _poll(self) -> Telemetry:
+        from exporterhub.exporters.starlink.client import LiveDishClient
+        from exporterhub.exporters.starlink.protocol import telemetry_from_dish
+
+        live = self.config.live
+        if self._client is None:
+            self._client = LiveDishClient(
+                live.dish_address, timeout=live.timeout_seconds
+            )
+        status, obstruction, alerts, location = await self._client.poll()
+        telemetry, self._fix = telemetry_from_dish(
+            status,
+            obstruction,
+            alerts,
+            location,
+            now=self.clock.time(),
+            previous_fix=self._fix,
+        )
+        return telemetry
+
+    async def one_pass(self) -> bool:
+        """Step or poll once and publish; return whether it succeeded."""
+        started = time.perf_counter()
+        try:
+            if self.config.mode == "simulation":
+                telemetry = self._simulate()
+            else:
+                telemetry = await self._poll()
+        except ConnectionLostError as exc:
+            self.state.failed(exc.reason)
+            self._failed(exc.reason)
+            return False
+        except Exception:  # a failing step keeps the last good values
+            _log.exception("starlink_step_failed", mode=self.config.mode)
+            self.state.failed("step")
+            self._failed("step")
+            return False
+        self.state.apply(telemetry, time.perf_counter() - started)
+        self.publisher.data(self.state.snapshot())
+        if self.publisher.record.link is not LinkState.CONNECTED:
+            self.publisher.link(LinkState.CONNECTED)
+        return True
+
+    def _failed(self, reason: str) -> None:
+        self.publisher.update(self.state.snapshot())
+        self.publisher.failed()
+        if self.publisher.record.link is not LinkState.ERROR:
+            _log.warning("starlink_dish_unavailable", reason=reason)
+            self.publisher.link(LinkState.ERROR)
+
+    async def run(self) -> None:
+        """Loop until cancelled, one pass per update interval."""
+        try:
+            while True:
+                started = self.clock.monotonic()
+                await self.one_pass()
+                self.passes += 1
+                spent = self.clock.monotonic() - started
+                await self.clock.sleep(
+                    max(0.0, self.config.update_interval_seconds - spent)
+                )
+        finally:
+            self._close_client()
+
+
+class StarlinkPlugin:
+    """The Starlink exporter as the core sees it."""
+
+    kind: str = "starlink"
+    prefix: str = PREFIX
+    specs: Sequence[MetricSpec[Any]] = STARLINK_SPECS
+    identity_labels: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.workers: dict[str, Worker] = {}
+
+    def targets_from_config(self, data: Mapping[str, Any], source: str) -> list[Target]:
+        """Validate the ``exporters.starlink`` section and return the dish target.
+
+        Raises:
+            ConfigError: one line naming the source and the bad key.
+        """
+        section = validate_model(
+            StarlinkSection, data, source=source, prefix="exporters.starlink."
+        )
+        if not section.enabled:
+            return []
+        return [to_target(StarlinkTargetSettings(config=section.config))]
+
+    def initial_identity(self, target: Target) -> tuple[tuple[str, str], ...]:
+        """Return no labels: the requirement's metrics are label-free (one dish)."""
+        return ()
+
+    def max_age(self, target: Target) -> float:
+        """Return how long a sample stays current: a few update intervals."""
+        config = _settings(target).config
+        return max(3 * config.update_interval_seconds, 2 * config.live.timeout_seconds)
+
+    def extend_app(self, hub: HubState) -> None:
+        """Add /api/status, /api/config and the mode to /health."""
+        from exporterhub.exporters.starlink.api import build_router, health_fields
+
+        hub.routers.append(build_router(self))
+        hub.health_fields.append(lambda: health_fields(self))
+
+    def worker(self) -> Worker | None:
+        """Return the running dish worker, if any."""
+        return self.workers.get(DISH_TARGET)
+
+    async def run(
+        self, target: Target, publisher: TargetPublisher[Any], clock: Clock
+    ) -> None:
+        """Run the dish loop until cancelled."""
+        worker = Worker(_settings(target), publisher, clock)
+        self.workers[target.name] = worker
+        try:
+            await worker.run()
+        finally:
+            if self.workers.get(target.name) is worker:
+                del self.workers[target.name]
+
+
+def to_target(settings: StarlinkTargetSettings) -> Target:
+    """Wrap the dish settings as a core ``Target``."""
+    return Target(kind=StarlinkPlugin.kind, name=settings.name, settings=settings)
+
+
+def _settings(target: Target) -> StarlinkTargetSettings:
+    settings = target.settings
+    if not isinstance(settings, StarlinkTargetSettings):
+        raise TypeError(f"target {target.name} has no Starlink settings")
+    return settings
+
+
+PLUGIN: Final = StarlinkPlugin()

@@ -1,0 +1,257 @@
+"""The Starlink service over HTTP: simulation, REST API, live mode vs the fake dish."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+import starlink_grpc  # type: ignore[import-untyped]
+
+from exporterhub.core.app import create_app
+from exporterhub.core.plugin import Target
+from exporterhub.core.testing import running_server
+from exporterhub.exporters.starlink.plugin import (
+    PLUGIN,
+    StarlinkTargetSettings,
+    to_target,
+)
+from exporterhub.exporters.starlink.settings import StarlinkConfig
+from exporterhub.hub import build_hub
+from exporterhub.simulators.starlink import (
+    DishFaults,
+    DishSimConfig,
+    StarlinkDishSimulator,
+)
+
+from .conftest import Exporter, Scrape
+
+FIXED = (
+    "starlink_dish_latitude_degrees",
+    "starlink_dish_longitude_degrees",
+    "starlink_dish_altitude_meters",
+    "starlink_network_latency_ms",
+    "starlink_network_throughput_down_mbps",
+    "starlink_network_throughput_up_mbps",
+    "starlink_dish_obstruction_percent",
+    "starlink_dish_speed_knots",
+    "starlink_dish_heading_degrees",
+)
+
+
+def dish_target(**config: Any) -> Target:
+    values: dict[str, Any] = {"update_interval_seconds": 0.1, "seed": 11}
+    values.update(config)
+    return to_target(
+        StarlinkTargetSettings(config=StarlinkConfig.model_validate(values))
+    )
+
+
+@pytest.fixture
+def exporter_for() -> Callable[[Sequence[Target]], Any]:
+    @asynccontextmanager
+    async def run(targets: Sequence[Target]) -> AsyncIterator[Exporter]:
+        wanted = list(targets)
+
+        async def load() -> Sequence[Target]:
+            return wanted
+
+        state = build_hub({PLUGIN.kind: PLUGIN}, load, title="test")
+        async with (
+            running_server(create_app(state)) as url,
+            httpx.AsyncClient(base_url=url, timeout=5) as client,
+        ):
+            yield Exporter(state, client)
+
+    return run
+
+
+def has_fixed(scrape: Scrape) -> bool:
+    return all(scrape.value(name) is not None for name in FIXED)
+
+
+class TestSimulationService:
+    async def test_fixed_metrics_and_content_type(self, exporter_for):
+        """All nine fixed gauges are present and label-free, in text format 0.0.4."""
+        async with exporter_for([dish_target()]) as exporter:
+            s = await exporter.scrape_until(has_fixed)
+            response = await exporter.client.get("/metrics")
+        assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+        for name in FIXED:
+            (sample,) = s.series(name)
+            assert sample.labels == {}
+        assert 20 <= s.value("starlink_network_latency_ms") <= 300
+        assert s.value("starlink_exporter_mode", mode="simulation") == 1.0
+        assert s.value("starlink_up") == 1.0
+
+    async def test_health_status_and_docs(self, exporter_for):
+        """/health gives the mode, /api/status an ISO 8601 timestamp; /docs serves."""
+        async with exporter_for([dish_target()]) as exporter:
+            await exporter.scrape_until(has_fixed)
+            health = await exporter.client.get("/health")
+            status = await exporter.client.get("/api/status")
+            docs = await exporter.client.get("/docs")
+            openapi = (await exporter.client.get("/openapi.json")).json()
+        assert health.status_code == 200
+        assert health.json()["mode"] == "simulation"
+        assert health.json()["status"] == "ok"
+        assert isinstance(health.json()["uptime"], float)
+        body = status.json()
+        assert body["timestamp"].endswith("+00:00")
+        assert body["network"]["latency_ms"] > 0
+        assert status.headers["cache-control"] == "no-store"
+        assert docs.status_code == 200
+        assert "/api/config" in openapi["paths"]
+
+    async def test_config_round_trip_and_change_seen_in_metrics(self, exporter_for):
+        """GET returns what PUT accepts; a new range reaches /metrics and the API."""
+        async with exporter_for([dish_target()]) as exporter:
+            await exporter.scrape_until(has_fixed)
+            current = (await exporter.client.get("/api/config")).json()
+            current["network"].update(
+                latency_min_ms=200.0,
+                latency_typical_ms=210.0,
+                latency_max_ms=220.0,
+                latency_spike_max_ms=230.0,
+            )
+            put = await exporter.client.put("/api/config", json=current)
+            assert put.status_code == 200
+            assert put.json()["network"]["latency_min_ms"] == 200.0
+            s = await exporter.scrape_until(
+                lambda s: (s.value("starlink_network_latency_ms") or 0) >= 150
+            )
+            status = (await exporter.client.get("/api/status")).json()
+        assert s.value("starlink_network_latency_ms") >= 150
+        assert status["network"]["latency_ms"] >= 150
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            pytest.param({"network": {"latency_min_ms": -1}}, "network.latency_min_ms",
+                         id="negative-latency"),
+            pytest.param({"mode": "warp"}, "mode", id="bad-mode"),
+            pytest.param({"route": {"waypoints": [{"latitude": 95, "longitude": 0}]}},
+                         "route.waypoints", id="bad-waypoints"),
+            pytest.param({"unknown_key": 1}, "unknown_key", id="unknown-key"),
+            pytest.param({"update_interval_seconds": 0}, "update_interval_seconds",
+                         id="zero-interval"),
+        ],
+    )  # fmt: skip
+    async def test_invalid_update_is_400_and_changes_nothing(
+        self, exporter_for, body, field
+    ):
+        """An invalid body gets 400 naming the field; the config stays as it was."""
+        async with exporter_for([dish_target()]) as exporter:
+            before = (await exporter.client.get("/api/config")).json()
+            reply = await exporter.client.post("/api/config", json=body)
+            after = (await exporter.client.get("/api/config")).json()
+        assert reply.status_code == 400
+        fields = [d["field"] for d in reply.json()["detail"]]
+        assert any(f.startswith(field) for f in fields), fields
+        assert after == before
+
+    async def test_malformed_json_is_400(self, exporter_for):
+        """Malformed JSON is 400 (not FastAPI's 422)."""
+        async with exporter_for([dish_target()]) as exporter:
+            reply = await exporter.client.post(
+                "/api/config",
+                content=b'{"network": ',
+                headers={"content-type": "application/json"},
+            )
+        assert reply.status_code == 400
+        assert reply.json()["error"] == "malformed JSON"
+
+
+@pytest.fixture(autouse=True)
+def fresh_schema():
+    """The client caches the first schema per process; fakes differ between tests."""
+    starlink_grpc.imports_pending = True
+    yield
+    starlink_grpc.imports_pending = True
+
+
+class TestLiveMode:
+    async def test_live_mode_reads_the_fake_dish(self, exporter_for):
+        """Live mode maps the fake dish's answers onto the same metric names."""
+        async with StarlinkDishSimulator(DishSimConfig(port=0)) as dish:
+            target = dish_target(
+                mode="live", live={"dish_address": dish.address, "timeout_seconds": 1.0}
+            )
+            async with exporter_for([target]) as exporter:
+                s = await exporter.scrape_until(
+                    lambda s: s.value("starlink_network_latency_ms") is not None
+                )
+                health = (await exporter.client.get("/health")).json()
+        assert s.value("starlink_exporter_mode", mode="live") == 1.0
+        assert s.value("starlink_dish_latitude_degrees") is not None
+        assert s.value("starlink_dish_state", state="CONNECTED") == 1.0
+        assert health["mode"] == "live"
+        assert health["dish_connected"] is True
+
+    async def test_outage_and_refused_location(self, exporter_for):
+        """An outage shows as SEARCHING; a refused location omits the position."""
+        faults = DishFaults(outage_cause="NO_SCHEDULE", refuse_location=True)
+        async with StarlinkDishSimulator(DishSimConfig(port=0, faults=faults)) as dish:
+            target = dish_target(
+                mode="live", live={"dish_address": dish.address, "timeout_seconds": 1.0}
+            )
+            async with exporter_for([target]) as exporter:
+                s = await exporter.scrape_until(
+                    lambda s: s.value("starlink_dish_state", state="SEARCHING") == 1.0
+                )
+        assert s.value("starlink_dish_latitude_degrees") is None
+        assert s.value("starlink_dish_longitude_degrees") is None
+        assert s.value("starlink_dish_location_available") == 0.0
+
+    async def test_missing_fields_are_omitted(self, exporter_for):
+        """Fields the dish's schema lacks produce no series, never zeros."""
+        faults = DishFaults(missing_fields=True)
+        async with StarlinkDishSimulator(DishSimConfig(port=0, faults=faults)) as dish:
+            target = dish_target(
+                mode="live", live={"dish_address": dish.address, "timeout_seconds": 1.0}
+            )
+            async with exporter_for([target]) as exporter:
+                s = await exporter.scrape_until(
+                    lambda s: (
+                        s.value("starlink_network_throughput_down_mbps") is not None
+                    )
+                )
+        assert s.value("starlink_network_latency_ms") is None
+        assert s.value("starlink_dish_gps_satellites") is None
+
+    async def test_silent_dish_counts_timeouts_and_goes_down(self, exporter_for):
+        """A dish that accepts and never answers is a timeout; starlink_up goes 0."""
+        faults = DishFaults(silent=True)
+        async with StarlinkDishSimulator(DishSimConfig(port=0, faults=faults)) as dish:
+            target = dish_target(
+                mode="live", live={"dish_address": dish.address, "timeout_seconds": 0.3}
+            )
+            async with exporter_for([target]) as exporter:
+                s = await exporter.scrape_until(
+                    lambda s: (s.value("starlink_exporter_poll_errors_total",
+                        error="timeout") or 0) >= 1
+                )  # fmt: skip
+        assert s.value("starlink_up") == 0.0
+        assert s.value("starlink_network_latency_ms") is None
+
+    async def test_switching_mode_through_the_api(self, exporter_for):
+        """POST {"mode": "live"} switches to the dish on the next pass."""
+        async with (
+            StarlinkDishSimulator(DishSimConfig(port=0)) as dish,
+            exporter_for([dish_target()]) as exporter,
+        ):
+            await exporter.scrape_until(has_fixed)
+            reply = await exporter.client.post(
+                "/api/config",
+                json={"mode": "live", "live": {"dish_address": dish.address}},
+            )
+            assert reply.status_code == 200
+            s = await exporter.scrape_until(
+                lambda s: (
+                    s.value("starlink_exporter_mode", mode="live") == 1.0
+                    and s.value("starlink_network_latency_ms") is not None
+                )
+            )
+        assert s.value("starlink_up") == 1.0
