@@ -668,3 +668,41 @@ class TestServedVariants:
         clock.advance(1.5)
         assert await exposition.refresh() is False
         assert exposition.served(False, False) is first
+
+
+class TestRenderFailures:
+    def test_a_raising_value_drops_only_that_family(self, clock):
+        """A value function that raises loses its own rows; the rest still render."""
+
+        def boom(_: object) -> Iterable[Sample]:
+            raise OverflowError("int too large to convert to float")
+
+        exposition = Exposition(clock, CollectorRegistry())
+        section = exposition.add_section(
+            "rig",
+            "rig",
+            [
+                MetricSpec(
+                    name="rig_bad", help="Breaks.", kind=Kind.GAUGE, value_fn=boom
+                ),
+                MetricSpec(
+                    name="rig_good", help="Works.", kind=Kind.GAUGE,
+                    value_fn=lambda _: one(2.0),
+                ),
+            ],
+        )  # fmt: skip
+        section.publish(
+            TargetRecord(
+                name="a",
+                identity=(("target", "a"),),
+                data=object(),
+                taken_at=clock.time(),
+                healthy=True,
+                last_success=clock.time(),
+            )
+        )
+        text = exposition.body().decode()
+        assert 'rig_good{target="a"} 2.0' in text
+        assert "rig_bad" not in text
+        assert 'rig_up{target="a"} 1.0' in text
+        assert section.render_errors == 1

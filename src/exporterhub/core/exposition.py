@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
+import structlog
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 from prometheus_client.openmetrics.exposition import (
@@ -35,6 +36,8 @@ from exporterhub.core.metrics import (
 from exporterhub.core.snapshot import LinkState, TargetRecord, is_fresh
 
 __all__ = ["Exposition", "RecordView", "Section", "health_specs"]
+
+_log = structlog.get_logger(__name__)
 
 TEXT_CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE: Final = (
@@ -131,6 +134,7 @@ class Section:
         self._records: dict[str, TargetRecord[Any]] = {}
         self._blocks: dict[str, _Block] = {}
         self.generation = 0
+        self.render_errors = 0
         self.changed = asyncio.Event()
         """Set on every publish or removal; the background renderer waits on it."""
 
@@ -167,11 +171,24 @@ class Section:
         view = RecordView(record, fresh)
         lines: list[bytes] = []
         for spec in self.specs:
+            source: object
             if spec.on_record:
-                lines.append(render_samples(spec, view, identity))
+                source = view
             elif record.data is not None and (fresh or spec.keep_when_stale):
-                lines.append(render_samples(spec, record.data, identity))
+                source = record.data
             else:
+                lines.append(b"")
+                continue
+            try:
+                lines.append(render_samples(spec, source, identity))
+            except Exception:  # one bad value must not take the whole scrape down
+                self.render_errors += 1
+                _log.exception(
+                    "render_failed",
+                    kind=self.kind,
+                    target=record.name,
+                    metric=spec.name,
+                )
                 lines.append(b"")
         self._blocks[record.name] = _Block(record, fresh, lines)
         return lines
@@ -358,7 +375,10 @@ class Exposition:
             started = self._clock.monotonic()
             for section in self._sections.values():
                 section.changed.clear()
-            await self.refresh()
+            try:
+                await self.refresh()
+            except Exception:  # keep serving the last bytes; try again next pass
+                _log.exception("refresh_failed")
             waits = [
                 asyncio.ensure_future(section.changed.wait())
                 for section in self._sections.values()
