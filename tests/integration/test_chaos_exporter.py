@@ -401,3 +401,49 @@ class TestSlowAndLimitedApi:
         assert count
         assert total is not None
         assert total / count >= 0.2
+
+
+class TestPolitenessUnderFailure:
+    async def test_per_service_round_stops_at_the_first_refused_password(
+        self, exporter_for
+    ):
+        """A password changed mid-run costs a couple of requests, not one per line."""
+        async with ChaosSimulator(ChaosSimConfig(port=0, lines=20)) as sim:
+            target = chaos_target(sim, mode="per_service", concurrency=2)
+            async with exporter_for([target]) as exporter:
+                await exporter.scrape_until(
+                    lambda s: len(s.series("aaisp_broadband_service_up")) == 20
+                )
+                before = len(sim.requests)
+                sim.model.data.logins[0].password = "changed-by-the-customer"
+                await exporter.scrape_until(
+                    lambda s: (s.value("aaisp_collector_errors_total",
+                        error_type="auth", collector_name="broadband_quota") or 0)
+                    + (s.value("aaisp_collector_errors_total",
+                        error_type="auth", collector_name="broadband_info") or 0)
+                    >= 1
+                )  # fmt: skip
+                # Observe a quiet second on purpose: every tier comes due meanwhile.
+                await asyncio.sleep(1.0)
+                refused = len(sim.requests) - before
+        assert refused <= 3, refused
+
+    async def test_plain_503_is_retried_as_a_server_error(self, sim, exporter_for):
+        """A 503 without Retry-After is retried like any 5xx, not a long pause."""
+        sim.faults.status_5xx = 503
+        sim.faults.status_5xx_every = 2
+        async with exporter_for([chaos_target(sim)]) as exporter:
+            s = await exporter.scrape_until(
+                lambda s: (
+                    lines_up(s)
+                    and (s.value("aaisp_api_requests_total", status_code="503") or 0)
+                    >= 1
+                )
+            )
+        assert s.value("aaisp_up", target="exmpl@a") == 1.0
+        limited = s.value(
+            "aaisp_collector_errors_total",
+            collector_name="broadband_quota",
+            error_type="rate_limited",
+        )
+        assert limited == 0.0

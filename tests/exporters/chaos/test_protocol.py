@@ -177,7 +177,8 @@ class TestClassification:
     @pytest.mark.parametrize(
         ("status", "expected"),
         [
-            pytest.param(503, (ErrorType.RATE_LIMITED, True), id="503"),
+            # A plain 503 is maintenance; with Retry-After it is a rate limit.
+            pytest.param(503, (ErrorType.HTTP_ERROR, True), id="503"),
             pytest.param(429, (ErrorType.RATE_LIMITED, True), id="429"),
             pytest.param(502, (ErrorType.HTTP_ERROR, True), id="502"),
             pytest.param(500, (ErrorType.HTTP_ERROR, True), id="500"),
@@ -626,3 +627,27 @@ class TestFuzz:
         answer = parse_answer(200, None, body)
         assert isinstance(answer, Failure)
         assert answer.error_type is ErrorType.PARSE
+
+
+class TestHostileNumbers:
+    def test_503_with_retry_after_is_a_rate_limit(self):
+        """A 503 that says when to come back is treated as rate limiting."""
+        answer = parse_answer(503, "text/html", b"busy", {"Retry-After": "30"})
+        assert isinstance(answer, Failure)
+        assert answer.error_type is ErrorType.RATE_LIMITED
+        assert answer.retry_after == 30.0
+
+    def test_retry_after_is_capped_at_an_hour(self):
+        """A Retry-After of years, or thousands of digits, waits an hour at most."""
+        for value in ("99999999999", "9" * 5000):
+            answer = parse_answer(429, None, b"", {"Retry-After": value})
+            assert isinstance(answer, Failure)
+            assert answer.retry_after == 3600.0
+
+    def test_absurd_quota_is_missing_not_an_overflow(self):
+        """A 400-digit quota is treated as missing, so it can never break a render."""
+        from exporterhub.exporters.chaos.protocol import info_lines
+
+        payload = {"info": [{"ID": "1", "quota_monthly": "1" + "0" * 400}]}
+        (line,) = info_lines(payload)
+        assert line.quota_monthly is None

@@ -74,6 +74,10 @@ class ChaosClient:
         self._next_slot = 0.0
         self.attempts = 0
 
+    def hold(self, seconds: float) -> None:
+        """Send no request of this login for ``seconds`` (a rate limit's wait)."""
+        self._next_slot = max(self._next_slot, self._clock.monotonic() + seconds)
+
     async def _wait_turn(self) -> None:
         """Space requests of this login by ``min_request_interval`` seconds."""
         async with self._turn:
@@ -91,9 +95,12 @@ class ChaosClient:
         status = 0
         started = time.perf_counter()
         try:
-            response = await self._http.post(
-                url, data=form, timeout=self._settings.request_timeout
-            )
+            # httpx's timeouts apply per read; this bounds the whole request, so a
+            # server trickling bytes cannot hold a collection for ever.
+            async with asyncio.timeout(self._settings.request_timeout):
+                response = await self._http.post(
+                    url, data=form, timeout=self._settings.request_timeout
+                )
             status = response.status_code
             result = parse_answer(
                 status,
@@ -105,14 +112,14 @@ class ChaosClient:
             if isinstance(result, Failure):
                 return dataclasses.replace(result, status=status)
             return result
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             return Failure(
                 error_type=ErrorType.TIMEOUT,
                 retryable=True,
                 retry_after=None,
                 detail="no answer in time",
             )
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
             return Failure(
                 error_type=ErrorType.CONNECTION,
                 retryable=True,
@@ -133,6 +140,7 @@ class ChaosClient:
         *,
         service: str | None = None,
         retry: bool = True,
+        final_statuses: frozenset[int] = frozenset(),
     ) -> Answer | Failure:
         """Call one command; return its payload or a classified failure.
 
@@ -140,8 +148,9 @@ class ChaosClient:
             subsystem: ``broadband``, ``telephony``, ``login`` …
             command: ``services``, ``info``, ``quota`` …
             service: the line to ask about; all lines when None.
-            retry: retry retryable failures (off for telephony/services, whose 500
-                means "no telephony").
+            retry: retry retryable failures.
+            final_statuses: HTTP statuses that are an answer, not a fault, for this
+                command (500 from telephony/services means "no telephony").
 
         Raises:
             ForbiddenCommandError: the command would change the customer's service.
@@ -158,7 +167,11 @@ class ChaosClient:
             result = await self._attempt(subsystem, command, form)
             if isinstance(result, Answer):
                 return result
-            if not (retry and result.retryable) or attempt > self._settings.max_retries:
+            if (
+                not (retry and result.retryable)
+                or result.status in final_statuses
+                or attempt > self._settings.max_retries
+            ):
                 return result
             if result.retry_after is not None:
                 delay = result.retry_after
@@ -166,6 +179,8 @@ class ChaosClient:
                 delay = _RATE_LIMIT_DEFAULT_WAIT
             else:
                 delay = self._backoff.delay(attempt, self._rng)
+            if result.error_type is ErrorType.RATE_LIMITED:
+                self.hold(delay)  # every request of this login waits, not just this
             if delay > self._settings.retry_max:
                 return result  # too long to hold a collection: the caller pauses
             _log.debug(

@@ -73,6 +73,7 @@ class _Worker:
             medium_max_age=2 * settings.medium_interval,
         )
         self.paused_until = 0.0
+        self._last_ok: dict[str, bool] = {}
         self._auth_reported = False
         self._no_telephony_reported = False
         self.client: ChaosClient | None = None
@@ -94,23 +95,45 @@ class _Worker:
     # -- outcomes -------------------------------------------------------------
 
     def _publish(self, ok: bool) -> None:
+        """Publish after a tier run: fresh if it succeeded, healthy only if all are.
+
+        Values of each tier age out on their own (the state prunes them), so a
+        success of any tier refreshes the record; ``aaisp_up`` stays 0 while any
+        enabled collector's latest run failed.
+        """
         snapshot = self.state.snapshot(self.clock.time())
         if ok:
             self.publisher.data(snapshot)
-            if self.publisher.record.link is not LinkState.CONNECTED:
-                self.publisher.link(LinkState.CONNECTED)
         else:
             self.publisher.update(snapshot)
+        healthy = ok and all(self._last_ok.values())
+        if not healthy:
             self.publisher.failed()
-            if self.publisher.record.link is not LinkState.ERROR:
-                self.publisher.link(LinkState.ERROR)
+        link = LinkState.CONNECTED if healthy else LinkState.ERROR
+        if self.publisher.record.link is not link:
+            self.publisher.link(link)
 
     def _succeeded(self, collector: str) -> None:
         self.instruments.last_success.labels(collector).set(self.clock.time())
         self._auth_reported = False
+        if self._last_ok.get(collector) is False:
+            _log.info("chaos_collector_recovered", target=self.settings.name,
+                      collector=collector)  # fmt: skip
+        self._last_ok[collector] = True
 
     def _failed(self, collector: str, failure: Failure) -> None:
         self.instruments.error(collector, failure.error_type.value)
+        if self._last_ok.get(collector, True):
+            # News once, when a collector goes from working to failing; repeats
+            # of the same failure stay at DEBUG.
+            _log.warning(
+                "chaos_collector_failed",
+                target=self.settings.name,
+                collector=collector,
+                error_type=failure.error_type.value,
+                status=failure.status,
+            )
+        self._last_ok[collector] = False
         if failure.error_type is ErrorType.AUTH:
             self.paused_until = self.clock.monotonic() + self.settings.auth_backoff
             if not self._auth_reported:
@@ -124,7 +147,9 @@ class _Worker:
         if failure.error_type is ErrorType.RATE_LIMITED:
             wait = failure.retry_after or 60.0
             self.paused_until = max(self.paused_until, self.clock.monotonic() + wait)
-            _log.info("chaos_rate_limited", target=self.settings.name, wait=wait)
+            if self.client is not None:
+                self.client.hold(wait)
+            _log.warning("chaos_rate_limited", target=self.settings.name, wait=wait)
             return
         _log.debug(
             "chaos_collector_failed",
@@ -145,7 +170,21 @@ class _Worker:
             return False
         started = time.perf_counter()
         try:
-            ok = await run(self.client)
+            # Own deadline, inside the tier's: a timed-out collection is counted
+            # here, not silently cancelled by the scheduler.
+            async with asyncio.timeout(self._budget(collector)):
+                ok = await run(self.client)
+        except TimeoutError:
+            self._failed(
+                collector,
+                Failure(
+                    error_type=ErrorType.TIMEOUT,
+                    retryable=True,
+                    retry_after=None,
+                    detail="collection ran out of time",
+                ),
+            )
+            ok = False
         finally:
             self.instruments.collector_duration.labels(
                 collector, COLLECTORS[collector]
@@ -153,6 +192,15 @@ class _Worker:
         if ok:
             self._succeeded(collector)
         return ok
+
+    def _budget(self, collector: str) -> float:
+        """Seconds one run of a collector may take: its tier's interval, at least."""
+        s = self.settings
+        interval = {
+            "broadband_info": s.medium_interval,
+            "broadband_quota": s.fast_interval,
+        }.get(collector, s.slow_interval)
+        return max(interval, 4 * s.request_timeout)
 
     # -- collectors -----------------------------------------------------------
 
@@ -172,7 +220,9 @@ class _Worker:
         apply: Callable[[Answer, bool], list[str]],
     ) -> bool:
         """Info or quota: bulk with per-service fallback, or per service."""
-        if self.settings.mode == "bulk":
+        services = self.state.services()
+        if self.settings.mode == "bulk" or not services:
+            # Per-service mode knows no lines yet: one bulk request finds them.
             result = await client.call("broadband", command)
             if isinstance(result, Failure):
                 self._failed(collector, result)
@@ -183,11 +233,13 @@ class _Worker:
             self.state.apply_choices(service_choices(result.payload))
             missing = [s for s in self.state.services() if s not in seen]
         else:
-            missing = self.state.services()
+            missing = services
         limit = asyncio.Semaphore(self.settings.concurrency)
 
         async def one(service: str) -> bool:
             async with limit:
+                if self._paused():  # an auth failure or rate limit stops the round
+                    return False
                 answer = await client.call("broadband", command, service=service)
             if isinstance(answer, Failure):
                 self._failed(collector, answer)
@@ -197,7 +249,9 @@ class _Worker:
             return True
 
         results = await asyncio.gather(*(one(s) for s in missing))
-        return self.settings.mode == "bulk" or any(results) or not results
+        if self.settings.mode == "bulk" or not services:
+            return True  # the bulk answer came; failed lines show in service_up
+        return any(results)
 
     def _apply_info(self, answer: Answer, complete: bool) -> list[str]:
         lines = info_lines(answer.payload)
@@ -221,7 +275,9 @@ class _Worker:
 
     async def _telephony(self, client: ChaosClient) -> bool:
         # A 500 here means "no telephony numbers" (§4.7): not retried, logged once.
-        result = await client.call("telephony", "services", retry=False)
+        result = await client.call(
+            "telephony", "services", final_statuses=frozenset({_HTTP_INTERNAL_ERROR})
+        )
         if isinstance(result, Failure):
             self._failed("telephony_services", result)
             if result.status == _HTTP_INTERNAL_ERROR:
@@ -287,7 +343,7 @@ class _Worker:
             Tier(
                 name="slow",
                 interval=s.slow_interval,
-                timeout=max(s.slow_interval, 4 * s.request_timeout),
+                timeout=max(s.slow_interval, 4 * s.request_timeout) * 4 + 60,
                 poll=self.slow,
             )
         ]
@@ -296,13 +352,13 @@ class _Worker:
                 Tier(
                     name="medium",
                     interval=s.medium_interval,
-                    timeout=max(s.medium_interval, 4 * s.request_timeout),
+                    timeout=max(s.medium_interval, 4 * s.request_timeout) + 60,
                     poll=self.medium,
                 ),
                 Tier(
                     name="fast",
                     interval=s.fast_interval,
-                    timeout=max(s.fast_interval, 4 * s.request_timeout),
+                    timeout=max(s.fast_interval, 4 * s.request_timeout) + 60,
                     poll=self.fast,
                 ),
             ]

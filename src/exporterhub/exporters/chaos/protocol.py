@@ -80,7 +80,13 @@ AUTH_ERRORS: Final = frozenset({"control authorisation failed", "bad control-log
 _ENVELOPE: Final = frozenset(
     {"subsystem", "command", "request", "prices", "state", "options", "error", "terms"}
 )
-_RATE_TEXT: Final = re.compile(r"\brate\b|rate[-_ ]?limit|too many requests", re.I)
+# "rate" alone would also match rate-card errors: only limit wording counts.
+_RATE_TEXT: Final = re.compile(r"rate[-_ ]?limit|too many requests|rate too high", re.I)
+_MAX_DIGITS: Final = 30
+"""Longest integer text accepted; bytes and bit/s never need more, and a longer
+string (hostile or broken) would raise in float()."""
+_MAX_RETRY_AFTER: Final = 3600.0
+"""A Retry-After beyond an hour is capped: never pause a login for years."""
 _SECRET: Final = re.compile(
     r"(?i)(pass(?:word|wd)?|pwd|secret|token|authori[sz]ation)"
     r"([\"']?\s*[:=]\s*(?:basic\s+|bearer\s+)?[\"']?)[^\s\"'&<>,;]+"
@@ -216,7 +222,9 @@ def retry_after_seconds(
         return None
     text = text.strip()
     if text.isdigit():
-        return float(int(text))
+        if len(text) > _MAX_DIGITS:
+            return _MAX_RETRY_AFTER
+        return min(float(int(text)), _MAX_RETRY_AFTER)
     when = _http_date(text)
     if when is None:
         return None
@@ -226,7 +234,7 @@ def retry_after_seconds(
         reference = now
     if reference is None:
         return None
-    return max(0.0, when - reference)
+    return min(max(0.0, when - reference), _MAX_RETRY_AFTER)
 
 
 def _redact(text: str) -> str:
@@ -275,11 +283,13 @@ def _int(value: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
+        return value if abs(value) < 10**_MAX_DIGITS else None
     if isinstance(value, float):
         return int(value) if math.isfinite(value) else None
     if isinstance(value, str):
         text = value.strip()
+        if len(text) > _MAX_DIGITS:
+            return None
         if _INTEGER.fullmatch(text):
             return int(text)
         number = _float(text)
@@ -370,7 +380,9 @@ def parse_answer(
         error = _error_text(decoded.get("error"))
         if error is not None:
             return _classify(error, decoded, retry)
-    if status in (429, 503):
+    # 429 always means "slow down"; a 503 only when it says when to come back
+    # (a plain 503 is maintenance: an ordinary retryable server error).
+    if status == 429 or (status == 503 and retry is not None):
         return Failure(ErrorType.RATE_LIMITED, True, retry, f"HTTP {status}")
     if status >= 500:
         return Failure(ErrorType.HTTP_ERROR, True, retry, f"HTTP {status}")

@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -99,8 +100,15 @@ class ChaosTargetSettings(BaseModel):
 
     @property
     def max_age(self) -> float:
-        """Seconds after which a target with no successful poll shows no values."""
-        return 2 * min(self.fast_interval, self.medium_interval)
+        """Seconds after which a target with no successful poll shows no values.
+
+        Twice the longest enabled tier: each tier's own values are pruned at
+        twice its interval by the state, so this only catches a silent worker.
+        """
+        intervals = [self.slow_interval]
+        if self.enable_broadband:
+            intervals += [self.fast_interval, self.medium_interval]
+        return 2 * max(intervals)
 
     def credentials(self) -> dict[str, str]:
         """Return the form attributes that authenticate a request (secret!)."""
@@ -191,6 +199,12 @@ class ChaosExporterSettings(BaseSettings):
         ),
     )
     log_format: Literal["auto", "json", "console"] = "auto"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
     enable_broadband: bool = Field(
         default=True,
         validation_alias=_env(

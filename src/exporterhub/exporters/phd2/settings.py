@@ -100,6 +100,11 @@ class Phd2ExporterSettings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
 
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
     @field_validator("phd2port", mode="before")
     @classmethod
     def _split_ports(cls, value: object) -> object:
