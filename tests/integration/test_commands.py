@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -357,3 +358,53 @@ class TestAaispExporterCommand:
         )
         assert proc.returncode == 0
         assert b"--drop-every" in proc.stdout
+
+
+class TestStarlinkExporterCommand:
+    async def test_defaults_without_config_file_and_json_logs_on_stdout(self, tmp_path):
+        """starlink-exporter runs on defaults when config.yaml is missing, logs JSON."""
+        port = free_port()
+        out = tmp_path / "stdout.log"
+        with out.open("wb") as handle:
+            proc = subprocess.Popen(  # noqa: S603 - our own console script
+                [
+                    str(BIN / "starlink-exporter"),
+                    "--port", str(port),
+                    "--host", "127.0.0.1",
+                    "--config", str(tmp_path / "absent.yaml"),
+                ],
+                stdout=handle,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "STARLINK_EXPORTER_LOG_LEVEL": "INFO"},
+            )  # fmt: skip
+            try:
+                scrape = await scrape_until(
+                    f"http://127.0.0.1:{port}/metrics",
+                    lambda s: s.value("starlink_network_latency_ms") is not None,
+                )
+                async with httpx.AsyncClient(timeout=5) as client:
+                    health = (
+                        await client.get(f"http://127.0.0.1:{port}/health")
+                    ).json()
+            finally:
+                stop(proc)
+        assert health["mode"] == "simulation"
+        assert scrape.value("starlink_exporter_mode", mode="simulation") == 1.0
+        events = [
+            json.loads(line)["event"]
+            for line in out.read_text().splitlines()
+            if line.startswith("{")
+        ]
+        assert "starlink_config_defaults" in events
+
+    def test_invalid_config_file_fails_in_one_line(self, tmp_path, capsys):
+        """A bad config.yaml stops the start with one line naming file and key."""
+        from exporterhub.exporters.starlink.__main__ import main
+
+        config = tmp_path / "config.yaml"
+        config.write_text("network:\n  latency_min_ms: -5\n")
+        assert main(["--config", str(config), "--port", "0"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1
+        assert str(config) in err[0]
+        assert "network.latency_min_ms" in err[0]

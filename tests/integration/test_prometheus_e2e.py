@@ -144,3 +144,32 @@ async def test_prometheus_scrapes_chaos_quota(tmp_path):
             )
     assert float(result[1][0]["value"][1]) == 62_345_879_552
     assert result[1][0]["metric"]["login"] == "exmpl@a.3"
+
+
+async def test_prometheus_scrapes_starlink(tmp_path):
+    """Prometheus scraping the Starlink service can query its fixed gauges."""
+    from exporterhub.core.app import create_app
+    from exporterhub.core.testing import running_server
+    from exporterhub.exporters.starlink.plugin import (
+        PLUGIN,
+        StarlinkTargetSettings,
+        to_target,
+    )
+    from exporterhub.hub import build_hub
+
+    binary = prometheus_binary()
+    target = to_target(StarlinkTargetSettings())
+
+    async def load():
+        return [target]
+
+    state = build_hub({PLUGIN.kind: PLUGIN}, load)
+    async with running_server(create_app(state)) as url:
+        up, latency = await run_prometheus(
+            binary,
+            tmp_path,
+            url.removeprefix("http://"),
+            ["starlink_up == 1", "starlink_network_latency_ms"],
+        )
+    assert up[0]["metric"]["job"] == "exporter"
+    assert 10 < float(latency[0]["value"][1]) < 400

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Final
+from typing import Final, TextIO
 
 import structlog
 
@@ -17,29 +17,41 @@ __all__ = ["LEVELS", "configure_logging"]
 LEVELS: Final = ("debug", "info", "warning", "error", "critical")
 
 
-class _CurrentStderr:
-    """Writes to whatever ``sys.stderr`` is at the moment of writing.
+class _CurrentStream:
+    """Writes to whatever ``sys.stderr`` (or ``sys.stdout``) is when writing.
 
     Capturing the stream at configuration time would keep writing to a stream that
     was replaced (and closed) since, as happens when a command runs in-process.
     """
 
+    def __init__(self, name: str) -> None:
+        self._name = name
+
     def write(self, text: str) -> int:
-        return sys.stderr.write(text)
+        stream: TextIO = getattr(sys, self._name)
+        return stream.write(text)
 
     def flush(self) -> None:
-        sys.stderr.flush()
+        stream: TextIO = getattr(sys, self._name)
+        stream.flush()
 
 
-_STDERR: Final = _CurrentStderr()
+_STREAMS: Final = {
+    "stderr": _CurrentStream("stderr"),
+    "stdout": _CurrentStream("stdout"),
+}
 
 
-def configure_logging(level: str = "info", fmt: str = "auto") -> None:
+def configure_logging(
+    level: str = "info", fmt: str = "auto", stream: str = "stderr"
+) -> None:
     """Configure structlog and the stdlib root logger.
 
     Args:
         level: one of ``LEVELS`` (case-insensitive).
         fmt: ``json``, ``console`` or ``auto`` (console on a TTY, else JSON).
+        stream: ``stderr`` (the default) or ``stdout`` (the Starlink service's
+            requirement).
 
     Raises:
         ValueError: unknown level or format.
@@ -50,6 +62,7 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
     if fmt not in ("auto", "json", "console"):
         raise ValueError(f"unknown log format {fmt!r}; use auto, json or console")
     numeric = logging.getLevelNamesMapping()[name.upper()]
+    out = _STREAMS[stream]
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
     renderer: structlog.typing.Processor = (
         structlog.dev.ConsoleRenderer()
@@ -64,12 +77,12 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=_STDERR),  # type: ignore[arg-type]
+        logger_factory=structlog.PrintLoggerFactory(file=out),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
     # Libraries that log through the standard library (uvicorn, asyncio) get the
     # same renderer, so a log shipper sees one JSON object per line throughout.
-    handler = logging.StreamHandler(_STDERR)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[

@@ -71,7 +71,7 @@ def _level(args: argparse.Namespace) -> str:
 
 
 async def _run(args: argparse.Namespace) -> None:
-    configure_logging(_level(args), args.log_format)
+    configure_logging(_level(args), args.log_format, stream="stdout")
     config, existed = load_config(args.config)
     if not existed:
         _log.info("starlink_config_defaults", file=str(args.config))
