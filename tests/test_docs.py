@@ -58,3 +58,27 @@ def test_deploy_files_match_the_code():
     assert targets == ["starlink-exporter:8000"]
     dockerfile = (ROOT / service["build"]["dockerfile"]).read_text()
     assert 'ENTRYPOINT ["starlink-exporter"]' in dockerfile
+
+
+def test_readme_yaml_examples_validate():
+    """Every YAML example in the README is accepted by the code it documents."""
+    import re
+
+    import yaml
+
+    from exporterhub.exporters import load_plugins
+    from exporterhub.exporters.starlink.settings import StarlinkConfig
+    from exporterhub.hub import HubSettings, targets_from_settings
+
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    checked = 0
+    for block in blocks:
+        data = yaml.safe_load(block)
+        if "exporters" in data:
+            settings = HubSettings.model_validate(data)
+            assert targets_from_settings(settings, load_plugins(), "README")
+            checked += 1
+        elif "route" in data:
+            StarlinkConfig.model_validate(data)
+            checked += 1
+    assert checked == 2
