@@ -1,8 +1,11 @@
-"""``python -m benchmarks [ingest] [scrape] [startup] [chaos]`` (``make bench``: all).
+"""``python -m benchmarks [ingest] [scrape] [startup] [chaos] [starlink]``
+(``make bench``: all).
 
-Prints a Markdown table of medians and same-run ratios and overwrites
-``benchmarks/RESULTS.md`` with it. Exit status 1 when a benchmark crashed or the
-ingest burst lost an event; a missed performance target is reported, not fatal.
+Prints a Markdown table of medians and same-run ratios. A run of all suites
+overwrites ``benchmarks/RESULTS.md`` with it; a run of some replaces only their own
+lines there and keeps the other suites' lines from earlier runs. Exit status 1 when
+a benchmark crashed or the ingest burst lost an event; a missed performance target
+is reported, not fatal.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import traceback
 
 
 def main(argv: list[str]) -> int:
-    from benchmarks import chaos, ingest, scrape, startup
+    from benchmarks import chaos, ingest, scrape, starlink, startup
     from benchmarks.report import Report
     from exporterhub.core.logging import configure_logging
 
@@ -23,6 +26,7 @@ def main(argv: list[str]) -> int:
         "scrape": scrape.run,
         "startup": startup.run,
         "chaos": chaos.run,
+        "starlink": starlink.run,
     }
     chosen = argv or list(suites)
     unknown = [name for name in chosen if name not in suites]
@@ -33,13 +37,14 @@ def main(argv: list[str]) -> int:
     started = time.perf_counter()
     crashed = False
     for name in chosen:
+        report.begin(name)
         try:
             suites[name](report)
         except Exception:
             crashed = True
             traceback.print_exc()
             report.note(f"{name}: CRASHED: {traceback.format_exc(limit=3)!r}")
-    text = report.write(time.perf_counter() - started)
+    text = report.write(time.perf_counter() - started, chosen, list(suites))
     print()
     print(text)
     lost = any(r.bench.endswith("burst") and r.ok is False for r in report.rows)
