@@ -1,0 +1,476 @@
+"""Kasa/Tapo plug simulator: plugs on loopback that speak the real wire protocols.
+
+Used by the plug exporter's tests, by ``make demo`` and by anyone trying the
+project without plugs. Each :class:`PlugSimulator` is one plug on its own port:
+legacy IOT over XOR-framed TCP (``protocol="xor"``) or SMART over KLAP v2 on
+HTTP (``protocol="klap"``), answering from a fixture-shaped profile whose values
+move over time (``_kasa_device``). The unmodified python-kasa client talks to it
+(protocol document ``kasa.md`` §5). :class:`PlugFaults` switches, mutable while
+running, refuse connections, swallow requests, answer garbage or fail meter
+queries; :meth:`PlugSimulator.reboot` resets the counters.
+
+Run it with ``kasa-simulator --xor 2 --klap 2 --base-port 9999`` (see
+:func:`build_parser`).
+
+This module must not bind anything but the configured host (127.0.0.1 by
+default), import exporter code or log credentials. Framing, crypto and the device
+model live in the private ``_kasa_*`` modules and do no I/O.
+
+Example:
+    >>> [s.protocol for s in default_specs(1, 1)]
+    ['xor', 'klap']
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Literal
+
+import structlog
+from aiohttp import web
+
+from exporterhub.simulators._kasa_device import PlugFaults, PlugModel
+from exporterhub.simulators._kasa_klap import KlapError, KlapSession, auth_hash_v2
+from exporterhub.simulators._kasa_klap import handshake1 as klap_handshake1
+from exporterhub.simulators._kasa_xor import HEADER, MAX_FRAME, decrypt, frame
+
+__all__ = [
+    "KasaSimulator",
+    "PlugFaults",
+    "PlugSimulator",
+    "PlugSpec",
+    "build_parser",
+    "default_specs",
+    "main",
+    "serve",
+]
+
+_log = structlog.get_logger(__name__)
+
+FAULT_POLL_S: Final = 0.05  # how fast a flipped ``refuse`` switch takes effect
+SESSION_COOKIE: Final = "TP_SESSIONID"
+SESSION_TIMEOUT_S: Final = 86_400  # KLAP sessions last a day (kasa.md §6)
+MAX_SESSIONS: Final = 64
+_PROFILES: Final = {
+    "xor": ("hs110_like.json", "hs100_like.json"),
+    "klap": ("p110_like.json", "p100_like.json"),
+}
+
+
+@dataclass(slots=True, kw_only=True)
+class PlugSpec:
+    """Settings of one simulated plug.
+
+    Attributes:
+        profile: a fixture-shaped JSON file or its parsed dict.
+        protocol: ``"xor"`` (legacy IOT) or ``"klap"`` (SMART over KLAP v2).
+        host: address to listen on.
+        port: TCP port; 0 picks a free one, see :attr:`PlugSimulator.port`.
+        username: KLAP account e-mail (ignored by XOR plugs).
+        password: KLAP account password (ignored by XOR plugs).
+        seed: shapes the load profile; ``None`` = the default shape.
+        frozen: every value stays at the profile's forever.
+        clock: wall-clock seconds; ``None`` = ``time.time``.
+        alias: overrides the profile's (masked) alias.
+        mac: overrides the profile's MAC, ``AA:BB:CC:DD:EE:FF``.
+        device_id: overrides the profile's device id.
+    """
+
+    profile: Path | dict[str, Any]
+    protocol: Literal["xor", "klap"]
+    host: str = "127.0.0.1"
+    port: int = 0
+    username: str = "user@example.com"
+    password: str = "plug-password"  # noqa: S105 - the simulator's made-up secret
+    seed: int | None = None
+    frozen: bool = False
+    clock: Callable[[], float] | None = None
+    alias: str | None = None
+    mac: str | None = None
+    device_id: str | None = None
+
+
+def _load_profile(profile: Path | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(profile, dict):
+        return profile
+    data = json.loads(Path(profile).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        msg = f"profile {profile} is not a JSON object"
+        raise TypeError(msg)
+    return data
+
+
+class PlugSimulator:
+    """One simulated plug on a TCP port (XOR) or HTTP port (KLAP v2).
+
+    ``requests`` counts answered requests: XOR frames, KLAP ``/app/request`` POSTs.
+    """
+
+    def __init__(self, spec: PlugSpec) -> None:
+        self._spec = spec
+        self.faults = PlugFaults()
+        kwargs: dict[str, Any] = {"clock": spec.clock} if spec.clock else {}
+        self.model = PlugModel(
+            _load_profile(spec.profile),
+            faults=self.faults,
+            frozen=spec.frozen,
+            seed=spec.seed,
+            alias=spec.alias,
+            mac=spec.mac,
+            device_id=spec.device_id,
+            **kwargs,
+        )
+        if self.model.is_iot != (spec.protocol == "xor"):
+            msg = "IOT profiles need protocol 'xor', SMART profiles 'klap'"
+            raise ValueError(msg)
+        self.host = spec.host
+        self.port = spec.port
+        self.requests = 0
+        self._auth = auth_hash_v2(spec.username, spec.password)
+        self._sessions: dict[str, KlapSession] = {}
+        self._server: asyncio.Server | None = None
+        self._web: web.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._watcher: asyncio.Task[None] | None = None
+        self._running = False
+
+    @property
+    def protocol(self) -> Literal["xor", "klap"]:
+        """The wire protocol, ``"xor"`` or ``"klap"``."""
+        return self._spec.protocol
+
+    # ------------------------------------------------------------ control
+
+    async def start(self) -> None:
+        """Bind the port and start watching the fault switches.
+
+        Raises:
+            RuntimeError: if already started.
+            OSError: if the address cannot be bound.
+        """
+        if self._running:
+            msg = "simulator already started"
+            raise RuntimeError(msg)
+        self._running = True
+        await self._open()
+        self._watcher = asyncio.create_task(self._watch(), name="kasa-sim-faults")
+        _log.info(
+            "kasa_plug_started", host=self.host, port=self.port, protocol=self.protocol
+        )
+
+    async def stop(self) -> None:
+        """Close the port and every connection; idempotent."""
+        if not self._running:
+            return
+        self._running = False
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        await self._close()
+        _log.info("kasa_plug_stopped", port=self.port)
+
+    async def __aenter__(self) -> PlugSimulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def reboot(self) -> None:
+        """Reset the energy counters and uptime and forget KLAP sessions."""
+        self.model.reboot()
+        self._sessions.clear()
+
+    def forget_sessions(self) -> None:
+        """Drop every KLAP session; the next request gets 403 and re-handshakes."""
+        self._sessions.clear()
+
+    async def _open(self) -> None:
+        if self.protocol == "xor":
+            self._server = await asyncio.start_server(
+                self._xor_connection, self.host, self.port
+            )
+        else:
+            # handler_cancellation: a silent plug's pending handler ends when the
+            # client gives up, instead of piling up until stop().
+            self._web = web.Server(self._klap_request, handler_cancellation=True)
+            loop = asyncio.get_running_loop()
+            self._server = await loop.create_server(self._web, self.host, self.port)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+
+    async def _close(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        for writer in list(self._writers):
+            writer.close()
+        if self._web is not None:
+            await self._web.shutdown(0.1)
+            self._web = None
+        await self._server.wait_closed()
+        self._server = None
+
+    async def _watch(self) -> None:
+        """Apply the ``refuse`` switch: close the port, reopen it when cleared."""
+        while True:
+            await asyncio.sleep(FAULT_POLL_S)
+            if self.faults.refuse and self._server is not None:
+                await self._close()
+                _log.info("kasa_plug_refusing", port=self.port)
+            elif not self.faults.refuse and self._server is None:
+                await self._open()
+                _log.info("kasa_plug_accepting", port=self.port)
+
+    # ------------------------------------------------------------ XOR
+
+    async def _xor_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self._writers.add(writer)
+        try:
+            while True:
+                (length,) = HEADER.unpack(await reader.readexactly(HEADER.size))
+                if length > MAX_FRAME:
+                    _log.warning("kasa_frame_too_long", port=self.port, length=length)
+                    return
+                payload = await reader.readexactly(length)
+                if self.faults.silent:
+                    while await reader.read(4096):  # swallow until the client quits
+                        pass
+                    return
+                writer.write(self._xor_answer(payload))
+                await writer.drain()
+                self.requests += 1
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    def _xor_answer(self, payload: bytes) -> bytes:
+        if self.faults.garbage:
+            return HEADER.pack(12) + secrets.token_bytes(12)
+        try:
+            request = json.loads(decrypt(payload))
+        except ValueError:
+            _log.warning("kasa_bad_request", port=self.port, protocol="xor")
+            return frame(b'{"err_code": -1, "err_msg": "bad request"}')
+        reply = self.model.handle_iot(request if isinstance(request, dict) else {})
+        return frame(json.dumps(reply).encode())
+
+    # ------------------------------------------------------------ KLAP
+
+    async def _klap_request(self, request: web.BaseRequest) -> web.StreamResponse:
+        body = await request.read()
+        if self.faults.silent:
+            await asyncio.Event().wait()  # cancelled when the client hangs up
+        if self.faults.garbage:
+            return web.Response(body=secrets.token_bytes(7))
+        if request.method != "POST":
+            return web.Response(status=405)
+        if request.path == "/app/handshake1":
+            return self._handshake1(body)
+        session = self._sessions.get(request.cookies.get(SESSION_COOKIE, ""))
+        if request.path == "/app/handshake2":
+            ok = session is not None and session.check_client_proof(body)
+            return web.Response(status=200 if ok else 403)
+        if request.path == "/app/request":
+            if session is None or not session.confirmed:
+                return web.Response(status=403)
+            return self._klap_answer(session, request, body)
+        return web.Response(status=404)
+
+    def _handshake1(self, body: bytes) -> web.StreamResponse:
+        try:
+            session = klap_handshake1(body, self._auth)
+        except KlapError:
+            return web.Response(status=400)
+        session_id = secrets.token_hex(16)
+        if len(self._sessions) >= MAX_SESSIONS:
+            self._sessions.pop(next(iter(self._sessions)))
+        self._sessions[session_id] = session
+        response = web.Response(body=session.remote_seed + session.server_proof())
+        response.set_cookie(SESSION_COOKIE, session_id)
+        response.set_cookie("TIMEOUT", str(SESSION_TIMEOUT_S))
+        return response
+
+    def _klap_answer(
+        self, session: KlapSession, request: web.BaseRequest, body: bytes
+    ) -> web.StreamResponse:
+        try:
+            seq = int(request.query.get("seq", ""))
+            payload = json.loads(session.decrypt(body, seq))
+        except (ValueError, KlapError):
+            _log.warning("kasa_bad_request", port=self.port, protocol="klap")
+            return web.Response(status=400)
+        reply = self.model.handle_smart(payload if isinstance(payload, dict) else {})
+        self.requests += 1
+        return web.Response(body=session.encrypt(json.dumps(reply).encode(), seq))
+
+
+class KasaSimulator:
+    """Several simulated plugs started and stopped together."""
+
+    def __init__(self, specs: Sequence[PlugSpec]) -> None:
+        self.plugs = [PlugSimulator(spec) for spec in specs]
+
+    async def start(self) -> None:
+        """Start every plug; on failure stop the ones already started."""
+        try:
+            for plug in self.plugs:
+                await plug.start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Stop every plug; idempotent."""
+        for plug in self.plugs:
+            await plug.stop()
+
+    async def __aenter__(self) -> KasaSimulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+def _bundled(name: str) -> Path:
+    return Path(str(resources.files("exporterhub.simulators") / "data" / "kasa" / name))
+
+
+def default_specs(
+    n_xor: int = 2, n_klap: int = 2, *, base_port: int = 0, host: str = "127.0.0.1"
+) -> list[PlugSpec]:
+    """Return specs for ``n_xor`` IOT and ``n_klap`` SMART plugs from bundled profiles.
+
+    Metering and non-metering profiles alternate; each plug gets its own alias,
+    MAC and seed. With ``base_port`` 0 every port is ephemeral, otherwise plugs
+    take consecutive ports from it.
+    """
+    specs: list[PlugSpec] = []
+    for index in range(n_xor + n_klap):
+        protocol: Literal["xor", "klap"] = "xor" if index < n_xor else "klap"
+        nth = index if index < n_xor else index - n_xor
+        names = _PROFILES[protocol]
+        specs.append(
+            PlugSpec(
+                profile=_bundled(names[nth % len(names)]),
+                protocol=protocol,
+                host=host,
+                port=base_port + index if base_port else 0,
+                seed=index,
+                alias=f"Simulated plug {index + 1}",
+                mac=f"02:00:5E:00:{index // 256:02X}:{index % 256:02X}",
+            )
+        )
+    return specs
+
+
+# -------------------------------------------------------------------- CLI
+
+
+async def serve(specs: Sequence[PlugSpec], stop: asyncio.Event | None = None) -> None:
+    """Run plugs until ``stop`` is set, or until SIGINT/SIGTERM.
+
+    Args:
+        specs: one entry per plug.
+        stop: set it to shut down; when ``None`` the process signals do it.
+    """
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    if stop is None:
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+                installed.append(sig)
+    try:
+        async with KasaSimulator(specs) as sim:
+            for plug in sim.plugs:
+                _log.info("kasa_plug_ready", port=plug.port, protocol=plug.protocol)
+            await stop.wait()
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the ``kasa-simulator`` argument parser."""
+    p = argparse.ArgumentParser(
+        prog="kasa-simulator",
+        description="Simulated TP-Link Kasa (XOR) and Tapo (KLAP v2) plugs.",
+    )
+    p.add_argument("profiles", nargs="*", type=Path, help="fixture-shaped JSON files")
+    p.add_argument("--xor", type=int, default=2, help="bundled IOT plugs (XOR)")
+    p.add_argument("--klap", type=int, default=2, help="bundled SMART plugs (KLAP)")
+    p.add_argument("--base-port", type=int, default=9999, help="first port")
+    p.add_argument("--host", default="127.0.0.1", help="listen address")
+    p.add_argument("--username", default="user@example.com", help="KLAP e-mail")
+    p.add_argument(
+        "--password-env",
+        default="KASA_SIM_PASSWORD",
+        help="environment variable holding the KLAP password",
+    )
+    p.add_argument("--frozen", action="store_true", help="values never move")
+    return p
+
+
+def specs_from_args(args: argparse.Namespace) -> list[PlugSpec]:
+    """Build plug specs from parsed :func:`build_parser` arguments."""
+    password = os.environ.get(args.password_env, "plug-password")
+    if args.profiles:
+        specs = []
+        for index, path in enumerate(args.profiles):
+            is_iot = "system" in _load_profile(path)
+            specs.append(
+                PlugSpec(
+                    profile=path,
+                    protocol="xor" if is_iot else "klap",
+                    port=args.base_port + index if args.base_port else 0,
+                    seed=index,
+                )
+            )
+    else:
+        specs = default_specs(args.xor, args.klap, base_port=args.base_port)
+    for spec in specs:
+        spec.host = args.host
+        spec.username = args.username
+        spec.password = password
+        spec.frozen = args.frozen
+    return specs
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``kasa-simulator`` until SIGINT/SIGTERM; return the exit status 0."""
+    specs = specs_from_args(build_parser().parse_args(argv))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(specs))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised through the console script
+    raise SystemExit(main())
