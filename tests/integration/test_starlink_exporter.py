@@ -255,3 +255,71 @@ class TestLiveMode:
                 )
             )
         assert s.value("starlink_up") == 1.0
+
+
+class TestHardening:
+    async def test_oversized_body_is_refused_unread(self, exporter_for):
+        """A body over 1 MiB gets 400 and the configuration stays as it was."""
+        async with exporter_for([dish_target()]) as exporter:
+            before = (await exporter.client.get("/api/config")).json()
+            reply = await exporter.client.post(
+                "/api/config",
+                content=b'{"seed": 1, "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}',
+                headers={"content-type": "application/json"},
+            )
+            after = (await exporter.client.get("/api/config")).json()
+        assert reply.status_code == 400
+        assert reply.json()["error"] == "body too large"
+        assert after == before
+
+    async def test_longer_interval_keeps_values_fresh_and_shorter_applies_at_once(
+        self, exporter_for
+    ):
+        """Raising the interval does not hide the values; lowering it wakes the loop."""
+        async with exporter_for([dish_target()]) as exporter:
+            await exporter.scrape_until(has_fixed)
+            slow = await exporter.client.post(
+                "/api/config", json={"update_interval_seconds": 600}
+            )
+            assert slow.status_code == 200
+            record = exporter.state.exposition.section("starlink").records()[0]
+            await exporter.scrape_until(
+                lambda _: (
+                    exporter.state.exposition.section("starlink").records()[0].max_age
+                    >= 600
+                )
+            )
+            s = await exporter.scrape()
+            assert has_fixed(s)
+            first = (await exporter.client.get("/api/status")).json()["timestamp"]
+            fast = await exporter.client.post(
+                "/api/config", json={"update_interval_seconds": 0.1}
+            )
+            assert fast.status_code == 200
+            await exporter.scrape_until(
+                lambda _: (
+                    exporter.state.exposition.section("starlink").records()[0].taken_at
+                    != record.taken_at
+                )
+            )
+            later = (await exporter.client.get("/api/status")).json()["timestamp"]
+        assert later != first
+
+
+def test_environment_overrides_the_config_file(tmp_path, monkeypatch):
+    """STARLINK_EXPORTER_* variables sit between the YAML file and the API."""
+    from exporterhub.core.errors import ConfigError
+    from exporterhub.exporters.starlink.__main__ import load_with_env
+
+    path = tmp_path / "config.yaml"
+    path.write_text("network:\n  latency_min_ms: 21\n")
+    monkeypatch.setenv("STARLINK_EXPORTER_NETWORK__LATENCY_MAX_MS", "90")
+    monkeypatch.setenv("STARLINK_EXPORTER_MODE", "live")
+    config, existed = load_with_env(path)
+    assert existed
+    assert config.network.latency_min_ms == 21
+    assert config.network.latency_max_ms == 90
+    assert config.mode == "live"
+    monkeypatch.setenv("STARLINK_EXPORTER_NETWORK__LATENCY_MIN_MS", "-3")
+    with pytest.raises(ConfigError, match="environment"):
+        load_with_env(path)

@@ -98,6 +98,11 @@ class TargetPublisher(Generic[S]):
             record = replace(record, identity=identity)
         self._swap(record)
 
+    def set_max_age(self, seconds: float) -> None:
+        """Change how long published data stays fresh (a new poll interval)."""
+        if seconds != self.record.max_age:
+            self._swap(replace(self.record, max_age=seconds))
+
     def expire(self) -> None:
         """Declare the data out of date now (the link is gone): value rows vanish.
 

@@ -193,6 +193,76 @@ INVALID = [
         "live.location_interval_seconds",
         id="loc-interval",
     ),
+    pytest.param(
+        {"update_interval_seconds": 0.05}, "update_interval_seconds", id="interval-min"
+    ),
+    pytest.param(
+        {"update_interval_seconds": 3601}, "update_interval_seconds", id="interval-max"
+    ),
+    pytest.param(
+        {"update_interval_seconds": "1"}, "update_interval_seconds", id="interval-str"
+    ),
+    pytest.param(
+        {"update_interval_seconds": True}, "update_interval_seconds", id="interval-bool"
+    ),
+    pytest.param({"seed": -1}, "seed", id="seed-negative"),
+    pytest.param({"seed": 2**63}, "seed", id="seed-too-big"),
+    pytest.param({"seed": True}, "seed", id="seed-bool"),
+    pytest.param({"seed": "5"}, "seed", id="seed-str"),
+    pytest.param({"seed": 5.0}, "seed", id="seed-float"),
+    pytest.param({"route": {"speed_knots": "45"}}, "route.speed_knots", id="speed-str"),
+    pytest.param({"route": {"speed_knots": True}}, "route.speed_knots", id="speed-bool"),
+    pytest.param(
+        {
+            "route": {
+                "waypoints": [{"latitude": 0, "longitude": 0, "speed_knots": 0}] * 2
+            }
+        },
+        "route.waypoints.0.speed_knots",
+        id="waypoint-speed-zero",
+    ),
+    pytest.param(
+        {
+            "route": {
+                "waypoints": [{"latitude": 0, "longitude": 0, "speed_knots": "9"}] * 2
+            }
+        },
+        "route.waypoints.0.speed_knots",
+        id="waypoint-speed-str",
+    ),
+    pytest.param(
+        {"route": {"waypoints": [{"latitude": 0, "longitude": 0}] * 10_001}},
+        "route.waypoints",
+        id="too-many-waypoints",
+    ),
+    pytest.param(
+        {"scenario": {"events": [{"event": "rain"}] * 10_001}},
+        "scenario.events",
+        id="too-many-events",
+    ),
+    pytest.param(
+        {"scenario": {"repeat_seconds": 0.5}},
+        "scenario.repeat_seconds",
+        id="repeat-below-1s",
+    ),
+    pytest.param(
+        {"scenario": {"events": [{"event": "alert"}]}},
+        "scenario.events.0.alert",
+        id="alert-missing",
+    ),
+    pytest.param(
+        {
+            "route": {
+                "waypoints": [
+                    {"latitude": 10, "longitude": 10},
+                    {"latitude": 10.5, "longitude": 10},
+                    {"latitude": -10.5, "longitude": -170},
+                ]
+            }
+        },
+        "route.waypoints",
+        id="antipodal-leg",
+    ),
 ]
 
 
@@ -201,6 +271,54 @@ class TestValidation:
     def test_rule_rejects_and_names_field(self, update, field):
         """Each §4 rule rejects the value and names its dotted key."""
         assert field in _fields(update)
+
+    def test_antipodal_message_names_waypoints(self):
+        """A (nearly) antipodal leg is rejected with the offending waypoint indices."""
+        points = [
+            {"latitude": 10, "longitude": 10},
+            {"latitude": 10.5, "longitude": 10},
+            {"latitude": -10.3, "longitude": -170.2},
+        ]
+        with pytest.raises(ValidationError) as info:
+            merge_update(DEFAULTS, {"route": {"waypoints": points}})
+        (error,) = field_errors(info.value)
+        assert error["field"] == "route.waypoints"
+        assert "waypoints 1 and 2 are nearly antipodal" in error["message"]
+
+    def test_loop_closing_leg_is_checked(self):
+        """With ``loop`` the last-to-first leg counts; out-and-back never uses it."""
+        points = [
+            {"latitude": 0, "longitude": 0},
+            {"latitude": 0, "longitude": 90},
+            {"latitude": 0.2, "longitude": 179.9},
+        ]
+        with pytest.raises(ValidationError) as info:
+            merge_update(DEFAULTS, {"route": {"waypoints": points}})
+        assert "waypoints 2 and 0" in field_errors(info.value)[0]["message"]
+        config = merge_update(DEFAULTS, {"route": {"waypoints": points, "loop": False}})
+        assert len(config.route.waypoints) == 3
+
+    def test_accepted_edge_values(self):
+        """The bounds themselves, ints for floats and a 10 000-point route pass."""
+        config = merge_update(
+            DEFAULTS,
+            {
+                "update_interval_seconds": 0.1,
+                "seed": 2**63 - 1,
+                "route": {
+                    "speed_knots": 0,
+                    "waypoints": [
+                        {"latitude": 0, "longitude": i * 0.001} for i in range(10_000)
+                    ],
+                },
+                "scenario": {
+                    "repeat_seconds": 1,
+                    "events": [{"event": "alert", "alert": "is_heating"}],
+                },
+            },
+        )
+        assert config.seed == 2**63 - 1
+        assert len(config.route.waypoints) == 10_000
 
     def test_message_is_readable(self):
         """Cross-field messages say which bound was broken, without pydantic noise."""

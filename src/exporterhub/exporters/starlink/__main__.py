@@ -12,10 +12,13 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import structlog
+import yaml
+from pydantic import ValidationError
 
 from exporterhub import __version__
 from exporterhub.core.errors import ConfigError
@@ -26,10 +29,15 @@ from exporterhub.exporters.starlink.plugin import (
     StarlinkTargetSettings,
     to_target,
 )
-from exporterhub.exporters.starlink.settings import load_config
+from exporterhub.exporters.starlink.settings import (
+    StarlinkConfig,
+    field_errors,
+    load_config,
+    merge_update,
+)
 from exporterhub.hub import build_hub, serve
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "env_overrides", "load_with_env", "main"]
 
 DEFAULT_PORT = 8000
 _log = structlog.get_logger(__name__)
@@ -70,14 +78,65 @@ def _level(args: argparse.Namespace) -> str:
     return level
 
 
+_ENV_PREFIX = "STARLINK_EXPORTER_"
+_NOT_CONFIG = {"LOG_LEVEL"}
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Return ``STARLINK_EXPORTER_<KEY>`` variables as a nested config update.
+
+    ``__`` separates levels (``STARLINK_EXPORTER_NETWORK__LATENCY_MIN_MS=25``);
+    values are read as YAML scalars, so numbers and booleans keep their types.
+
+    >>> env_overrides({"STARLINK_EXPORTER_MODE": "live",
+    ...                "STARLINK_EXPORTER_LIVE__TIMEOUT_SECONDS": "3"})
+    {'mode': 'live', 'live': {'timeout_seconds': 3}}
+    """
+    update: dict[str, Any] = {}
+    for name, text in sorted(environ.items()):
+        if not name.startswith(_ENV_PREFIX):
+            continue
+        key = name.removeprefix(_ENV_PREFIX)
+        if key in _NOT_CONFIG:
+            continue
+        path = [part.lower() for part in key.split("__")]
+        node = update
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        try:
+            node[path[-1]] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            node[path[-1]] = text
+    return update
+
+
+def load_with_env(path: Path) -> tuple[StarlinkConfig, bool]:
+    """Load defaults < YAML file < environment.
+
+    Raises:
+        ConfigError: the file or an environment value is invalid (one line).
+    """
+    config, existed = load_config(path)
+    update = env_overrides(os.environ)
+    if update:
+        try:
+            config = merge_update(config, update)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{e['field']}: {e['message']}" for e in field_errors(exc)
+            )
+            raise ConfigError(f"environment ({_ENV_PREFIX}*): {problems}") from exc
+    return config, existed
+
+
 async def _run(args: argparse.Namespace) -> None:
     configure_logging(_level(args), args.log_format, stream="stdout")
-    config, existed = load_config(args.config)
+    config, existed = load_with_env(args.config)
     if not existed:
         _log.info("starlink_config_defaults", file=str(args.config))
 
     async def load() -> Sequence[Target]:
-        current, _ = load_config(args.config)
+        current, _ = load_with_env(args.config)
         return [to_target(StarlinkTargetSettings(config=current))]
 
     state = build_hub({PLUGIN.kind: PLUGIN}, load, title="Starlink exporter")

@@ -8,8 +8,9 @@ memory only; they never wait on the dish.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 import structlog
@@ -32,6 +33,8 @@ __all__ = ["build_router", "health_fields", "status_document"]
 
 _log = structlog.get_logger(__name__)
 _NO_STORE = {"Cache-Control": "no-store"}
+MAX_BODY_BYTES: Final = 1024 * 1024
+"""A configuration is a few kilobytes; a larger body is refused unread."""
 
 
 def status_document(telemetry: Telemetry | None, mode: str) -> dict[str, Any]:
@@ -124,8 +127,27 @@ def build_router(plugin: StarlinkPlugin) -> APIRouter:
         worker = plugin.worker()
         if worker is None:
             return JSONResponse({"error": "no dish configured"}, status_code=503)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return _bad_request(
+                [{"field": "(body)", "message": f"larger than {MAX_BODY_BYTES} bytes"}],
+                "body too large",
+            )
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY_BYTES:
+                return _bad_request(
+                    [
+                        {
+                            "field": "(body)",
+                            "message": f"larger than {MAX_BODY_BYTES} bytes",
+                        }
+                    ],
+                    "body too large",
+                )
         try:
-            body = orjson.loads(await request.body())
+            body = orjson.loads(bytes(raw))
         except orjson.JSONDecodeError as exc:
             return _bad_request(
                 [{"field": "(body)", "message": f"malformed JSON: {exc}"}],
@@ -137,7 +159,8 @@ def build_router(plugin: StarlinkPlugin) -> APIRouter:
                 "invalid configuration",
             )
         try:
-            new = merge_update(worker.config, body)
+            # Validation of a large route is CPU work: keep it off the event loop.
+            new = await asyncio.to_thread(merge_update, worker.config, body)
         except ValidationError as exc:
             return _bad_request(field_errors(exc), "invalid configuration")
         keys = changed_keys(worker.config, new)
@@ -154,12 +177,19 @@ def build_router(plugin: StarlinkPlugin) -> APIRouter:
             "required": True,
         }
     }
+    responses: dict[int | str, dict[str, Any]] = {
+        400: {
+            "description": "Invalid configuration or malformed JSON; nothing changed. "
+            'Body: {"error": ..., "detail": [{"field": ..., "message": ...}]}'
+        }
+    }
     router.add_api_route(
         "/config",
         update,
         methods=["POST"],
         summary="Update the configuration (partial bodies are merged)",
         openapi_extra=body_schema,
+        responses=responses,
     )
     router.add_api_route(
         "/config",
@@ -167,5 +197,6 @@ def build_router(plugin: StarlinkPlugin) -> APIRouter:
         methods=["PUT"],
         summary="Replace or update the configuration (merged like POST)",
         openapi_extra=body_schema,
+        responses=responses,
     )
     return router

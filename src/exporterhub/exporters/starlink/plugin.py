@@ -9,6 +9,7 @@ stops the loop. Configuration updates from the REST API apply on the next pass.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Mapping, Sequence
@@ -73,6 +74,9 @@ class Worker:
         self._client: Any = None
         self._fix: Any = None
         self._last_step: float | None = None
+        self._engine_errors = 0
+        self._failing = False
+        self._wake = asyncio.Event()
         self.passes = 0
 
     @property
@@ -81,12 +85,18 @@ class Worker:
         return self.state.telemetry
 
     def update_config(self, config: StarlinkConfig) -> None:
-        """Apply a validated configuration from the next pass on (no restart)."""
+        """Apply a validated configuration at once (no restart, no lost state).
+
+        The loop is woken so a shorter interval or a mode switch takes effect now,
+        and the freshness limit follows the new interval.
+        """
         self.engine.apply_config(config)
         if config.mode != self.config.mode or config.live != self.config.live:
             self._close_client()
         self.state.set_mode(config.mode)
         self.config = config
+        self.publisher.set_max_age(max_age(config))
+        self._wake.set()
 
     def _close_client(self) -> None:
         if self._client is not None:
@@ -99,7 +109,16 @@ class Worker:
         now = self.clock.monotonic()
         dt = 0.0 if self._last_step is None else max(0.0, now - self._last_step)
         self._last_step = now
-        return self.engine.step(dt, self.clock.time())
+        telemetry = self.engine.step(dt, self.clock.time())
+        # The engine never raises: a failing component keeps its last values and
+        # counts. Count those here too, and report the step as failed.
+        failures = self.engine.errors - self._engine_errors
+        self._engine_errors = self.engine.errors
+        for _ in range(failures):
+            self.state.failed("step")
+        if failures:
+            raise _StepFailedError(telemetry)
+        return telemetry
 
     async def _poll(self) -> Telemetry:
         from exporterhub.exporters.starlink.client import LiveDishClient
@@ -129,17 +148,28 @@ class Worker:
                 telemetry = self._simulate()
             else:
                 telemetry = await self._poll()
+        except _StepFailedError as partial:
+            # Keep the values the healthy components produced; the step is down.
+            self.state.apply(partial.telemetry, time.perf_counter() - started)
+            self._failed("step")
+            return False
         except ConnectionLostError as exc:
             self.state.failed(exc.reason)
             self._failed(exc.reason)
             return False
-        except Exception:  # a failing step keeps the last good values
-            _log.exception("starlink_step_failed", mode=self.config.mode)
-            self.state.failed("step")
+        except Exception:  # a failing pass keeps the last good values
+            if not self._failing:
+                _log.exception("starlink_step_failed", mode=self.config.mode)
+            else:
+                _log.debug("starlink_step_failed_again", mode=self.config.mode)
+            self.state.failed("step" if self.config.mode == "simulation" else "error")
             self._failed("step")
             return False
         self.state.apply(telemetry, time.perf_counter() - started)
         self.publisher.data(self.state.snapshot())
+        if self._failing:
+            _log.info("starlink_recovered", mode=self.config.mode)
+        self._failing = False
         if self.publisher.record.link is not LinkState.CONNECTED:
             self.publisher.link(LinkState.CONNECTED)
         return True
@@ -147,8 +177,10 @@ class Worker:
     def _failed(self, reason: str) -> None:
         self.publisher.update(self.state.snapshot())
         self.publisher.failed()
+        if not self._failing:
+            _log.warning("starlink_pass_failed", reason=reason, mode=self.config.mode)
+        self._failing = True
         if self.publisher.record.link is not LinkState.ERROR:
-            _log.warning("starlink_dish_unavailable", reason=reason)
             self.publisher.link(LinkState.ERROR)
 
     async def run(self) -> None:
@@ -156,14 +188,36 @@ class Worker:
         try:
             while True:
                 started = self.clock.monotonic()
+                self._wake.clear()
                 await self.one_pass()
                 self.passes += 1
                 spent = self.clock.monotonic() - started
-                await self.clock.sleep(
-                    max(0.0, self.config.update_interval_seconds - spent)
-                )
+                await self._pause(max(0.0, self.config.update_interval_seconds - spent))
         finally:
             self._close_client()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep until the next pass, or until a configuration change wakes us."""
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waker.cancel()
+
+
+class _StepFailedError(Exception):
+    """A simulation step in which a component failed; carries the kept values."""
+
+    def __init__(self, telemetry: Telemetry) -> None:
+        super().__init__("a simulation component failed")
+        self.telemetry = telemetry
+
+
+def max_age(config: StarlinkConfig) -> float:
+    """Return how long a sample stays current: a few update intervals."""
+    return max(3 * config.update_interval_seconds, 2 * config.live.timeout_seconds)
 
 
 class StarlinkPlugin:
@@ -196,8 +250,7 @@ class StarlinkPlugin:
 
     def max_age(self, target: Target) -> float:
         """Return how long a sample stays current: a few update intervals."""
-        config = _settings(target).config
-        return max(3 * config.update_interval_seconds, 2 * config.live.timeout_seconds)
+        return max_age(_settings(target).config)
 
     def extend_app(self, hub: HubState) -> None:
         """Add /api/status, /api/config and the mode to /health."""

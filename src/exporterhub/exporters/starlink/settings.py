@@ -11,6 +11,7 @@ else; it starts nothing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -25,10 +26,15 @@ from pydantic import (
 )
 
 from exporterhub.core.config import read_yaml, validate_model
+from exporterhub.exporters.starlink.geo import EARTH_RADIUS_M, haversine_m
 from exporterhub.exporters.starlink.telemetry import ALERTS, DISH_STATES
 
 __all__ = [
     "DEFAULT_DISH_ADDRESS",
+    "MAX_EVENTS",
+    "MAX_LEG_DEGREES",
+    "MAX_SEED",
+    "MAX_WAYPOINTS",
     "LiveSettings",
     "NetworkSettings",
     "ObstructionSettings",
@@ -45,6 +51,14 @@ __all__ = [
 ]
 
 DEFAULT_DISH_ADDRESS: Final = "192.168.100.1:9200"
+MAX_WAYPOINTS: Final = 10_000
+"""Most waypoints a route may list."""
+MAX_EVENTS: Final = 10_000
+"""Most events a scenario timeline may list."""
+MAX_LEG_DEGREES: Final = 179.0
+"""Largest central angle between consecutive waypoints: a (nearly) antipodal leg
+has no well-defined great circle."""
+MAX_SEED: Final = 2**63 - 1
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -64,7 +78,8 @@ class Waypoint(BaseModel):
         latitude: degrees, WGS 84, -90..90.
         longitude: degrees, -180..180.
         altitude_meters: unused by the simulation yet (the route altitude applies).
-        speed_knots: target speed on the leg that starts here; route speed if unset.
+        speed_knots: target speed on the leg that starts here, > 0; route speed
+            if unset.
     """
 
     model_config = _FROZEN
@@ -72,7 +87,7 @@ class Waypoint(BaseModel):
     latitude: float = Field(ge=-90.0, le=90.0)
     longitude: float = Field(ge=-180.0, le=180.0)
     altitude_meters: float | None = Field(default=None, ge=-500.0, le=20_000.0)
-    speed_knots: float | None = Field(default=None, ge=0.0, le=2000.0)
+    speed_knots: float | None = Field(default=None, gt=0.0, le=2000.0, strict=True)
 
 
 _DEFAULT_WAYPOINTS: Final = (
@@ -88,7 +103,9 @@ class RouteSettings(BaseModel):
         pattern: ``waypoints`` (explicit list), ``circle`` or ``straight``.
         loop: waypoints only: true = last point back to the first; false =
             out-and-back (retrace the list in reverse).
-        waypoints: at least two for the ``waypoints`` pattern.
+        waypoints: at least two for the ``waypoints`` pattern, at most
+            ``MAX_WAYPOINTS``; consecutive ones (and, with ``loop``, the last
+            and the first) less than ``MAX_LEG_DEGREES`` apart.
         center_latitude: circle centre, degrees.
         center_longitude: circle centre, degrees.
         radius_meters: circle radius, metres.
@@ -108,7 +125,9 @@ class RouteSettings(BaseModel):
 
     pattern: Literal["waypoints", "circle", "straight"] = "waypoints"
     loop: bool = True
-    waypoints: tuple[Waypoint, ...] = _DEFAULT_WAYPOINTS
+    waypoints: tuple[Waypoint, ...] = Field(
+        default=_DEFAULT_WAYPOINTS, max_length=MAX_WAYPOINTS
+    )
     center_latitude: float = Field(default=40.7128, ge=-90.0, le=90.0)
     center_longitude: float = Field(default=-74.0060, ge=-180.0, le=180.0)
     radius_meters: float = Field(default=2000.0, gt=0.0, le=5_000_000.0)
@@ -116,8 +135,8 @@ class RouteSettings(BaseModel):
     start_latitude: float = Field(default=40.7128, ge=-90.0, le=90.0)
     start_longitude: float = Field(default=-74.0060, ge=-180.0, le=180.0)
     bearing_degrees: float = Field(default=90.0, ge=0.0, lt=360.0)
-    length_meters: float = Field(default=50_000.0, gt=0.0, le=20_000_000.0)
-    speed_knots: float = Field(default=45.0, ge=0.0, le=2000.0)
+    length_meters: float = Field(default=50_000.0, gt=0.0, le=19_000_000.0)
+    speed_knots: float = Field(default=45.0, ge=0.0, le=2000.0, strict=True)
     altitude_meters: float = Field(default=120.0, ge=-500.0, le=20_000.0)
     cruise_altitude_meters: float = Field(default=10_500.0, ge=0.0, le=20_000.0)
     profile: Literal["ground", "ship", "aircraft"] = "ground"
@@ -127,8 +146,22 @@ class RouteSettings(BaseModel):
     def _two_waypoints(
         cls, value: tuple[Waypoint, ...], info: ValidationInfo
     ) -> tuple[Waypoint, ...]:
-        if info.data.get("pattern") == "waypoints" and len(value) < 2:
+        if info.data.get("pattern") != "waypoints":
+            return value
+        if len(value) < 2:
             raise ValueError("the waypoints pattern needs at least two waypoints")
+        pairs = [(i, i + 1) for i in range(len(value) - 1)]
+        if info.data.get("loop") and len(value) > 2:
+            pairs.append((len(value) - 1, 0))
+        for i, j in pairs:
+            a, b = value[i], value[j]
+            distance = haversine_m(a.latitude, a.longitude, b.latitude, b.longitude)
+            angle = math.degrees(distance / EARTH_RADIUS_M)
+            if angle > MAX_LEG_DEGREES:
+                raise ValueError(
+                    f"waypoints {i} and {j} are nearly antipodal ({angle:.1f} deg "
+                    f"apart, limit {MAX_LEG_DEGREES:.0f}): add a waypoint between them"
+                )
         return value
 
     @field_validator("cruise_altitude_meters")
@@ -305,7 +338,7 @@ class ScenarioEvent(BaseModel):
     duration_seconds: float | None = Field(default=None, gt=0.0)
     intensity: float = Field(default=1.0, ge=0.0, le=1.0)
     cause: str = "SEARCHING"
-    alert: str | None = None
+    alert: str | None = Field(default=None, validate_default=True)
 
     @field_validator("cause")
     @classmethod
@@ -316,8 +349,12 @@ class ScenarioEvent(BaseModel):
 
     @field_validator("alert")
     @classmethod
-    def _alert(cls, value: str | None) -> str | None:
-        if value is not None and value not in ALERTS:
+    def _alert(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            if info.data.get("event") == "alert":
+                raise ValueError("an alert event needs the alert to raise")
+            return value
+        if value not in ALERTS:
             raise ValueError("unknown alert name")
         return value
 
@@ -329,8 +366,9 @@ class ScenarioSettings(BaseModel):
         name: ``normal`` (no events), ``degraded`` (heavy obstruction and
             congestion), ``outage`` (short SEARCHING/OBSTRUCTED outages),
             ``reboot``, ``rain_fade``, ``thermal_throttle`` or ``custom``.
-        events: the timeline; added to the named scenario's own events.
-        repeat_seconds: replay the timeline with this period, seconds.
+        events: the timeline (at most ``MAX_EVENTS``); added to the named
+            scenario's own events.
+        repeat_seconds: replay the timeline with this period, seconds (>= 1).
     """
 
     model_config = _FROZEN
@@ -339,8 +377,8 @@ class ScenarioSettings(BaseModel):
         "normal", "degraded", "outage", "reboot", "rain_fade", "thermal_throttle",
         "custom",
     ] = "normal"  # fmt: skip
-    events: tuple[ScenarioEvent, ...] = ()
-    repeat_seconds: float | None = Field(default=None, gt=0.0)
+    events: tuple[ScenarioEvent, ...] = Field(default=(), max_length=MAX_EVENTS)
+    repeat_seconds: float | None = Field(default=None, ge=1.0)
 
 
 class LiveSettings(BaseModel):
@@ -372,8 +410,10 @@ class StarlinkConfig(BaseModel):
 
     Attributes:
         mode: ``simulation`` (default) or ``live``.
-        update_interval_seconds: seconds between simulation steps / dish polls.
-        seed: makes a simulation run reproducible; ``None`` = random.
+        update_interval_seconds: seconds between simulation steps / dish polls,
+            0.1..3600.
+        seed: makes a simulation run reproducible, 0..2**63-1; ``None`` = random.
+            Changing it re-seeds the running simulation.
         route: see ``RouteSettings``.
         network: see ``NetworkSettings``.
         obstruction: see ``ObstructionSettings``.
@@ -385,8 +425,10 @@ class StarlinkConfig(BaseModel):
     model_config = _FROZEN
 
     mode: Literal["simulation", "live"] = "simulation"
-    update_interval_seconds: float = Field(default=1.0, gt=0.0, le=3600.0)
-    seed: int | None = None
+    update_interval_seconds: float = Field(
+        default=1.0, ge=0.1, le=3600.0, strict=True
+    )
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED, strict=True)
     route: RouteSettings = RouteSettings()
     network: NetworkSettings = NetworkSettings()
     obstruction: ObstructionSettings = ObstructionSettings()
