@@ -81,4 +81,4 @@ def test_readme_yaml_examples_validate():
         elif "route" in data:
             StarlinkConfig.model_validate(data)
             checked += 1
-    assert checked == 2
+    assert checked == 3

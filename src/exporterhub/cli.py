@@ -19,7 +19,7 @@ from exporterhub import __version__
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.logging import LEVELS, configure_logging
 from exporterhub.core.plugin import Target
-from exporterhub.exporters import KINDS, load_plugins
+from exporterhub.exporters import KINDS, MODULES, load_plugins
 from exporterhub.hub import (
     build_hub,
     config_loader,
@@ -121,7 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             return _check_config(args.file)
         if args.command == "simulate":
-            module = importlib.import_module(f"exporterhub.simulators.{args.kind}")
+            module = importlib.import_module(
+                f"exporterhub.simulators.{MODULES[args.kind]}"
+            )
             simulate: Callable[[list[str]], int] = module.main
             return simulate(list(args.args))
         if args.command == "demo":

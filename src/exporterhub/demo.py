@@ -17,12 +17,15 @@ from exporterhub.core.plugin import Target
 from exporterhub.exporters import load_plugins
 from exporterhub.exporters.chaos.plugin import to_target as chaos_target
 from exporterhub.exporters.chaos.settings import ChaosTargetSettings
+from exporterhub.exporters.kasa.plugin import to_target as plug_target
+from exporterhub.exporters.kasa.settings import KasaDevice, KasaTargetSettings
 from exporterhub.exporters.phd2.plugin import to_target as phd2_target
 from exporterhub.exporters.phd2.settings import Phd2TargetSettings
 from exporterhub.exporters.starlink.plugin import StarlinkTargetSettings
 from exporterhub.exporters.starlink.plugin import to_target as starlink_target
 from exporterhub.hub import build_hub, serve
 from exporterhub.simulators.chaos import ChaosSimConfig, ChaosSimulator
+from exporterhub.simulators.kasa import KasaSimulator, default_specs
 from exporterhub.simulators.phd2 import Phd2SimConfig, Phd2Simulator
 
 __all__ = ["run_demo"]
@@ -32,6 +35,8 @@ _CHAOS_PORT = 8099
 # The simulator's fictional account (simulators/data/chaos.json), not a real one.
 _CHAOS_LOGIN = "exmpl@a"
 _CHAOS_PASSWORD = "demo-password"  # noqa: S105 - the simulator's made-up password
+_PLUG_USER = "user@example.com"
+_PLUG_PASSWORD = "plug-password"  # noqa: S105 - the simulated plugs' made-up password
 
 
 class _Simulator(Protocol):
@@ -88,6 +93,26 @@ async def run_demo(listen_address: str, *, speed: float = 1.0) -> None:
                 )
             )
         )
+
+        plugs = KasaSimulator(default_specs(n_xor=2, n_klap=2))
+        await plugs.start()
+        for index, plug in enumerate(plugs.plugs, start=1):
+            running.append((f"plug simulator {index} ({plug.protocol})", plug))
+            targets.append(
+                plug_target(
+                    KasaTargetSettings(
+                        device=KasaDevice(
+                            name=f"plug-{index}",
+                            host="127.0.0.1",
+                            port=plug.port,
+                            connection_type="iot" if plug.protocol == "xor" else "klap",
+                        ),
+                        # The simulated plugs' made-up account (PlugSpec defaults).
+                        username=SecretStr(_PLUG_USER),
+                        password=SecretStr(_PLUG_PASSWORD),
+                    )
+                )
+            )
 
         # The Starlink exporter simulates its dish in-process (simulation mode).
         targets.append(starlink_target(StarlinkTargetSettings()))

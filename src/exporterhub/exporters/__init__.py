@@ -13,10 +13,19 @@ from typing import Final
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.plugin import ExporterPlugin
 
-__all__ = ["KINDS", "load_plugin", "load_plugins"]
+__all__ = ["KINDS", "MODULES", "load_plugin", "load_plugins"]
 
-KINDS: Final = ("phd2", "chaos", "starlink")
+KINDS: Final = ("phd2", "chaos", "starlink", "tapo")
 """Every exporter kind this version ships, in demo order."""
+
+MODULES: Final = {
+    "phd2": "phd2",
+    "chaos": "chaos",
+    "starlink": "starlink",
+    "tapo": "kasa",
+}
+"""The sub-package (and simulator module) of each kind. The Tapo/Kasa exporter keeps
+the original's ``tapo`` in configuration and metrics; its code lives in ``kasa``."""
 
 
 def load_plugin(kind: str) -> ExporterPlugin:
@@ -28,7 +37,9 @@ def load_plugin(kind: str) -> ExporterPlugin:
     if kind not in KINDS:
         raise ConfigError(f"unknown exporter {kind!r}; known: {', '.join(KINDS)}")
     try:
-        module = importlib.import_module(f"exporterhub.exporters.{kind}.plugin")
+        module = importlib.import_module(
+            f"exporterhub.exporters.{MODULES[kind]}.plugin"
+        )
     except ImportError as exc:
         raise ConfigError(
             f"exporter {kind!r} needs its extra: pip install 'exporterhub[{kind}]' "

@@ -1,0 +1,168 @@
+"""``tapo-exporter`` (also ``prom-exporter``) and ``kasa-probe``: the plug commands.
+
+The original's flags and env names (COMPAT): ``--tapo-plug-devices`` (space or comma
+list of ``host[:port]``), ``--prometheus-port`` (8090), ``--tapo-username``,
+``--tapo-password`` (accepted, but unsafe: other users can read process arguments —
+use ``TP_LINK_PASSWORD``), ``--log-level``, ``--config`` (``config.yaml`` with an
+``exporters.tapo`` section; never rewritten). Wiring only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from exporterhub import __version__
+from exporterhub.core.errors import ConfigError
+from exporterhub.core.logging import LEVELS, configure_logging
+from exporterhub.core.plugin import Target
+from exporterhub.exporters.kasa.plugin import PLUGIN, to_target
+from exporterhub.exporters.kasa.settings import load_tapo_settings, parse_device
+from exporterhub.hub import build_hub, serve
+
+__all__ = ["build_parser", "main", "probe_main"]
+
+_log = structlog.get_logger(__name__)
+
+
+def build_parser(prog: str = "tapo-exporter") -> argparse.ArgumentParser:
+    """Return the argument parser of ``tapo-exporter``/``prom-exporter``."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Prometheus exporter for TP-Link Tapo and Kasa plugs."
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument(
+        "--tapo-plug-devices",
+        nargs="+",
+        help="plugs as host[:port], space or comma separated",
+    )
+    parser.add_argument("--prometheus-port", type=int, help="HTTP port (8090)")
+    parser.add_argument("--tapo-username", help="TP-Link account e-mail")
+    parser.add_argument(
+        "--tapo-password",
+        help="UNSAFE (visible to other users in the process list): "
+        "prefer TP_LINK_PASSWORD",
+    )
+    parser.add_argument(
+        "--log-level", "--log.level", dest="log_level", type=str.lower, choices=LEVELS
+    )
+    parser.add_argument("--config", "--config.file", dest="config", type=Path)
+    parser.add_argument(
+        "--web.listen-address", dest="listen_address", help="host:port (wins)"
+    )
+    return parser
+
+
+def _cli(args: argparse.Namespace) -> dict[str, Any]:
+    devices: list[str] | None = None
+    if args.tapo_plug_devices:
+        devices = [
+            part
+            for item in args.tapo_plug_devices
+            for part in item.replace(",", " ").split()
+        ]
+    values = {
+        "tapo_plug_devices": devices,
+        "prometheus_port": args.prometheus_port,
+        "tapo_username": args.tapo_username,
+        "tapo_password": args.tapo_password,
+        "log_level": args.log_level,
+        "config": args.config,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+async def _run(args: argparse.Namespace) -> None:
+    settings = load_tapo_settings(_cli(args))
+    configure_logging(settings.log_level)
+    if args.tapo_password:
+        _log.warning("password_on_command_line", hint="use TP_LINK_PASSWORD instead")
+    targets = [to_target(t) for t in settings.targets()]
+    if not targets:
+        raise ConfigError("no plugs: set --tapo-plug-devices or TAPO_PLUG_DEVICES")
+
+    async def load() -> Sequence[Target]:
+        return targets
+
+    state = build_hub({PLUGIN.kind: PLUGIN}, load, title="Tapo/Kasa plug exporter")
+    await serve(state, args.listen_address or f":{settings.prometheus_port}")
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "tapo-exporter") -> int:
+    """Run ``tapo-exporter``; return the exit code."""
+    args = build_parser(prog).parse_args(argv)
+    try:
+        asyncio.run(_run(args))
+    except ConfigError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def prom_main(argv: Sequence[str] | None = None) -> int:
+    """Run the same program under the original's name, ``prom-exporter``."""
+    return main(argv, prog="prom-exporter")
+
+
+async def _probe(address: str, connection_type: str, attempt_timeout: float) -> int:
+    from exporterhub.exporters.kasa.client import PlugClient, PlugError
+    from exporterhub.exporters.kasa.state import read_device
+
+    device = parse_device(address)
+    client = PlugClient(
+        host=device.host,
+        port=device.port,
+        connection_type=connection_type,
+        username=os.environ.get(
+            "TP_LINK_USERNAME", os.environ.get("TAPO_USERNAME", "")
+        ),
+        password=os.environ.get(
+            "TP_LINK_PASSWORD", os.environ.get("TAPO_PASSWORD", "")
+        ),
+        timeout=attempt_timeout,
+        deadline=attempt_timeout * 3 + 3,
+    )
+    try:
+        plug = await client.poll()
+        reading = read_device(plug, host=device.host, protocol=client.protocol)
+    except PlugError as exc:
+        print(f"kasa-probe: {address}: {exc.kind}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await client.close()
+    for field in dataclasses.fields(reading):
+        print(f"{field.name:24} {getattr(reading, field.name)}")
+    return 0
+
+
+def probe_main(argv: Sequence[str] | None = None) -> int:
+    """``kasa-probe HOST[:PORT]``: print what one plug reports; exit 1 on failure."""
+    parser = argparse.ArgumentParser(
+        prog="kasa-probe",
+        description="Print what one plug reports (credentials from TP_LINK_*).",
+    )
+    parser.add_argument("address", help="host[:port]")
+    parser.add_argument(
+        "--connection-type", default="auto", choices=("auto", "iot", "klap", "aes")
+    )
+    parser.add_argument("--timeout", type=float, default=5.0)
+    args = parser.parse_args(argv)
+    try:
+        return asyncio.run(_probe(args.address, args.connection_type, args.timeout))
+    except ValueError as exc:
+        print(f"kasa-probe: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

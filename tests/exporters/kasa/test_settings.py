@@ -1,0 +1,378 @@
+"""Tests of the plug exporter's settings: device strings, YAML section, env, flags."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from exporterhub.core.errors import ConfigError
+from exporterhub.exporters.kasa.settings import (
+    DEFAULT_PORT,
+    KasaDevice,
+    KasaTargetSettings,
+    TapoExporterSettings,
+    TapoSection,
+    load_tapo_settings,
+    parse_device,
+)
+
+ENV_NAMES = (
+    "TP_LINK_USERNAME",
+    "TP_LINK_PASSWORD",
+    "TAPO_USERNAME",
+    "TAPO_PASSWORD",
+    "TAPO_PLUG_DEVICES",
+    "PROMETHEUS_PORT",
+    "LOG_LEVEL",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    """No inherited env and no config.yaml in the working directory."""
+    for name in list(os.environ):
+        if name in ENV_NAMES or name.startswith("TAPO_EXPORTER_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def write_yaml(tmp_path: Path, text: str, name: str = "config.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+class TestParseDevice:
+    @pytest.mark.parametrize(
+        ("text", "host", "port", "name"),
+        [
+            pytest.param("192.168.1.20", "192.168.1.20", None, "192.168.1.20", id="v4"),
+            pytest.param("10.0.0.5:9999", "10.0.0.5", 9999, "10.0.0.5:9999", id="port"),
+            pytest.param(" plug.lan:80 ", "plug.lan", 80, "plug.lan:80", id="dns"),
+            pytest.param("[::1]:9999", "::1", 9999, "[::1]:9999", id="v6-port"),
+            pytest.param("[fe80::1]", "fe80::1", None, "[fe80::1]", id="v6-bracket"),
+            pytest.param("fe80::1", "fe80::1", None, "[fe80::1]", id="v6-bare"),
+        ],
+    )
+    def test_valid(self, text, host, port, name):
+        """host[:port] and bracketed IPv6 parse; the name defaults to host:port."""
+        device = parse_device(text)
+        assert (device.host, device.port, device.name) == (host, port, name)
+        assert device.connection_type == "auto"
+        assert device.address == name
+
+    @pytest.mark.parametrize(
+        ("text", "problem"),
+        [
+            pytest.param("", "empty", id="empty"),
+            pytest.param("host:", "port", id="no-port"),
+            pytest.param("host:abc", "port", id="text-port"),
+            pytest.param("host:0", "port", id="zero"),
+            pytest.param("host:70000", "port", id="too-big"),
+            pytest.param("[::1]:x", "port", id="v6-bad-port"),
+            pytest.param(":9999", "invalid host", id="no-host"),
+        ],
+    )
+    def test_invalid(self, text, problem):
+        """Bad device strings are refused with a message naming the problem."""
+        with pytest.raises(ValueError, match=problem):
+            parse_device(text)
+
+
+class TestKasaDevice:
+    def test_mapping_and_case(self):
+        """A mapping takes a name, port, connection type (any case), credentials."""
+        device = KasaDevice.model_validate(
+            {"host": "127.0.0.1", "port": 9999, "connection_type": "IOT"}
+        )
+        assert device.connection_type == "iot"
+        assert device.name == "127.0.0.1:9999"
+        assert KasaDevice(host="h", name="kitchen").name == "kitchen"
+
+    def test_bad_connection_type(self):
+        """An unknown connection type names the field."""
+        with pytest.raises(ValidationError, match="connection_type"):
+            KasaDevice(host="h", connection_type="tpap")  # type: ignore[arg-type]
+
+
+class TestTargetSettings:
+    def test_defaults(self):
+        """30 s refresh, 5 s timeout, deadline timeout*3+3, legacy off."""
+        target = KasaTargetSettings(device=parse_device("h"))
+        assert target.refresh_interval == 30
+        assert target.timeout == 5
+        assert target.poll_deadline == 18
+        assert target.deadline == 18
+        assert target.max_age == 60
+        assert target.legacy_metrics is False
+        assert target.name == "h"
+
+    def test_refresh_interval_floor(self):
+        """Polling faster than every 5 s is refused."""
+        with pytest.raises(ValidationError, match="refresh_interval"):
+            KasaTargetSettings(device=parse_device("h"), refresh_interval=1)
+
+    def test_secrets_hidden(self):
+        """Credentials never appear in repr or str."""
+        target = KasaTargetSettings(
+            device=parse_device("h"), username="me@x.org", password="hunter2"
+        )
+        assert "hunter2" not in repr(target)
+        assert "me@x.org" not in repr(target)
+        assert "hunter2" not in str(target)
+        assert target.password.get_secret_value() == "hunter2"
+
+
+SECTION_YAML = """
+exporters:
+  tapo:
+    devices:
+      - 192.168.1.20
+      - "[::1]:9999"
+      - host: 127.0.0.1
+        port: 9999
+        connection_type: iot
+      - {host: 127.0.0.2, port: 80, connection_type: klap, name: tv,
+         credentials: second}
+    discovery_options:
+      enabled: true
+      target: 192.168.1.255
+      interval: 600
+      something_else: kept
+    prometheus_options:
+      refresh_interval: 15
+      legacy_metrics: true
+    credentials:
+      second: {username: other@x.org, password: s3cond}
+"""
+
+
+class TestSection:
+    def test_strings_and_mappings(self, tmp_path):
+        """Devices mix strings and mappings; options and credentials are kept."""
+        import yaml
+
+        data = yaml.safe_load(SECTION_YAML)["exporters"]["tapo"]
+        section = TapoSection.model_validate(data)
+        assert [d.name for d in section.devices] == [
+            "192.168.1.20",
+            "[::1]:9999",
+            "127.0.0.1:9999",
+            "tv",
+        ]
+        assert section.devices[2].connection_type == "iot"
+        assert section.discovery_options.enabled is True
+        assert section.discovery_options.target == "192.168.1.255"
+        assert section.discovery_options.interval == 600
+        assert section.discovery_options.model_extra == {"something_else": "kept"}
+        targets = section.targets("me@x.org", SecretStr("default-pw"))
+        assert [t.refresh_interval for t in targets] == [15] * 4
+        assert all(t.legacy_metrics for t in targets)
+        assert targets[0].username.get_secret_value() == "me@x.org"
+        assert targets[0].password.get_secret_value() == "default-pw"
+        assert targets[3].username.get_secret_value() == "other@x.org"
+        assert targets[3].password.get_secret_value() == "s3cond"
+        assert "s3cond" not in repr(section)
+
+    def test_defaults(self):
+        """An empty section: no devices, discovery off, 30 s, legacy off."""
+        section = TapoSection()
+        assert section.devices == []
+        assert section.discovery_options.enabled is False
+        assert section.prometheus_options.refresh_interval == 30
+        assert section.prometheus_options.legacy_metrics is False
+        assert section.credentials is None
+
+    @pytest.mark.parametrize(
+        ("data", "problem"),
+        [
+            pytest.param({"devices": ["h:x"]}, "devices.0", id="bad-port"),
+            pytest.param(
+                {"devices": [{"host": "h", "credentials": "nope"}]},
+                "unknown credentials",
+                id="unknown-credentials",
+            ),
+            pytest.param({"devices": ["h", "h"]}, "used twice", id="duplicate"),
+            pytest.param(
+                {"prometheus_options": {"refresh_interval": 1}},
+                "prometheus_options.refresh_interval",
+                id="too-fast",
+            ),
+            pytest.param({"devcies": []}, "devcies", id="typo"),
+        ],
+    )
+    def test_invalid_names_field(self, data, problem):
+        """Each invalid section names the offending key."""
+        with pytest.raises(ValidationError, match=problem):
+            TapoSection.model_validate(data)
+
+
+class TestEnvironment:
+    @pytest.mark.parametrize(
+        ("user_env", "pass_env"),
+        [
+            pytest.param("TP_LINK_USERNAME", "TP_LINK_PASSWORD", id="tp-link"),
+            pytest.param("TAPO_USERNAME", "TAPO_PASSWORD", id="tapo"),
+        ],
+    )
+    def test_credentials(self, monkeypatch, user_env, pass_env):
+        """Both COMPAT spellings of the credentials are read."""
+        monkeypatch.setenv(user_env, "me@x.org")
+        monkeypatch.setenv(pass_env, "pw")
+        settings = load_tapo_settings({})
+        assert settings.tapo_username.get_secret_value() == "me@x.org"
+        assert settings.tapo_password.get_secret_value() == "pw"
+        assert "pw'" not in repr(settings)
+
+    def test_tp_link_wins(self, monkeypatch):
+        """TP_LINK_* is the canonical name and wins over TAPO_*."""
+        monkeypatch.setenv("TP_LINK_USERNAME", "first")
+        monkeypatch.setenv("TAPO_USERNAME", "second")
+        assert load_tapo_settings({}).tapo_username.get_secret_value() == "first"
+
+    @pytest.mark.parametrize(
+        "value",
+        [
+            pytest.param("a:9999 b [::1]:80", id="spaces"),
+            pytest.param("a:9999,b,[::1]:80", id="commas"),
+            pytest.param(" a:9999 , b,  [::1]:80 ", id="mixed"),
+        ],
+    )
+    def test_plug_devices(self, monkeypatch, value):
+        """TAPO_PLUG_DEVICES is a space or comma separated list."""
+        monkeypatch.setenv("TAPO_PLUG_DEVICES", value)
+        settings = load_tapo_settings({})
+        assert [d.name for d in settings.tapo_plug_devices] == [
+            "a:9999",
+            "b",
+            "[::1]:80",
+        ]
+
+    def test_port_and_log_level(self, monkeypatch):
+        """PROMETHEUS_PORT and a LOG_LEVEL in any case are read."""
+        monkeypatch.setenv("PROMETHEUS_PORT", "9100")
+        monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+        settings = load_tapo_settings({})
+        assert settings.prometheus_port == 9100
+        assert settings.log_level == "debug"
+
+    def test_defaults(self):
+        """Port 8090, info logging, no devices, no credentials."""
+        settings = load_tapo_settings({})
+        assert settings.prometheus_port == DEFAULT_PORT == 8090
+        assert settings.log_level == "info"
+        assert settings.tapo_plug_devices == []
+        assert settings.tapo_username.get_secret_value() == ""
+        assert settings.config is None
+
+    def test_bad_env_device_names_origin(self, monkeypatch):
+        """A bad TAPO_PLUG_DEVICES entry is reported with its name and index."""
+        monkeypatch.setenv("TAPO_PLUG_DEVICES", "good:1 bad:port")
+        with pytest.raises(ConfigError, match=r"TAPO_PLUG_DEVICES\.1: .*'bad:port'"):
+            load_tapo_settings({})
+
+    def test_bad_log_level(self, monkeypatch):
+        """An unknown log level is refused naming the source."""
+        monkeypatch.setenv("LOG_LEVEL", "loud")
+        with pytest.raises(ConfigError, match="environment"):
+            load_tapo_settings({})
+
+
+FILE_YAML = """
+exporters:
+  tapo:
+    devices: [file-plug:9999]
+    prometheus_options: {refresh_interval: 60}
+"""
+
+
+class TestPrecedence:
+    def test_cli_over_env_over_yaml(self, monkeypatch, tmp_path):
+        """Flags beat the environment, which beats the file, which beats defaults."""
+        path = write_yaml(tmp_path, FILE_YAML, "other.yaml")
+        monkeypatch.setenv("TAPO_PLUG_DEVICES", "env-plug")
+        monkeypatch.setenv("PROMETHEUS_PORT", "9101")
+        monkeypatch.setenv("TAPO_USERNAME", "env-user")
+        settings = load_tapo_settings(
+            {"tapo_plug_devices": "cli-plug:1,cli-plug:2", "tapo_password": "cli-pw"},
+            path,
+        )
+        assert [d.name for d in settings.tapo_plug_devices] == [
+            "cli-plug:1",
+            "cli-plug:2",
+        ]
+        assert settings.prometheus_port == 9101
+        assert settings.refresh_interval == 60
+        assert settings.tapo_username.get_secret_value() == "env-user"
+        assert settings.tapo_password.get_secret_value() == "cli-pw"
+        assert settings.config == path
+
+    def test_cli_over_env_scalar(self, monkeypatch):
+        """--prometheus-port and --log-level beat PROMETHEUS_PORT and LOG_LEVEL."""
+        monkeypatch.setenv("PROMETHEUS_PORT", "9101")
+        monkeypatch.setenv("LOG_LEVEL", "error")
+        settings = load_tapo_settings({"prometheus_port": 9102, "log_level": "Warning"})
+        assert settings.prometheus_port == 9102
+        assert settings.log_level == "warning"
+
+    def test_yaml_over_defaults(self, tmp_path):
+        """Without env or flags the file's devices and options apply."""
+        path = write_yaml(tmp_path, SECTION_YAML)
+        before = path.read_bytes(), path.stat().st_mtime_ns
+        settings = load_tapo_settings({})
+        assert settings.config == Path("config.yaml")
+        assert len(settings.tapo_plug_devices) == 4
+        assert settings.legacy_metrics is True
+        assert settings.discovery_options.enabled is True
+        targets = settings.targets()
+        assert targets[3].username.get_secret_value() == "other@x.org"
+        assert [t.refresh_interval for t in targets] == [15] * 4
+        # The user's file is read, never rewritten.
+        assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+    def test_config_flag(self, tmp_path):
+        """--config names another file."""
+        path = write_yaml(tmp_path, FILE_YAML, "elsewhere.yaml")
+        settings = load_tapo_settings({"config": str(path)})
+        assert [d.name for d in settings.tapo_plug_devices] == ["file-plug:9999"]
+
+    def test_missing_named_file(self, tmp_path):
+        """A named file that does not exist is an error naming it."""
+        with pytest.raises(ConfigError, match=r"missing\.yaml"):
+            load_tapo_settings({}, tmp_path / "missing.yaml")
+
+    @pytest.mark.parametrize(
+        ("text", "problem"),
+        [
+            pytest.param(
+                "exporters:\n  tapo:\n    devices: ['h:x']\n",
+                "exporters.tapo.devices.0",
+                id="bad-device",
+            ),
+            pytest.param("exporters: [1]\n", "exporters:", id="not-mapping"),
+            pytest.param("exporters:\n  tapo: 3\n", "exporters.tapo:", id="tapo"),
+        ],
+    )
+    def test_bad_yaml_names_key(self, tmp_path, text, problem):
+        """Errors in the file name the file and the dotted key."""
+        path = write_yaml(tmp_path, text)
+        with pytest.raises(ConfigError, match=problem) as info:
+            load_tapo_settings({}, path)
+        assert str(path) in str(info.value)
+
+    def test_no_section(self, tmp_path):
+        """A file without an exporters.tapo section leaves the defaults."""
+        path = write_yaml(tmp_path, "exporters:\n  chaos: {}\n")
+        settings = load_tapo_settings({}, path)
+        assert settings.tapo_plug_devices == []
+        assert settings.refresh_interval == 30
+
+    def test_direct_construction(self):
+        """The settings class validates flag-style input on its own too."""
+        settings = TapoExporterSettings(tapo_plug_devices="a b")  # type: ignore[arg-type]
+        assert len(settings.targets()) == 2
+        with pytest.raises(ValidationError, match="used twice"):
+            TapoExporterSettings(tapo_plug_devices="a a")  # type: ignore[arg-type]
