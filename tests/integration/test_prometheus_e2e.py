@@ -173,3 +173,47 @@ async def test_prometheus_scrapes_starlink(tmp_path):
         )
     assert up[0]["metric"]["job"] == "exporter"
     assert 10 < float(latency[0]["value"][1]) < 400
+
+
+async def test_prometheus_scrapes_plugs(tmp_path):
+    """Prometheus scraping the plug exporter can query tapo_up and power."""
+    from pydantic import SecretStr
+
+    from exporterhub.core.app import create_app
+    from exporterhub.core.testing import running_server
+    from exporterhub.exporters.kasa.plugin import PLUGIN, to_target
+    from exporterhub.exporters.kasa.settings import KasaDevice, KasaTargetSettings
+    from exporterhub.hub import build_hub
+    from exporterhub.simulators.kasa import KasaSimulator, default_specs
+
+    binary = prometheus_binary()
+    async with KasaSimulator(default_specs(n_xor=1, n_klap=1)) as plugs:
+        targets = [
+            to_target(
+                KasaTargetSettings(
+                    device=KasaDevice(
+                        name=f"plug-{i}",
+                        host="127.0.0.1",
+                        port=plug.port,
+                        connection_type="iot" if plug.protocol == "xor" else "klap",
+                    ),
+                    username=SecretStr("user@example.com"),
+                    password=SecretStr("plug-password"),
+                )
+            )
+            for i, plug in enumerate(plugs.plugs)
+        ]
+
+        async def load():
+            return targets
+
+        state = build_hub({PLUGIN.kind: PLUGIN}, load)
+        async with running_server(create_app(state)) as url:
+            up, power = await run_prometheus(
+                binary,
+                tmp_path,
+                url.removeprefix("http://"),
+                ["count(tapo_up == 1) == 2", "tapo_power_watts"],
+            )
+    assert float(up[0]["value"][1]) == 2.0
+    assert power
