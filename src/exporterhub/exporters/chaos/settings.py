@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+import httpx
 from pydantic import (
     AliasChoices,
     BaseModel,
@@ -91,6 +92,14 @@ class ChaosTargetSettings(BaseModel):
     def _check(self) -> ChaosTargetSettings:
         if not self.control_login and not self.account_number:
             raise ValueError("set control_login (preferred) or account_number")
+        if self.control_login and not self.control_password.get_secret_value():
+            raise ValueError("control_login needs control_password")
+        if not self.control_login and not self.account_password.get_secret_value():
+            raise ValueError("account_number needs account_password")
+        try:
+            httpx.URL(self.api_url)
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"api_url is not a URL: {exc}") from None
         if self.control_login and "@" not in self.control_login:
             raise ValueError("control_login looks like 'abc@a'")
         if not self.name:
@@ -234,12 +243,70 @@ class ChaosExporterSettings(BaseSettings):
         validation_alias=_env(
             "AAISP_EXPORTER_ENABLE_CONTROL_LOGIN",
             "AAISP_EXPORTER_COLLECTORS__ENABLE_CONTROL_LOGIN",
+            "AAISP_EXPORTER_COLLECTORS__ENABLE_LOGIN",  # the original code's spelling
             "enable_control_login",
         ),
     )
-    fast_interval: float = Field(default=60.0, gt=0)
-    medium_interval: float = Field(default=300.0, gt=0)
-    slow_interval: float = Field(default=900.0, gt=0)
+    fast_interval: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=_env(
+            "AAISP_EXPORTER_FAST_INTERVAL",
+            "AAISP_EXPORTER_INTERVALS__FAST",
+            "fast_interval",
+        ),
+    )
+    medium_interval: float = Field(
+        default=300.0,
+        gt=0,
+        validation_alias=_env(
+            "AAISP_EXPORTER_MEDIUM_INTERVAL",
+            "AAISP_EXPORTER_INTERVALS__MEDIUM",
+            "medium_interval",
+        ),
+    )
+    slow_interval: float = Field(
+        default=900.0,
+        gt=0,
+        validation_alias=_env(
+            "AAISP_EXPORTER_SLOW_INTERVAL",
+            "AAISP_EXPORTER_INTERVALS__SLOW",
+            "slow_interval",
+        ),
+    )
+    request_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=300,
+        validation_alias=_env(
+            "AAISP_EXPORTER_REQUEST_TIMEOUT",
+            "AAISP_EXPORTER_API__TIMEOUT",
+            "request_timeout",
+        ),
+    )
+    max_retries: int = Field(
+        default=3,
+        ge=0,
+        le=10,
+        validation_alias=_env(
+            "AAISP_EXPORTER_MAX_RETRIES",
+            "AAISP_EXPORTER_API__MAX_RETRIES",
+            "max_retries",
+        ),
+    )
+    concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        validation_alias=_env(
+            "AAISP_EXPORTER_CONCURRENCY",
+            "AAISP_EXPORTER_API__CONCURRENCY_LIMIT",
+            "concurrency",
+        ),
+    )
+    mode: Literal["bulk", "per_service"] = Field(
+        default="bulk", validation_alias=_env("AAISP_EXPORTER_MODE", "mode")
+    )
     server: ServerSettings = Field(default_factory=ServerSettings)
 
     def target(self) -> ChaosTargetSettings:
@@ -261,4 +328,8 @@ class ChaosExporterSettings(BaseSettings):
             fast_interval=self.fast_interval,
             medium_interval=self.medium_interval,
             slow_interval=self.slow_interval,
+            request_timeout=self.request_timeout,
+            max_retries=self.max_retries,
+            concurrency=self.concurrency,
+            mode=self.mode,
         )
