@@ -323,3 +323,20 @@ def test_environment_overrides_the_config_file(tmp_path, monkeypatch):
     monkeypatch.setenv("STARLINK_EXPORTER_NETWORK__LATENCY_MIN_MS", "-3")
     with pytest.raises(ConfigError, match="environment"):
         load_with_env(path)
+
+
+async def test_failing_step_is_counted_shown_and_survived(exporter_for):
+    """A failing simulation step counts an error, shows up 0, and the loop goes on."""
+    async with exporter_for([dish_target()]) as exporter:
+        await exporter.scrape_until(has_fixed)
+        worker = PLUGIN.worker()
+        assert worker is not None
+        worker.engine.inject_fault("step")
+        s = await exporter.scrape_until(
+            lambda s: (
+                (s.value("starlink_exporter_poll_errors_total", error="step") or 0) >= 1
+            )
+        )
+        assert has_fixed(s)  # the last good values are kept
+        s = await exporter.scrape_until(lambda s: s.value("starlink_up") == 1.0)
+    assert (s.value("starlink_exporter_poll_errors_total", error="step") or 0) >= 1

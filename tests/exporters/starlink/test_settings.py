@@ -211,7 +211,9 @@ INVALID = [
     pytest.param({"seed": "5"}, "seed", id="seed-str"),
     pytest.param({"seed": 5.0}, "seed", id="seed-float"),
     pytest.param({"route": {"speed_knots": "45"}}, "route.speed_knots", id="speed-str"),
-    pytest.param({"route": {"speed_knots": True}}, "route.speed_knots", id="speed-bool"),
+    pytest.param(
+        {"route": {"speed_knots": True}}, "route.speed_knots", id="speed-bool"
+    ),
     pytest.param(
         {
             "route": {

@@ -4,12 +4,24 @@ A route is a cycle of great-circle legs. Each step moves the speed toward the
 leg's target under the profile's acceleration limit, advances ``s`` by the
 distance actually covered in ``dt`` (carrying the remainder over as many legs as
 it takes), and reports the bearing from the current point to the leg's end, so
-position, speed and heading always agree. Pure; randomness from the injected
-``random.Random``; no clock, no I/O.
+position, speed and heading always agree.
+
+Turns are rate-limited (``TURN_RATE_DEG_S``): a gentle turn (at most one
+second's worth at the turn rate, e.g. the vertices of a circle) caps the speed
+of the legs around it so the average turn rate stays within the limit; a sharper
+one (a corner, a U-turn at the end of an out-and-back) is driven as: brake to a
+stop at the waypoint under the acceleration limit, turn on the spot at the turn
+rate, accelerate away. The heading never jumps by more than one second's turn,
+and while moving it is always the bearing of travel. One step runs at most
+``MAX_PHASES`` such phases (drive, brake, turn); an absurdly long ``dt`` is cut
+short there. Pure; randomness from the injected ``random.Random``; no clock,
+no I/O.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import random
 from dataclasses import dataclass
@@ -38,6 +50,14 @@ HOLD_HEADING_BELOW_KNOTS: Final = 0.5
 MIN_LEG_M: Final = 0.01
 """Legs shorter than this are dropped (repeated waypoints)."""
 _SEGMENT_M: Final = 100.0
+TURN_RATE_DEG_S: Final = {"ground": 3.0, "ship": 3.0, "aircraft": 1.5}
+"""Largest heading change per second, degrees (per profile)."""
+MAX_PHASES: Final = 12
+"""Drive/brake/turn phases one step may run through."""
+_EPS: Final = 1e-9
+WALK_LEGS: Final = 4
+"""Legs walked one by one per step before a binary search over the cumulative
+lengths takes over, so a step costs O(1) (O(log n) at worst) in the leg count."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +93,8 @@ def _points(route: RouteSettings) -> list[tuple[float, float, float]]:
     speed = route.speed_knots
     if route.pattern == "circle":
         count = math.ceil(2 * math.pi * route.radius_meters / _SEGMENT_M)
-        count = min(360, max(36, count))
+        # Vertices at most 1.5 degrees apart: gentle turns, never a stop.
+        count = min(720, max(240, count))
         sign = 1.0 if route.direction == "clockwise" else -1.0
         return [
             (
@@ -116,6 +137,25 @@ def build_legs(route: RouteSettings) -> tuple[list[Leg], tuple[float, float]]:
     return legs, (points[0][0], points[0][1])
 
 
+def _start(leg: Leg) -> tuple[float, float, float, float]:
+    return (leg.lat1, leg.lon1, leg.lat2, leg.lon2)
+
+
+def _cumulative(legs: list[Leg]) -> list[float]:
+    """Return the distance from the cycle start to each leg start, plus the total."""
+    return [0.0, *itertools.accumulate(g.length_m for g in legs)]
+
+
+def _final_bearing(leg: Leg) -> float:
+    return (initial_bearing_deg(leg.lat2, leg.lon2, leg.lat1, leg.lon1) + 180.0) % 360.0
+
+
+def _signed(angle: float) -> float:
+    """Wrap ``angle`` degrees into (-180, 180]."""
+    wrapped = (angle + 180.0) % 360.0 - 180.0
+    return 180.0 if wrapped == -180.0 else wrapped
+
+
 def _ar1(value: float, rng: random.Random, dt: float, tau: float, sd: float) -> float:
     """Advance a zero-mean AR(1)/OU value with time constant ``tau`` seconds."""
     phi = math.exp(-dt / tau)
@@ -129,12 +169,20 @@ class RouteModel:
         self._rng = rng
         self._route = route
         self._legs, start = build_legs(route)
+        self._cum = _cumulative(self._legs)
+        self._turn: list[float] = []
+        self._cap: list[float] = []
+        self._stops: list[int] = []
+        self._prepare()
+        self._pivot: float | None = None
         self._index = 0
+        self.legs_visited = 0
+        """Legs examined by the latest step (bounded, whatever the route length)."""
         self._s = 0.0
         self._transit: Leg | None = None
         self._point = start
         first = self._legs[0] if self._legs else None
-        self._v = first.speed_mps if first else 0.0
+        self._v = min(first.speed_mps, self._cap[0]) if first else 0.0
         self._heading = (
             initial_bearing_deg(first.lat1, first.lon1, first.lat2, first.lon2)
             if first
@@ -143,6 +191,42 @@ class RouteModel:
         self._noise = 0.0
         self._alt_base = route.altitude_meters
         self._alt_noise = 0.0
+
+    def _prepare(self) -> None:
+        """Precompute each leg's end turn, speed cap and the legs ending in a stop."""
+        legs, count = self._legs, len(self._legs)
+        rate = TURN_RATE_DEG_S[self._route.profile]
+        self._turn = [
+            _signed(
+                initial_bearing_deg(*_start(legs[(i + 1) % count]))
+                - _final_bearing(legs[i])
+            )
+            for i in range(count)
+        ]
+        self._cap = [math.inf] * count
+        self._stops = []
+        for i, turn in enumerate(self._turn):
+            if abs(turn) > rate:
+                self._stops.append(i)
+            elif abs(turn) > _EPS:
+                # Average turn rate over the shorter neighbouring leg <= 90 %
+                # of the limit (headroom for the speed noise).
+                j = (i + 1) % count
+                shorter = min(legs[i].length_m, legs[j].length_m)
+                cap = 0.9 * rate * shorter / abs(turn)
+                self._cap[i] = min(self._cap[i], cap)
+                self._cap[j] = min(self._cap[j], cap)
+
+    def _to_stop(self) -> float:
+        """Return the distance to the next waypoint where the vehicle must stop."""
+        if self._transit is not None or not self._stops:
+            return math.inf
+        cum, stops = self._cum, self._stops
+        k = bisect.bisect_left(stops, self._index)
+        here = cum[self._index] + self._s
+        if k < len(stops):
+            return cum[stops[k] + 1] - here
+        return cum[-1] - here + cum[stops[0] + 1]
 
     def _current(self) -> Leg | None:
         if self._transit is not None:
@@ -172,6 +256,8 @@ class RouteModel:
         self._route = route
         if old == new:
             self._legs = legs
+            self._cum = _cumulative(legs)
+            self._prepare()
             return
         here = self.position()
         targets = [(g.lat1, g.lon1) for g in legs] or [start]
@@ -179,6 +265,9 @@ class RouteModel:
             range(len(targets)), key=lambda i: haversine_m(*here, *targets[i])
         )
         self._legs = legs
+        self._cum = _cumulative(legs)
+        self._prepare()
+        self._pivot = None
         self._point = start
         self._index = nearest if legs else 0
         self._s = 0.0
@@ -198,22 +287,29 @@ class RouteModel:
             self._s = 0.0
         if not self._legs:
             return
-        cycle = sum(g.length_m for g in self._legs)
-        distance %= cycle  # whole laps end where they began
-        for _ in range(2 * len(self._legs) + 1):
-            left = self._legs[self._index].length_m - self._s
-            if distance < left:
-                self._s += distance
-                return
-            distance -= left
-            self._index = (self._index + 1) % len(self._legs)
-            self._s = 0.0
+        cum, count = self._cum, len(self._legs)
+        cycle = cum[-1]
+        if distance < cycle:  # short step: walk a few legs
+            for _ in range(WALK_LEGS):
+                self.legs_visited += 1
+                left = self._legs[self._index].length_m - self._s
+                if distance < left:
+                    self._s += distance
+                    return
+                distance -= left
+                self._index = (self._index + 1) % count
+                self._s = 0.0
+        # Long step: whole laps end where they began; find the leg by bisection.
+        target = (cum[self._index] + self._s + distance) % cycle
+        index = min(count - 1, max(0, bisect.bisect_right(cum, target) - 1))
+        self.legs_visited += max(1, math.ceil(math.log2(count + 1)))
+        self._index = index
+        self._s = min(target - cum[index], self._legs[index].length_m)
 
     def _distance_to_cycle_end(self) -> float:
         if not self._legs:
             return 0.0
-        ahead = sum(g.length_m for g in self._legs[self._index + 1 :])
-        return ahead + self._legs[self._index].length_m - self._s
+        return self._cum[-1] - self._cum[self._index] - self._s
 
     def _step_altitude(self, dt: float) -> float:
         route = self._route
@@ -237,27 +333,104 @@ class RouteModel:
         self._alt_base = max(floor, self._alt_base)
         return self._alt_base
 
-    def step(self, dt: float) -> RouteSample:
-        """Advance ``dt`` seconds and return the new position and motion."""
+    def _target(self) -> float:
         leg = self._current()
-        # ≤ 1 % speed noise as a slow AR(1) factor, so the speed does not flicker.
-        self._noise = max(-0.01, min(0.01, _ar1(self._noise, self._rng, dt, 60, 0.004)))
-        target = leg.speed_mps * (1.0 + self._noise) if leg else 0.0
+        if leg is None:
+            return 0.0
+        cap = self._cap[self._index] if self._transit is None else math.inf
+        return min(leg.speed_mps * (1.0 + self._noise), cap)
+
+    def _accelerate(self, target: float, t: float) -> float:
+        """Move toward ``target`` speed for ``t`` s; return the distance covered."""
         accel = ACCELERATION_MPS2[self._route.profile]
         gap = target - self._v
         reach = abs(gap) / accel
-        if reach <= dt:
-            distance = (self._v + target) / 2.0 * reach + target * (dt - reach)
+        if reach <= t:
+            distance = (self._v + target) / 2.0 * reach + target * (t - reach)
             self._v = target
         else:
-            v_new = self._v + math.copysign(accel * dt, gap)
-            distance = (self._v + v_new) / 2.0 * dt
+            v_new = self._v + math.copysign(accel * t, gap)
+            distance = (self._v + v_new) / 2.0 * t
             self._v = v_new
-        self._advance(max(0.0, distance))
+        return max(0.0, distance)
+
+    def _drive(self, t: float) -> float:
+        """Drive for up to ``t`` s; return the time left on reaching a stop."""
+        accel = ACCELERATION_MPS2[self._route.profile]
+        target, v = self._target(), self._v
+        stop = self._to_stop()
+        fast = max(v, target)
+        if stop - fast * t >= fast * fast / (2.0 * accel):  # no need to brake yet
+            self._advance(self._accelerate(target, t))
+            return 0.0
+        peak = math.sqrt(accel * stop + v * v / 2.0)  # accelerate, then brake
+        if v < min(peak, target) - _EPS:
+            goal = min(peak, target)
+            used = min(t, (goal - v) / accel)
+            self._advance(self._accelerate(goal, used))
+            return t - used
+        brake = v * v / (2.0 * accel)
+        if stop > brake + _EPS and v > _EPS:  # cruise up to the braking point
+            used = min(t, (stop - brake) / v)
+            self._advance(v * used)
+            return t - used
+        if stop <= _EPS or v <= _EPS:
+            return self._arrive(t)
+        decel = min(accel, v * v / (2.0 * stop))
+        t_stop = v / decel
+        if t_stop <= t:
+            return self._arrive(t - t_stop)
+        v_new = v - decel * t
+        self._advance((v + v_new) / 2.0 * t)
+        self._v = v_new
+        return 0.0
+
+    def _arrive(self, left: float) -> float:
+        """Stop at the next stop waypoint and start turning there; return ``left``."""
+        stops = self._stops
+        index = stops[bisect.bisect_left(stops, self._index) % len(stops)]
+        self.legs_visited += 1
+        self._index = index
+        self._s = self._legs[index].length_m
+        self._v = 0.0
+        self._pivot = self._turn[index]
+        self._heading = _final_bearing(self._legs[index])
+        return left
+
+    def _turn_on_spot(self, t: float) -> float:
+        """Turn at the profile's rate for up to ``t`` s; return the time left."""
+        pivot = self._pivot or 0.0
+        rate = TURN_RATE_DEG_S[self._route.profile]
+        need = abs(pivot) / rate
+        if need > t:
+            turn = math.copysign(rate * t, pivot)
+            self._heading = (self._heading + turn) % 360.0
+            self._pivot = pivot - turn
+            return 0.0
+        self._pivot = None
+        self._index = (self._index + 1) % len(self._legs)
+        self._s = 0.0
+        self._heading = initial_bearing_deg(*_start(self._legs[self._index]))
+        return t - need
+
+    def step(self, dt: float) -> RouteSample:
+        """Advance ``dt`` seconds and return the new position and motion."""
+        self.legs_visited = 0
+        # ≤ 1 % speed noise as a slow AR(1) factor, so the speed does not flicker.
+        self._noise = max(-0.01, min(0.01, _ar1(self._noise, self._rng, dt, 60, 0.004)))
+        left = dt
+        for _ in range(MAX_PHASES):
+            if left <= 0.0:
+                break
+            left = self._turn_on_spot(left) if self._pivot is not None else left
+            if left > 0.0:
+                left = self._drive(left)
         altitude = self._step_altitude(dt)
         lat, lon = self.position()
         leg = self._current()
-        if leg is not None and mps_to_knots(self._v) >= HOLD_HEADING_BELOW_KNOTS:
+        moving = mps_to_knots(self._v) >= HOLD_HEADING_BELOW_KNOTS
+        # While turning on the spot the turn itself has set the heading.
+        if self._pivot is None and leg is not None and moving:
             if leg.length_m - self._s > 1.0:
                 self._heading = initial_bearing_deg(lat, lon, leg.lat2, leg.lon2)
             else:  # at the very end use the leg's final bearing

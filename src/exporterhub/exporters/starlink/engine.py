@@ -11,9 +11,14 @@ each with its own ``random.Random`` derived from the seed:
 - scenario timeline (``_scenario.py``) driving outages, reboots, weather, alerts;
 - dish: uptime, state, power, GPS, boresight (here).
 
-A component that raises keeps its last good values and increments ``errors``;
-``step`` itself never raises. ``apply_config`` takes effect on the next step and
-resets nothing unrelated (position, uptime, processes carry on).
+A component that raises keeps its last good values, increments ``errors`` (a
+monotonic count the plugin turns into deltas) and sets ``last_step_failed`` for
+that step; its first failure is logged at WARNING with the component name, later
+ones at DEBUG. ``step`` itself never raises. ``inject_fault`` is the public hook
+tests and scenarios use to make a component fail. ``apply_config`` takes effect
+on the next step and resets nothing unrelated (position, uptime, processes carry
+on); a changed ``seed`` re-seeds every component, so runs replay identically
+from that step on.
 
 Signal quality (a derived score — the dish reports no SNR, §3.7)::
 
@@ -45,7 +50,14 @@ from exporterhub.exporters.starlink._scenario import Effects, ScenarioClock
 from exporterhub.exporters.starlink.settings import StarlinkConfig, WeatherSettings
 from exporterhub.exporters.starlink.telemetry import Telemetry
 
-__all__ = ["DISH_ID", "HARDWARE_VERSION", "SOFTWARE_VERSION", "SimulationEngine"]
+__all__ = [
+    "COMPONENTS",
+    "DISH_ID",
+    "HARDWARE_VERSION",
+    "SOFTWARE_VERSION",
+    "InjectedFault",
+    "SimulationEngine",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +73,16 @@ LOW_SIGNAL_PERCENT: Final = 30.0
 _COMPONENTS: Final = (
     "route", "obstruction", "handover", "latency", "throughput", "loss", "dish",
 )  # fmt: skip
+COMPONENTS: Final = (*_COMPONENTS, "step")
+"""Names ``inject_fault`` accepts: each component, and ``step`` (the whole step)."""
+
+
+class InjectedFault(RuntimeError):
+    """Raised inside a component by ``SimulationEngine.inject_fault``."""
+
+
+def _rng_seed(seed: int, name: str) -> str:
+    return f"starlink/{seed}/{name}"
 
 
 class _Dish:
@@ -131,7 +153,9 @@ class SimulationEngine:
 
     Attributes:
         seed: the seed in use (reproduce a run with it).
-        errors: component failures so far (each kept its last good values).
+        errors: component failures so far (each kept its last good values);
+            never decreases.
+        last_step_failed: some component failed during the latest step.
         last: the newest sample, ``None`` before the first step.
         time: simulated seconds since start.
     """
@@ -144,7 +168,10 @@ class SimulationEngine:
         if seed is None:
             seed = random.SystemRandom().randrange(2**63)
         self.seed = seed
-        rng = {name: random.Random(f"starlink/{seed}/{name}") for name in _COMPONENTS}
+        self._rngs = {
+            name: random.Random(_rng_seed(seed, name)) for name in _COMPONENTS
+        }
+        rng = self._rngs
         self._config = config
         self._route = RouteModel(config.route, rng["route"])
         self._obstruction = ObstructionModel(config.obstruction, rng["obstruction"])
@@ -158,6 +185,9 @@ class SimulationEngine:
         self._position: RouteSample | None = None
         self._latency_good = config.network.latency_typical_ms
         self.errors = 0
+        self.last_step_failed = False
+        self._faults: set[str] = set()
+        self._warned: set[str] = set()
         self.last: Telemetry | None = None
         self.time = 0.0
         self._wall = start_wall
@@ -171,19 +201,62 @@ class SimulationEngine:
         """Use ``config`` from the next step on, keeping position, uptime and processes.
 
         A changed route is joined from the current position (no teleport); a
-        changed scenario restarts its timeline.
+        changed scenario restarts its timeline; a changed (non-null) ``seed``
+        re-seeds every component in place, so two engines in the same state
+        given the same seed produce the same trace from then on.
         """
+        if config.seed is not None and config.seed != self._config.seed:
+            self.reseed(config.seed)
         self._route.apply(config.route)
         if config.scenario != self._config.scenario:
             self._scenario = ScenarioClock(config.scenario)
         self._config = config
 
+    def reseed(self, seed: int) -> None:
+        """Re-seed every component's generator from ``seed``; state is kept."""
+        self.seed = seed
+        for name, rng in self._rngs.items():
+            rng.seed(_rng_seed(seed, name))
+
+    def inject_fault(self, component: str) -> None:
+        """Make ``component`` raise once, during the next step.
+
+        The documented way for tests and scenarios to exercise failure handling:
+        the component keeps its last good values, ``errors`` grows by one and
+        ``last_step_failed`` is set. ``step`` fails the whole step instead (the
+        previous sample is returned).
+
+        Raises:
+            ValueError: ``component`` is not one of ``COMPONENTS``.
+        """
+        if component not in COMPONENTS:
+            raise ValueError(f"unknown component {component!r}: one of {COMPONENTS}")
+        self._faults.add(component)
+
+    def _check_fault(self, name: str) -> None:
+        if name in self._faults:
+            self._faults.discard(name)
+            raise InjectedFault(f"injected fault in {name}")
+
+    def _failed(self, name: str, exc: Exception) -> None:
+        self.errors += 1
+        self.last_step_failed = True
+        if name in self._warned:
+            logger.debug("simulation_component_failed", extra={"component": name})
+        else:
+            self._warned.add(name)
+            logger.warning(
+                "simulation_component_failed",
+                exc_info=exc,
+                extra={"component": name},
+            )
+
     def _guard(self, name: str, action: Callable[[], None]) -> None:
         try:
+            self._check_fault(name)
             action()
-        except Exception:  # a failing component keeps its last values (§ issue 3)
-            self.errors += 1
-            logger.debug("simulation_component_failed", extra={"component": name})
+        except Exception as exc:  # a failing component keeps its last values
+            self._failed(name, exc)
 
     def step(self, dt: float, now_wall: float) -> Telemetry:
         """Advance by ``dt`` real seconds and return the new sample; never raises.
@@ -193,11 +266,12 @@ class SimulationEngine:
                 non-finite values count as 0).
             now_wall: wall-clock UTC epoch seconds (diurnal congestion, timestamp).
         """
+        self.last_step_failed = False
         try:
+            self._check_fault("step")
             return self._step(dt, now_wall)
-        except Exception:  # last line of defence: the loop must keep running
-            self.errors += 1
-            logger.debug("simulation_step_failed")
+        except Exception as exc:  # last line of defence: the loop must keep running
+            self._failed("step", exc)
             return self.last or Telemetry(timestamp=now_wall, mode="simulation")
 
     def _step(self, dt: float, now_wall: float) -> Telemetry:

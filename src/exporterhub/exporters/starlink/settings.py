@@ -425,9 +425,7 @@ class StarlinkConfig(BaseModel):
     model_config = _FROZEN
 
     mode: Literal["simulation", "live"] = "simulation"
-    update_interval_seconds: float = Field(
-        default=1.0, ge=0.1, le=3600.0, strict=True
-    )
+    update_interval_seconds: float = Field(default=1.0, ge=0.1, le=3600.0, strict=True)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED, strict=True)
     route: RouteSettings = RouteSettings()
     network: NetworkSettings = NetworkSettings()
