@@ -1,4 +1,4 @@
-"""``python -m benchmarks [ingest] [scrape] [startup] [chaos] [starlink]``
+"""``python -m benchmarks [ingest] [scrape] [startup] [chaos] [starlink] [kasa]``
 (``make bench``: all).
 
 Prints a Markdown table of medians and same-run ratios. A run of all suites
@@ -16,7 +16,7 @@ import traceback
 
 
 def main(argv: list[str]) -> int:
-    from benchmarks import chaos, ingest, scrape, starlink, startup
+    from benchmarks import chaos, ingest, kasa, scrape, starlink, startup
     from benchmarks.report import Report
     from exporterhub.core.logging import configure_logging
 
@@ -27,6 +27,7 @@ def main(argv: list[str]) -> int:
         "startup": startup.run,
         "chaos": chaos.run,
         "starlink": starlink.run,
+        "kasa": kasa.run,
     }
     chosen = argv or list(suites)
     unknown = [name for name in chosen if name not in suites]
