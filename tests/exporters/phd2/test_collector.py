@@ -3,33 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
-from prometheus_client import CollectorRegistry
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    InfoMetricFamily,
-    Metric,
-)
-from prometheus_client.exposition import generate_latest
-from prometheus_client.openmetrics.exposition import (
-    generate_latest as generate_latest_openmetrics,
-)
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as parse_openmetrics,
 )
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
-from exporterhub.core.exposition import RecordView, Section
+from exporterhub.core.exposition import Section
 from exporterhub.core.metrics import Kind
 from exporterhub.core.snapshot import LinkState, TargetRecord
 from exporterhub.exporters.phd2.collector import PHD2_SPECS, PREFIX, STATUSES, identity
 from exporterhub.exporters.phd2.protocol import KNOWN_EVENTS, Event, parse_line
 from exporterhub.exporters.phd2.state import ErrorType, Phd2Snapshot, Phd2State
+from tests.reference import golden, normalise
 
 NOW = 1_735_690_000.0
 HOST = "observatory"
@@ -473,70 +462,6 @@ class TestStale:
         samples = values(render(section))
         assert value(samples, "phd2_up") == 1.0
         assert value(samples, "phd2_guide_steps_total") == 4.0
-
-
-class _SpecCollector:
-    """The same record as prometheus_client families, for the golden comparison."""
-
-    def __init__(self, section: Section, record: TargetRecord[Any], fresh: bool):
-        self.section = section
-        self.record = record
-        self.fresh = fresh
-
-    def collect(self) -> Iterator[Metric]:
-        names = [name for name, _ in self.record.identity]
-        ids = [label for _, label in self.record.identity]
-        view = RecordView(self.record, self.fresh)
-        for spec in self.section.specs:
-            if spec.on_record:
-                source: Any = view
-            elif self.fresh or spec.keep_when_stale:
-                source = self.record.data
-            else:
-                continue
-            samples = list(spec.value_fn(source))
-            if not samples:
-                continue
-            family: Metric
-            if spec.kind is Kind.INFO:
-                family = InfoMetricFamily(
-                    spec.name.removesuffix("_info"), spec.help, labels=names
-                )
-                for extra, _ in samples:
-                    family.add_metric(ids, dict(zip(spec.labels, extra, strict=True)))
-            else:
-                factory = (
-                    CounterMetricFamily
-                    if spec.kind is Kind.COUNTER
-                    else GaugeMetricFamily
-                )
-                family = factory(spec.name, spec.help, labels=[*names, *spec.labels])
-                for extra, number in samples:
-                    family.add_metric([*ids, *extra], number)
-            yield family
-
-
-def normalise(families: list[Metric]) -> list[tuple]:
-    return [
-        (
-            family.name,
-            family.type,
-            family.documentation,
-            sorted(
-                (sample.name, sorted(sample.labels.items()), sample.value)
-                for sample in family.samples
-            ),
-        )
-        for family in families
-    ]
-
-
-def golden(section: Section, record: TargetRecord[Any], fresh: bool, om: bool) -> str:
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_SpecCollector(section, record, fresh))
-    if om:
-        return generate_latest_openmetrics(registry).decode()
-    return generate_latest(registry).decode()
 
 
 @pytest.mark.parametrize(
