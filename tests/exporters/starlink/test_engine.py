@@ -854,3 +854,43 @@ class TestTurns:
             checked += 1
             assert _angle(bearing, a.heading_degrees) < 1.0
         assert checked > 1000
+
+
+WALK = {
+    "pattern": "random_walk",
+    "radius_meters": 3000.0,
+    "speed_knots": 20.0,
+    "walk_seed": 3,
+}
+
+
+class TestRandomWalk:
+    def test_stays_inside_its_circle_and_moves_consistently(self):
+        """A random walk stays near its centre; speed matches distance covered."""
+        engine = _engine(route=WALK)
+        samples = _run(engine, 1.0, 3 * 3600)
+        centre = (40.7128, -74.0060)
+        for sample in samples:
+            away = haversine_m(
+                *centre, sample.latitude_degrees, sample.longitude_degrees
+            )
+            assert away <= 3000.0 * 1.05
+        moved = sum(
+            haversine_m(
+                a.latitude_degrees, a.longitude_degrees,
+                b.latitude_degrees, b.longitude_degrees,
+            )
+            for a, b in itertools.pairwise(samples)
+        )  # fmt: skip
+        mean_knots = statistics.fmean(s.speed_knots for s in samples[1:])
+        assert moved / (len(samples) - 1) == pytest.approx(
+            mean_knots * 1852 / 3600, rel=0.02
+        )
+
+    def test_same_walk_seed_same_route(self):
+        """The walk is part of the configuration: the same walk_seed, the same path."""
+        first = [s.latitude_degrees for s in _run(_engine(route=WALK), 1.0, 600)]
+        again = [s.latitude_degrees for s in _run(_engine(route=WALK), 1.0, 600)]
+        other = _run(_engine(route={**WALK, "walk_seed": 4}), 1.0, 600)
+        assert first == again
+        assert first != [s.latitude_degrees for s in other]

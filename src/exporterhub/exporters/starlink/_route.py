@@ -108,6 +108,8 @@ def _points(route: RouteSettings) -> list[tuple[float, float, float]]:
             )
             for k in range(count)
         ]
+    if route.pattern == "random_walk":
+        return _random_walk(route)
     if route.pattern == "straight":
         start = (route.start_latitude, route.start_longitude)
         end = destination(*start, route.bearing_degrees, route.length_meters)
@@ -122,6 +124,30 @@ def _points(route: RouteSettings) -> list[tuple[float, float, float]]:
     ]
     if not route.loop:  # out-and-back: retrace the inner points in reverse
         points += points[-2:0:-1]
+    return points
+
+
+def _random_walk(route: RouteSettings) -> list[tuple[float, float, float]]:
+    """Return a wandering loop inside the circle around the centre.
+
+    Each leg is a fifth of the radius long and turns at most 35 degrees from the
+    previous one; a step that would leave the circle turns back toward the centre.
+    Seeded by ``walk_seed``, so a configuration always gives the same route.
+    """
+    rng = random.Random(route.walk_seed)
+    centre = (route.center_latitude, route.center_longitude)
+    leg = route.radius_meters / 5
+    point = centre
+    heading = rng.uniform(0.0, 360.0)
+    points = [(*point, route.speed_knots)]
+    for _ in range(route.walk_steps - 1):
+        heading = (heading + rng.uniform(-35.0, 35.0)) % 360.0
+        candidate = destination(*point, heading, leg)
+        if haversine_m(*centre, *candidate) > route.radius_meters:
+            heading = initial_bearing_deg(*point, *centre)
+            candidate = destination(*point, heading, leg)
+        point = candidate
+        points.append((*point, route.speed_knots))
     return points
 
 

@@ -100,7 +100,9 @@ class RouteSettings(BaseModel):
     """Where and how the simulated dish moves (protocol notes §3.2).
 
     Attributes:
-        pattern: ``waypoints`` (explicit list), ``circle`` or ``straight``.
+        pattern: ``waypoints`` (explicit list), ``circle``, ``straight`` or
+            ``random_walk`` (a wandering loop that stays within ``radius_meters``
+            of the centre).
         loop: waypoints only: true = last point back to the first; false =
             out-and-back (retrace the list in reverse).
         waypoints: at least two for the ``waypoints`` pattern, at most
@@ -119,11 +121,13 @@ class RouteSettings(BaseModel):
         cruise_altitude_meters: aircraft profile cruise altitude, metres.
         profile: acceleration limits (ground 0.5, ship 0.05, aircraft 1.5 m/s²)
             and altitude behaviour.
+        walk_seed: random walk: which walk (the same seed, the same route).
+        walk_steps: random walk: how many legs before the walk closes its loop.
     """
 
     model_config = _FROZEN
 
-    pattern: Literal["waypoints", "circle", "straight"] = "waypoints"
+    pattern: Literal["waypoints", "circle", "straight", "random_walk"] = "waypoints"
     loop: bool = True
     waypoints: tuple[Waypoint, ...] = Field(
         default=_DEFAULT_WAYPOINTS, max_length=MAX_WAYPOINTS
@@ -140,6 +144,8 @@ class RouteSettings(BaseModel):
     altitude_meters: float = Field(default=120.0, ge=-500.0, le=20_000.0)
     cruise_altitude_meters: float = Field(default=10_500.0, ge=0.0, le=20_000.0)
     profile: Literal["ground", "ship", "aircraft"] = "ground"
+    walk_seed: int = Field(default=0, ge=0, le=2**31 - 1, strict=True)
+    walk_steps: int = Field(default=400, ge=3, le=MAX_WAYPOINTS, strict=True)
 
     @field_validator("waypoints")
     @classmethod
