@@ -36,8 +36,8 @@ fmt: $(STAMP) ## Format the code
 format: fmt ## Alias of fmt
 
 lint: $(STAMP) ## ruff check and format check
-	$(BIN)/ruff check src tests benchmarks scripts
-	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/ruff check --no-cache src tests benchmarks scripts
+	$(BIN)/ruff format --no-cache --check src tests benchmarks scripts
 
 typecheck: $(STAMP) ## mypy --strict on src/
 	$(BIN)/mypy src
