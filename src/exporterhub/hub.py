@@ -7,9 +7,11 @@ and no metric logic.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -23,6 +25,7 @@ from exporterhub.core.clock import Clock, SystemClock
 from exporterhub.core.config import load_settings, read_yaml
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.exposition import Exposition
+from exporterhub.core.logging import configure_logging
 from exporterhub.core.metrics import build_info
 from exporterhub.core.plugin import ExporterPlugin, Target
 from exporterhub.core.server import bind_socket, make_server, parse_listen_address
@@ -33,7 +36,9 @@ __all__ = [
     "DEFAULT_LISTEN_ADDRESS",
     "HubSettings",
     "build_hub",
+    "file_targets",
     "load_hub_settings",
+    "run_command",
     "serve",
     "targets_from_settings",
 ]
@@ -207,3 +212,52 @@ def config_loader(
         return targets_from_settings(settings, chosen, str(path or "configuration"))
 
     return load
+
+
+def file_targets(
+    path: Path,
+    kind: str,
+    *,
+    listen_address: str | None = None,
+    log_level: str | None = None,
+    log_format: str | None = None,
+) -> tuple[str, Callable[[], Awaitable[Sequence[Target]]]]:
+    """Set a standalone exporter up from an exporterhub YAML file.
+
+    The file gives the listen address, logging and this exporter's targets (other
+    exporters' sections are validated and ignored); the flags given still win.
+    Configures logging. Returns the listen address and the (re)load function.
+
+    Raises:
+        ConfigError: the file or a value in it is invalid (one line).
+    """
+    overrides: dict[str, Any] = {}
+    if listen_address:
+        overrides["web"] = {"listen_address": listen_address}
+    log = {
+        key: value
+        for key, value in (("level", log_level), ("format", log_format))
+        if value is not None
+    }
+    if log:
+        overrides["log"] = log
+    settings = load_hub_settings(path, overrides)
+    configure_logging(settings.log.level, settings.log.format)
+    reload_all = config_loader(path, load_plugins())
+
+    async def load() -> Sequence[Target]:
+        return [t for t in await reload_all() if t.kind == kind]
+
+    return settings.web.listen_address, load
+
+
+def run_command(prog: str, command: Callable[[], Coroutine[Any, Any, None]]) -> int:
+    """Run a command's coroutine; a ConfigError is one line and exit status 2."""
+    try:
+        asyncio.run(command())
+    except ConfigError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -48,6 +47,7 @@ from exporterhub.simulators._chaos_model import (
     to_json,
     to_xml,
 )
+from exporterhub.simulators._serve import run_until_stopped
 
 __all__ = [
     "ChaosFaults",
@@ -472,20 +472,7 @@ async def serve(config: ChaosSimConfig, stop: asyncio.Event | None = None) -> No
         config: simulator settings.
         stop: set it to shut down; when ``None`` the process signals do it.
     """
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    if stop is None:
-        stop = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, stop.set)
-                installed.append(sig)
-    try:
-        async with ChaosSimulator(config):
-            await stop.wait()
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+    await run_until_stopped(ChaosSimulator(config), stop)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,7 +29,6 @@ import contextlib
 import json
 import os
 import secrets
-import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -44,6 +43,7 @@ from exporterhub.simulators._kasa_device import PlugFaults, PlugModel
 from exporterhub.simulators._kasa_klap import KlapError, KlapSession, auth_hash_v2
 from exporterhub.simulators._kasa_klap import handshake1 as klap_handshake1
 from exporterhub.simulators._kasa_xor import HEADER, MAX_FRAME, decrypt, frame
+from exporterhub.simulators._serve import run_until_stopped
 
 __all__ = [
     "KasaSimulator",
@@ -400,22 +400,23 @@ async def serve(specs: Sequence[PlugSpec], stop: asyncio.Event | None = None) ->
         specs: one entry per plug.
         stop: set it to shut down; when ``None`` the process signals do it.
     """
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    if stop is None:
-        stop = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, stop.set)
-                installed.append(sig)
-    try:
-        async with KasaSimulator(specs) as sim:
-            for plug in sim.plugs:
-                _log.info("kasa_plug_ready", port=plug.port, protocol=plug.protocol)
-            await stop.wait()
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+    await run_until_stopped(_Announced(KasaSimulator(specs)), stop)
+
+
+class _Announced:
+    """Starts the plugs and logs each one's port once it listens."""
+
+    def __init__(self, sim: KasaSimulator) -> None:
+        self._sim = sim
+
+    async def __aenter__(self) -> KasaSimulator:
+        await self._sim.start()
+        for plug in self._sim.plugs:
+            _log.info("kasa_plug_ready", port=plug.port, protocol=plug.protocol)
+        return self._sim
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._sim.stop()
 
 
 def build_parser() -> argparse.ArgumentParser:

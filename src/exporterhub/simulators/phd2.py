@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import contextlib
 import random
-import signal
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Final
@@ -40,6 +39,7 @@ import structlog
 from exporterhub.simulators._phd2_rpc import Phd2Rpc
 from exporterhub.simulators._phd2_session import AppState, Phd2Faults, Phd2Session
 from exporterhub.simulators._phd2_wire import Num, RequestBuffer, malformed
+from exporterhub.simulators._serve import run_until_stopped
 
 __all__ = [
     "AppState",
@@ -429,20 +429,7 @@ async def serve(config: Phd2SimConfig, stop: asyncio.Event | None = None) -> Non
         config: simulator settings.
         stop: set it to shut down; when ``None`` the process signals do it.
     """
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    if stop is None:
-        stop = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, stop.set)
-                installed.append(sig)
-    try:
-        async with Phd2Simulator(config):
-            await stop.wait()
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+    await run_until_stopped(Phd2Simulator(config), stop)
 
 
 def _positive(text: str) -> float:

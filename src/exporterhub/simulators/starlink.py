@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,6 +56,7 @@ from grpc_reflection.v1alpha import reflection  # type: ignore[import-untyped]
 from exporterhub.exporters.starlink.engine import SimulationEngine
 from exporterhub.exporters.starlink.settings import StarlinkConfig
 from exporterhub.exporters.starlink.telemetry import Telemetry
+from exporterhub.simulators._serve import run_until_stopped
 from exporterhub.simulators._starlink_schema import (
     HISTORY_SAMPLES,
     SERVICE,
@@ -385,20 +385,9 @@ async def serve_grpc(
         stop: set it to shut down; when ``None`` the process signals do it.
         provider: the telemetry to serve; the simulation engine when omitted.
     """
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    if stop is None:
-        stop = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, stop.set)
-                installed.append(sig)
-    try:
-        async with StarlinkDishSimulator(config, provider or engine_provider()):
-            await stop.wait()
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+    await run_until_stopped(
+        StarlinkDishSimulator(config, provider or engine_provider()), stop
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

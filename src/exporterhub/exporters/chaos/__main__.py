@@ -9,11 +9,9 @@ instead. Wiring only.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -22,10 +20,9 @@ from exporterhub.core.config import format_validation_error, load_settings
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.logging import LEVELS, configure_logging
 from exporterhub.core.plugin import Target
-from exporterhub.exporters import load_plugins
 from exporterhub.exporters.chaos.plugin import PLUGIN, to_target
 from exporterhub.exporters.chaos.settings import ChaosExporterSettings
-from exporterhub.hub import build_hub, config_loader, load_hub_settings, serve
+from exporterhub.hub import build_hub, file_targets, run_command, serve
 
 __all__ = ["build_parser", "main"]
 
@@ -88,29 +85,17 @@ def _from_env(
     return address, load
 
 
-def _from_file(
-    args: argparse.Namespace,
-) -> tuple[str, Callable[[], Awaitable[Sequence[Target]]]]:
-    overrides: dict[str, Any] = {}
-    if args.listen_address:
-        overrides["web"] = {"listen_address": args.listen_address}
-    log = {
-        k: v for k, v in (("level", args.log_level), ("format", args.log_format)) if v
-    }
-    if log:
-        overrides["log"] = log
-    hub = load_hub_settings(args.config, overrides)
-    configure_logging(hub.log.level, hub.log.format)
-    reload_all = config_loader(args.config, load_plugins())
-
-    async def load() -> Sequence[Target]:
-        return [t for t in await reload_all() if t.kind == PLUGIN.kind]
-
-    return hub.web.listen_address, load
-
-
 async def _run(args: argparse.Namespace) -> None:
-    address, load = _from_file(args) if args.config else _from_env(args)
+    if args.config:
+        address, load = file_targets(
+            args.config,
+            PLUGIN.kind,
+            listen_address=args.listen_address,
+            log_level=args.log_level,
+            log_format=args.log_format,
+        )
+    else:
+        address, load = _from_env(args)
     await load()  # fail at start, not at the first scrape
     state = build_hub({PLUGIN.kind: PLUGIN}, load, title="AAISP CHAOS exporter")
     await serve(state, address)
@@ -119,14 +104,7 @@ async def _run(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``aaisp-exporter``; return the exit code."""
     args = build_parser().parse_args(argv)
-    try:
-        asyncio.run(_run(args))
-    except ConfigError as exc:
-        print(f"aaisp-exporter: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 0
-    return 0
+    return run_command("aaisp-exporter", lambda: _run(args))
 
 
 if __name__ == "__main__":

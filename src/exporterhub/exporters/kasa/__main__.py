@@ -26,7 +26,7 @@ from exporterhub.core.logging import LEVELS, configure_logging
 from exporterhub.core.plugin import Target
 from exporterhub.exporters.kasa.plugin import PLUGIN, to_target
 from exporterhub.exporters.kasa.settings import load_tapo_settings, parse_device
-from exporterhub.hub import build_hub, serve
+from exporterhub.hub import build_hub, run_command, serve
 
 __all__ = ["build_parser", "main", "probe_main"]
 
@@ -99,14 +99,7 @@ async def _run(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None, prog: str = "tapo-exporter") -> int:
     """Run ``tapo-exporter``; return the exit code."""
     args = build_parser(prog).parse_args(argv)
-    try:
-        asyncio.run(_run(args))
-    except ConfigError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 0
-    return 0
+    return run_command(prog, lambda: _run(args))
 
 
 def prom_main(argv: Sequence[str] | None = None) -> int:

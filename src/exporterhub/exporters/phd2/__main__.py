@@ -9,21 +9,18 @@ Env ``PHD2_EXPORTER_<FLAG>`` sits between the defaults and the flags. Wiring onl
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from exporterhub import __version__
 from exporterhub.core.config import load_settings
-from exporterhub.core.errors import ConfigError
 from exporterhub.core.logging import LEVELS, configure_logging
 from exporterhub.core.plugin import Target
-from exporterhub.exporters import load_plugins
 from exporterhub.exporters.phd2.plugin import PLUGIN, to_target
 from exporterhub.exporters.phd2.settings import Phd2ExporterSettings
-from exporterhub.hub import build_hub, config_loader, load_hub_settings, serve
+from exporterhub.hub import build_hub, file_targets, run_command, serve
 
 __all__ = ["build_parser", "main"]
 
@@ -89,37 +86,19 @@ def settings_from_args(args: argparse.Namespace) -> Phd2ExporterSettings:
     return load_settings(Phd2ExporterSettings, cli=cli, source="flags/environment")
 
 
-def _from_file(
-    args: argparse.Namespace, settings: Phd2ExporterSettings
-) -> tuple[str, Callable[[], Awaitable[Sequence[Target]]]]:
-    """Use the YAML file's web, log and PHD2 targets; flags given still win."""
-    web: dict[str, str] = {}
-    if args.listen_address or args.port is not None:
-        web["listen_address"] = settings.listen_address or f":{settings.port}"
-    log = {
-        key: value
-        for key, value in (("level", args.log_level), ("format", args.log_format))
-        if value is not None
-    }
-    overrides: dict[str, Any] = {}
-    if web:
-        overrides["web"] = web
-    if log:
-        overrides["log"] = log
-    hub = load_hub_settings(args.config, overrides)
-    configure_logging(hub.log.level, hub.log.format)
-    reload_all = config_loader(args.config, load_plugins())
-
-    async def load() -> Sequence[Target]:
-        return [t for t in await reload_all() if t.kind == PLUGIN.kind]
-
-    return hub.web.listen_address, load
-
-
 async def _run(args: argparse.Namespace) -> None:
     settings = settings_from_args(args)
     if args.config is not None:
-        address, load = _from_file(args, settings)
+        flag_address = None
+        if args.listen_address or args.port is not None:
+            flag_address = settings.listen_address or f":{settings.port}"
+        address, load = file_targets(
+            args.config,
+            PLUGIN.kind,
+            listen_address=flag_address,
+            log_level=args.log_level,
+            log_format=args.log_format,
+        )
         await load()  # fail at start, not at the first scrape
     else:
         configure_logging(settings.log_level, settings.log_format)
@@ -137,14 +116,7 @@ async def _run(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``phd2-exporter``; return the exit code."""
     args = build_parser().parse_args(argv)
-    try:
-        asyncio.run(_run(args))
-    except ConfigError as exc:
-        print(f"phd2-exporter: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 0
-    return 0
+    return run_command("phd2-exporter", lambda: _run(args))
 
 
 if __name__ == "__main__":

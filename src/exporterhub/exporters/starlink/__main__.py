@@ -9,7 +9,6 @@ Wiring only.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -35,7 +34,7 @@ from exporterhub.exporters.starlink.settings import (
     load_config,
     merge_update,
 )
-from exporterhub.hub import build_hub, serve
+from exporterhub.hub import build_hub, run_command, serve
 
 __all__ = ["build_parser", "env_overrides", "load_with_env", "main"]
 
@@ -151,14 +150,7 @@ async def _run(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``starlink-exporter``; return the exit code."""
     args = build_parser().parse_args(argv)
-    try:
-        asyncio.run(_run(args))
-    except ConfigError as exc:
-        print(f"starlink-exporter: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 0
-    return 0
+    return run_command("starlink-exporter", lambda: _run(args))
 
 
 if __name__ == "__main__":

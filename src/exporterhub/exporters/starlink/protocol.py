@@ -59,6 +59,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
+# One geodesy for simulation and live mode (the engine's), one Earth radius.
+from exporterhub.exporters.starlink.geo import haversine_m as distance_m
+from exporterhub.exporters.starlink.geo import initial_bearing_deg as bearing_degrees
 from exporterhub.exporters.starlink.telemetry import ALERTS, DISH_STATES, Telemetry
 
 __all__ = [
@@ -70,7 +73,6 @@ __all__ = [
 ]
 
 KNOTS_PER_MPS: Final = 1.943844
-EARTH_RADIUS_M: Final = 6_371_008.8  # mean radius; one radius everywhere (issue 3)
 MIN_MOVE_M: Final = 10.0  # §6: fixes closer than max(10 m, 3·sigma_m) are "no move"
 SPEED_WINDOW_S: Final = (10.0, 30.0)  # §6: derived speed over a 10-30 s window
 _STATE_ALIASES: Final = {"NO_SCHEDULE": "SEARCHING"}
@@ -92,31 +94,6 @@ class Fix:
     sigma_m: float = 0.0
     heading_degrees: float | None = None
     speed_knots: float | None = None
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Return the great-circle (haversine) distance in metres.
-
-    >>> round(distance_m(0.0, 0.0, 0.0, 1.0))
-    111195
-    """
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
-
-
-def bearing_degrees(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Return the initial great-circle bearing from fix 1 to fix 2, 0-360° true.
-
-    >>> round(bearing_degrees(0.0, 0.0, 1.0, 0.0)), round(bearing_degrees(0, 0, 0, 1))
-    (0, 90)
-    """
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dl = math.radians(lon2 - lon1)
-    y = math.sin(dl) * math.cos(p2)
-    x = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
-    return math.degrees(math.atan2(y, x)) % 360.0
 
 
 def _num(source: Mapping[str, Any] | None, key: str) -> float | None:
