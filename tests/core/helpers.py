@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from exporterhub.core.clock import Clock
 from exporterhub.core.config import validate_model
 from exporterhub.core.metrics import Kind, MetricSpec, Sample, one
-from exporterhub.core.plugin import Target, TargetPublisher
+from exporterhub.core.plugin import Target, TargetOffers, TargetPublisher
 from exporterhub.core.snapshot import LinkState
 from exporterhub.core.testing import FakeClock
 
@@ -134,6 +134,46 @@ class DemoPlugin:
             await asyncio.Event().wait()  # until cancelled
         finally:
             self.finished.append(target.name)
+
+
+class FinderSettings(BaseModel):
+    """A demo discovery source: the target names it "finds"."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    found: tuple[str, ...] = ()
+    crash: bool = False
+
+
+def finder(name: str = "finder", *found: str, crash: bool = False) -> Target:
+    """Return a demo discovery source that offers ``found`` demo targets."""
+    settings = FinderSettings(found=found, crash=crash)
+    return Target(kind="demo", name=name, settings=settings, discovers=True)
+
+
+class DiscoveringDemoPlugin(DemoPlugin):
+    """The demo exporter with discovery: offers its source's names, then waits.
+
+    ``offers`` keeps each source's handle so a test can offer more, as a real
+    discovery round would.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offers: dict[str, TargetOffers] = {}
+        self.rounds: dict[str, int] = {}
+
+    async def discover(
+        self, target: Target, offers: TargetOffers, clock: Clock
+    ) -> None:
+        settings = target.settings
+        assert isinstance(settings, FinderSettings)
+        self.offers[target.name] = offers
+        self.rounds[target.name] = self.rounds.get(target.name, 0) + 1
+        if settings.crash:
+            raise RuntimeError("the demo discovery crashed on purpose")
+        await offers.offer([demo_target(name) for name in settings.found])
+        await asyncio.Event().wait()  # until cancelled
 
 
 async def settle(condition: Callable[[], bool], *, rounds: int = 1000) -> None:

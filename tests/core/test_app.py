@@ -18,6 +18,7 @@ from exporterhub.core.app import HubState, create_app, wants_openmetrics
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.exposition import Exposition
 from exporterhub.core.plugin import Target
+from exporterhub.core.snapshot import TargetRecord
 from exporterhub.core.targets import TargetRunner
 from exporterhub.core.testing import running_server, wait_until
 
@@ -413,11 +414,17 @@ class TestReadiness:
         """/-/ready is 503 while a target has not finished its first attempt."""
         hub = Hub(plugin, clock)
         async with serving(hub) as client:
-            assert (await client.get("/-/ready")).status_code == 200
             section = hub.state.exposition.section("demo")
-            from exporterhub.core.snapshot import TargetRecord
-
             section.publish(TargetRecord(name="late", identity=(("target", "late"),)))
             assert (await client.get("/-/ready")).status_code == 503
             section.remove("late")
+            assert (await client.get("/-/ready")).status_code == 200
+
+    async def test_targets_added_later_keep_it_ready(self, plugin, clock):
+        """A target discovered (or reloaded) after start-up does not flap /-/ready."""
+        hub = Hub(plugin, clock)
+        async with serving(hub) as client:
+            assert (await client.get("/-/ready")).status_code == 200
+            section = hub.state.exposition.section("demo")
+            section.publish(TargetRecord(name="late", identity=(("target", "late"),)))
             assert (await client.get("/-/ready")).status_code == 200

@@ -16,7 +16,14 @@ from exporterhub.core.metrics import Kind, MetricSpec
 from exporterhub.core.plugin import Target
 from exporterhub.core.targets import ApplyResult, TargetRunner
 
-from .helpers import DemoPlugin, DemoSnapshot, demo_target, settle
+from .helpers import (
+    DemoPlugin,
+    DemoSnapshot,
+    DiscoveringDemoPlugin,
+    demo_target,
+    finder,
+    settle,
+)
 
 
 class OtherPlugin(DemoPlugin):
@@ -262,3 +269,155 @@ class TestConcurrentApply:
             for task in plugin.tasks["a"]:
                 task.cancel()
             await asyncio.gather(*plugin.tasks["a"], return_exceptions=True)
+
+
+@pytest.fixture
+async def finders(exposition, clock):
+    """A runner whose demo exporter can discover."""
+    plugin = DiscoveringDemoPlugin()
+    runner = TargetRunner({"demo": plugin}, exposition, clock)
+    yield runner, plugin
+    await runner.stop_all()
+
+
+def names(runner: TargetRunner) -> list[str]:
+    return sorted(t.name for t in runner.targets)
+
+
+class TestDiscoverySources:
+    """Targets marked ``discovers`` find further targets and offer them."""
+
+    async def test_offered_targets_run(self, finders, exposition):
+        """A source's offer starts its targets; the source itself has no series."""
+        runner, plugin = finders
+        await runner.apply([demo_target("conf"), finder("finder", "x", "y")])
+        await settle(lambda: names(runner) == ["conf", "x", "y"])
+        await started(plugin, "conf", "x", "y")
+        assert [s.name for s in runner.sources] == ["finder"]
+        text = body(exposition)
+        assert 'demo_value{target="x"} 1.0\n' in text
+        assert 'target="finder"' not in text
+
+    async def test_new_offer_changes_only_the_difference(self, finders):
+        """A later offer starts new targets, stops gone ones, keeps the rest."""
+        runner, plugin = finders
+        await runner.apply([finder("finder", "x", "y")])
+        await settle(lambda: "finder" in plugin.offers and names(runner) == ["x", "y"])
+        await started(plugin, "x", "y")
+        kept = plugin.current("x")
+        await plugin.offers["finder"].offer(
+            [demo_target("x"), demo_target("z", value=3.0)]
+        )
+        assert names(runner) == ["x", "z"]
+        assert plugin.current("x") is kept
+        await settle(lambda: "y" in plugin.finished)
+
+    async def test_offer_replaces_configured_target_of_same_name(self, finders):
+        """A device found at a new address replaces its configured target."""
+        runner, plugin = finders
+        await runner.apply([demo_target("plug", port=1), finder("finder")])
+        await settle(lambda: "finder" in plugin.offers)
+        offers = plugin.offers["finder"]
+        await offers.offer([demo_target("plug", port=2)])
+        [running] = runner.targets
+        assert running.settings.port == 2  # type: ignore[attr-defined]
+        await offers.offer([])
+        [running] = runner.targets
+        assert running.settings.port == 1  # type: ignore[attr-defined]
+
+    async def test_configured_lists_configured_targets_with_records(self, finders):
+        """configured() shows the configured targets, not the discovered ones."""
+        runner, plugin = finders
+        await runner.apply([demo_target("conf", value=7.0), finder("finder", "x")])
+        await started(plugin, "conf", "x")
+        seen = plugin.offers["finder"].configured()
+        assert [(t.name, r.data) for t, r in seen] == [("conf", DemoSnapshot(7.0))]
+
+    async def test_removing_the_source_stops_its_targets(self, finders, exposition):
+        """When a source leaves the configuration its targets go with it."""
+        runner, plugin = finders
+        await runner.apply([demo_target("conf"), finder("finder", "x")])
+        await settle(lambda: names(runner) == ["conf", "x"])
+        offers = plugin.offers["finder"]
+        await runner.apply([demo_target("conf")])
+        assert names(runner) == ["conf"]
+        assert runner.sources == []
+        assert 'target="x"' not in body(exposition)
+        await offers.offer([demo_target("late")])  # a stopped source is not heard
+        assert names(runner) == ["conf"]
+
+    async def test_changed_source_restarts_and_offers_again(self, finders):
+        """New source settings restart it; its old offer is dropped."""
+        runner, plugin = finders
+        await runner.apply([finder("finder", "x")])
+        await settle(lambda: names(runner) == ["x"])
+        await runner.apply([finder("finder", "y")])
+        await settle(lambda: names(runner) == ["y"])
+        assert plugin.rounds["finder"] == 2
+
+    async def test_unchanged_source_keeps_running(self, finders):
+        """Re-applying the same source leaves it and its targets alone."""
+        runner, plugin = finders
+        await runner.apply([finder("finder", "x")])
+        await settle(lambda: names(runner) == ["x"])
+        result = await runner.apply([finder("finder", "x")])
+        assert result.unchanged == ["demo/x"]
+        assert plugin.rounds["finder"] == 1
+
+    async def test_a_source_may_share_a_targets_name(self, finders):
+        """Sources and targets are named apart: both run."""
+        runner, _ = finders
+        await runner.apply([demo_target("finder"), finder("finder", "x")])
+        await settle(lambda: names(runner) == ["finder", "x"])
+        assert [s.name for s in runner.sources] == ["finder"]
+
+    async def test_improper_offers_are_ignored(self, finders):
+        """Other kinds, sources and repeated names are logged and skipped."""
+        runner, plugin = finders
+        await runner.apply([finder("finder")])
+        await settle(lambda: "finder" in plugin.offers)
+        stranger = Target(kind="other", name="o", settings=demo_target("o").settings)
+        with capture_logs() as logs:
+            await plugin.offers["finder"].offer(
+                [stranger, finder("nested"), demo_target("x"), demo_target("x")]
+            )
+        assert names(runner) == ["x"]
+        ignored = [
+            e["target"] for e in logs if e["event"] == "discovered_target_ignored"
+        ]
+        assert ignored == ["other/o", "demo/nested", "demo/x"]
+
+    async def test_duplicate_sources_are_refused(self, finders):
+        """Two sources with one name are a configuration error."""
+        runner, _ = finders
+        with pytest.raises(ConfigError, match="duplicate target name demo/f"):
+            await runner.apply([finder("f"), finder("f", "x")])
+
+    async def test_exporter_without_discovery_refuses_sources(self, runner):
+        """A source for an exporter that cannot discover is a configuration error."""
+        with pytest.raises(ConfigError, match="cannot discover"):
+            await runner.apply([finder("finder")])
+
+    async def test_crashing_source_restarts_after_a_pause(self, finders, clock):
+        """A source that crashes is logged and started again after a backoff."""
+        runner, plugin = finders
+        with capture_logs() as logs:
+            await runner.apply([finder("finder", crash=True)])
+            await settle(
+                lambda: plugin.rounds.get("finder") == 1 and clock.sleeping > 0
+            )
+        assert [e["target"] for e in logs if e["event"] == "worker_crashed"] == [
+            "finder"
+        ]
+        clock.advance(1.5)
+        await settle(lambda: plugin.rounds["finder"] == 2)
+
+    async def test_stop_all_stops_sources(self, finders):
+        """stop_all ends sources and their targets."""
+        runner, plugin = finders
+        await runner.apply([finder("finder", "x")])
+        await settle(lambda: names(runner) == ["x"])
+        await runner.stop_all()
+        assert runner.sources == []
+        assert runner.targets == []
+        assert "x" in plugin.finished

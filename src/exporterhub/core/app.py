@@ -65,6 +65,7 @@ class HubState:
     health_fields: list[Callable[[], dict[str, Any]]] = field(default_factory=list)
     started_at: float = 0.0
     ready: bool = False
+    settled: bool = False
     reloads: int = 0
     extra_links: list[tuple[str, str]] = field(default_factory=list)
 
@@ -119,7 +120,7 @@ def create_app(state: HubState) -> FastAPI:
             _log.info("exporter_ready", targets=len(state.runner.targets))
             yield
         finally:
-            state.ready = False
+            state.ready = state.settled = False
             if renderer is not None:
                 renderer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -177,14 +178,18 @@ def create_app(state: HubState) -> FastAPI:
 
     @app.get("/-/ready", response_class=PlainTextResponse)
     async def ready() -> PlainTextResponse:
-        """Answer 200 once the config is loaded and every target tried once."""
-        waiting = [
-            record.name
-            for section in state.exposition.sections()
-            for record in section.records()
-            if not record.attempted
-        ]
-        if state.ready and not waiting:
+        """Answer 200 once the config is loaded and every target tried once.
+
+        Once ready, targets added later (a reload, discovery) do not take the
+        process out of rotation while they make their first attempt.
+        """
+        if state.ready and not state.settled:
+            state.settled = all(
+                record.attempted
+                for section in state.exposition.sections()
+                for record in section.records()
+            )
+        if state.ready and state.settled:
             return PlainTextResponse("Ready\n")
         return PlainTextResponse("Not ready\n", status_code=503)
 

@@ -1,8 +1,10 @@
 """How an exporter plugs into the core: its kind, metric table, settings and worker.
 
 The core runs targets it knows only as ``Target`` data; the plugin turns one into a
-worker coroutine that publishes records through a ``TargetPublisher``. This module
-holds interfaces and the publisher, and must not import any exporter.
+worker coroutine that publishes records through a ``TargetPublisher``. A target
+marked ``discovers`` is a discovery source instead: its worker (the plugin's
+``discover``) finds further targets and hands them over through ``TargetOffers``.
+This module holds interfaces and the publisher, and must not import any exporter.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from exporterhub.core.exposition import Section
 from exporterhub.core.metrics import MetricSpec
 from exporterhub.core.snapshot import LinkState, TargetRecord
 
-__all__ = ["ExporterPlugin", "Target", "TargetPublisher", "WorkerFactory"]
+__all__ = [
+    "DiscoveringPlugin",
+    "ExporterPlugin",
+    "Target",
+    "TargetOffers",
+    "TargetPublisher",
+    "WorkerFactory",
+]
 
 S = TypeVar("S")
 
@@ -32,11 +41,14 @@ class Target:
         kind: the exporter that watches it (``phd2`` …).
         name: unique within its kind; the stable identity in the store and API.
         settings: the exporter's validated, frozen settings model for this target.
+        discovers: a discovery source, not a thing to watch: its worker is the
+            plugin's ``discover`` and it publishes no series of its own.
     """
 
     kind: str
     name: str
     settings: BaseModel
+    discovers: bool = False
 
 
 class TargetPublisher(Generic[S]):
@@ -129,6 +141,40 @@ class TargetPublisher(Generic[S]):
         self._section.remove(self.record.name)
 
 
+class TargetOffers:
+    """A discovery worker's way to add targets, and to see the configured ones.
+
+    Args:
+        offer: replaces the set of targets this source offers (the runner's).
+        configured: returns the configured targets of the source's kind, each with
+            its current record (what the worker learned: a MAC, a serial number).
+        registry: the hub's registry, for the source's own activity metrics.
+    """
+
+    def __init__(
+        self,
+        offer: Callable[[Sequence[Target]], Awaitable[None]],
+        configured: Callable[[], list[tuple[Target, TargetRecord[Any]]]],
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self._offer = offer
+        self._configured = configured
+        self.registry = registry if registry is not None else CollectorRegistry()
+
+    async def offer(self, targets: Sequence[Target]) -> None:
+        """Run exactly these targets for this source (the whole set, every time).
+
+        An offered target with a configured target's name replaces that one (a
+        device found at a new address); the rest start, stop or restart like
+        configured targets do. When the source stops, its targets stop with it.
+        """
+        await self._offer(targets)
+
+    def configured(self) -> list[tuple[Target, TargetRecord[Any]]]:
+        """Return the configured targets of this kind with their current records."""
+        return self._configured()
+
+
 WorkerFactory = Callable[[Target, TargetPublisher[Any], Clock], Awaitable[None]]
 """Builds and runs a target's worker: ``await factory(target, publisher, clock)``."""
 
@@ -161,4 +207,14 @@ class ExporterPlugin(Protocol):
         self, target: Target, publisher: TargetPublisher[Any], clock: Clock
     ) -> None:
         """Run the target's worker until cancelled."""
+        ...
+
+
+class DiscoveringPlugin(ExporterPlugin, Protocol):
+    """An exporter whose configuration may hold discovery sources (``discovers``)."""
+
+    async def discover(
+        self, target: Target, offers: TargetOffers, clock: Clock
+    ) -> None:
+        """Find targets until cancelled, offering the current set on each change."""
         ...

@@ -3,15 +3,18 @@
 ``TargetRunner.apply`` compares the wanted targets with the running ones: new targets
 start, removed ones stop (their series vanish), changed ones restart, unchanged ones are
 left alone. Targets may come from YAML, flags, or a store behind an API; the runner does
-not care. It must not know any exporter's protocol.
+not care. Discovery sources (targets marked ``discovers``) run beside them and offer
+further targets; the running set is the configured one plus every source's offer
+(an offered target replaces a configured one of the same name), and a source's
+targets go when the source goes. It must not know any exporter's protocol.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import structlog
 
@@ -19,7 +22,14 @@ from exporterhub.core.backoff import Backoff
 from exporterhub.core.clock import Clock
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.exposition import Exposition
-from exporterhub.core.plugin import ExporterPlugin, Target, TargetPublisher
+from exporterhub.core.plugin import (
+    DiscoveringPlugin,
+    ExporterPlugin,
+    Target,
+    TargetOffers,
+    TargetPublisher,
+)
+from exporterhub.core.snapshot import TargetRecord
 
 __all__ = ["ApplyResult", "TargetRunner"]
 
@@ -45,6 +55,16 @@ class _Running:
     publisher: TargetPublisher[Any]
 
 
+@dataclass(slots=True)
+class _Source:
+    target: Target
+    task: asyncio.Task[None]
+    offered: dict[tuple[str, str], Target] = field(default_factory=dict)
+
+
+Key = tuple[str, str]
+
+
 class TargetRunner:
     """Owns the worker tasks of every target of every exporter in the process.
 
@@ -63,16 +83,24 @@ class TargetRunner:
         self._plugins = dict(plugins)
         self._exposition = exposition
         self._clock = clock
-        self._running: dict[tuple[str, str], _Running] = {}
-        # One apply at a time: two overlapping reloads must not both start a target.
+        self._configured: dict[Key, Target] = {}
+        self._sources: dict[Key, _Source] = {}
+        self._running: dict[Key, _Running] = {}
+        # One change at a time: two overlapping reloads (or a reload and a
+        # discovery offer) must not both start a target.
         self._lock = asyncio.Lock()
         for plugin in self._plugins.values():
             exposition.add_section(plugin.kind, plugin.prefix, plugin.specs)
 
     @property
     def targets(self) -> list[Target]:
-        """Return the targets currently running."""
+        """Return the targets currently running (configured and discovered)."""
         return [r.target for r in self._running.values()]
+
+    @property
+    def sources(self) -> list[Target]:
+        """Return the discovery sources currently running."""
+        return [s.target for s in self._sources.values()]
 
     def publisher(self, kind: str, name: str) -> TargetPublisher[Any] | None:
         """Return the publisher of a running target (for the API and tests)."""
@@ -80,23 +108,47 @@ class TargetRunner:
         return running.publisher if running else None
 
     async def apply(self, targets: Sequence[Target]) -> ApplyResult:
-        """Make the running set equal to ``targets``.
+        """Make the configured set (targets and discovery sources) ``targets``.
 
         Raises:
-            ConfigError: two targets share a kind and name, or a kind is unknown.
+            ConfigError: two targets share a kind and name, a kind is unknown, or
+                a discovery source's exporter cannot discover.
         """
-        async with self._lock:
-            return await self._apply(targets)
-
-    async def _apply(self, targets: Sequence[Target]) -> ApplyResult:
-        wanted: dict[tuple[str, str], Target] = {}
+        wanted: dict[Key, Target] = {}
+        sources: dict[Key, Target] = {}
         for target in targets:
             key = (target.kind, target.name)
-            if target.kind not in self._plugins:
+            plugin = self._plugins.get(target.kind)
+            if plugin is None:
                 raise ConfigError(f"unknown exporter kind {target.kind!r}")
-            if key in wanted:
+            group = sources if target.discovers else wanted
+            if key in group:
                 raise ConfigError(f"duplicate target name {target.kind}/{target.name}")
-            wanted[key] = target
+            if target.discovers and not hasattr(plugin, "discover"):
+                raise ConfigError(f"exporter {target.kind!r} cannot discover")
+            group[key] = target
+        async with self._lock:
+            await self._apply_sources(sources)
+            self._configured = wanted
+            return await self._reconcile()
+
+    async def _apply_sources(self, wanted: dict[Key, Target]) -> None:
+        for key in [
+            k for k in self._sources if wanted.get(k) != self._sources[k].target
+        ]:
+            await self._stop_task(key, self._sources.pop(key).task)
+        for key, target in wanted.items():
+            if key not in self._sources:
+                self._start_source(target)
+
+    def _effective(self) -> dict[Key, Target]:
+        effective = dict(self._configured)
+        for source in self._sources.values():
+            effective.update(source.offered)
+        return effective
+
+    async def _reconcile(self) -> ApplyResult:
+        wanted = self._effective()
         result = ApplyResult()
         for key in [k for k in self._running if k not in wanted]:
             await self._stop(key)
@@ -121,6 +173,52 @@ class TargetRunner:
             )
         return result
 
+    async def _offer(self, source_key: Key, targets: Sequence[Target]) -> None:
+        """Replace one source's offer; ignore targets it may not offer."""
+        offered: dict[Key, Target] = {}
+        for target in targets:
+            key = (target.kind, target.name)
+            if target.kind != source_key[0] or target.discovers or key in offered:
+                _log.warning(
+                    "discovered_target_ignored",
+                    source="/".join(source_key),
+                    target="/".join(key),
+                )
+                continue
+            offered[key] = target
+        async with self._lock:
+            source = self._sources.get(source_key)
+            if source is None:  # stopped while waiting for the lock
+                return
+            source.offered = offered
+            await self._reconcile()
+
+    def _configured_records(self, kind: str) -> list[tuple[Target, TargetRecord[Any]]]:
+        found = []
+        for key, target in self._configured.items():
+            running = self._running.get(key)
+            if key[0] == kind and running is not None:
+                found.append((target, running.publisher.record))
+        return found
+
+    def _start_source(self, target: Target) -> None:
+        key = (target.kind, target.name)
+        offers = TargetOffers(
+            lambda targets: self._offer(key, targets),
+            lambda: self._configured_records(target.kind),
+            self._exposition.registry,
+        )
+        plugin = self._plugins[target.kind]
+
+        async def work() -> None:
+            discover = cast(DiscoveringPlugin, plugin).discover
+            await discover(target, offers, self._clock)
+
+        task = asyncio.create_task(
+            self._guard(target, work, None), name=f"{target.kind}/{target.name}"
+        )
+        self._sources[key] = _Source(target, task)
+
     def _start(self, target: Target) -> None:
         plugin = self._plugins[target.kind]
         section = self._exposition.section(target.kind)
@@ -133,18 +231,23 @@ class TargetRunner:
             registry=self._exposition.registry,
         )
         task = asyncio.create_task(
-            self._guard(plugin, target, publisher),
+            self._guard(
+                target, lambda: plugin.run(target, publisher, self._clock), publisher
+            ),
             name=f"{target.kind}/{target.name}",
         )
         self._running[(target.kind, target.name)] = _Running(target, task, publisher)
 
     async def _guard(
-        self, plugin: ExporterPlugin, target: Target, publisher: TargetPublisher[Any]
+        self,
+        target: Target,
+        work: Callable[[], Awaitable[None]],
+        publisher: TargetPublisher[Any] | None,
     ) -> None:
         crashes = 0
         while True:
             try:
-                await plugin.run(target, publisher, self._clock)
+                await work()
                 return
             except asyncio.CancelledError:
                 raise
@@ -156,22 +259,30 @@ class TargetRunner:
                     target=target.name,
                     crashes=crashes,
                 )
-                publisher.failed()
+                if publisher is not None:
+                    publisher.failed()
             # A bug met again and again must not spin: restart after a growing pause.
             await self._clock.sleep(_RESTART_BACKOFF.delay(crashes))
 
-    async def _stop(self, key: tuple[str, str]) -> None:
-        running = self._running.pop(key)
-        running.task.cancel()
+    async def _stop_task(self, key: Key, task: asyncio.Task[None]) -> None:
+        task.cancel()
         try:
             async with asyncio.timeout(_STOP_TIMEOUT):
-                await asyncio.gather(running.task, return_exceptions=True)
+                await asyncio.gather(task, return_exceptions=True)
         except TimeoutError:
             _log.warning("worker_stop_timeout", target="/".join(key))
+
+    async def _stop(self, key: Key) -> None:
+        running = self._running.pop(key)
+        await self._stop_task(key, running.task)
         running.publisher.withdraw()
 
     async def stop_all(self) -> None:
-        """Stop every worker concurrently and withdraw their series."""
+        """Stop every source and worker concurrently and withdraw their series."""
         async with self._lock:
+            sources = list(self._sources.items())
+            self._sources.clear()
+            await asyncio.gather(*(self._stop_task(k, s.task) for k, s in sources))
+            self._configured = {}
             keys = list(self._running)
             await asyncio.gather(*(self._stop(k) for k in keys))
