@@ -376,3 +376,115 @@ class TestPrecedence:
         assert len(settings.targets()) == 2
         with pytest.raises(ValidationError, match="used twice"):
             TapoExporterSettings(tapo_plug_devices="a a")  # type: ignore[arg-type]
+
+
+class TestDiscoveryOptions:
+    """discovery_options: the original's keys, unicast targets, worker settings."""
+
+    def test_original_keys(self):
+        """perform_discovery, discovery_timeout, discovery_packets, port, interface."""
+        options = TapoSection.model_validate(
+            {
+                "discovery_options": {
+                    "perform_discovery": True,
+                    "discovery_timeout": 2,
+                    "discovery_packets": 1,
+                    "port": 9998,
+                    "interface": "eth0",
+                    "with_update": True,
+                }
+            }
+        ).discovery_options
+        assert options.enabled is True
+        assert (options.discovery_timeout, options.discovery_packets) == (2, 1)
+        assert (options.port, options.interface) == (9998, "eth0")
+        assert options.active is True
+
+    def test_unicast_targets_alone_make_it_active(self):
+        """targets as a string list: discovery runs without broadcast."""
+        options = TapoSection.model_validate(
+            {"discovery_options": {"targets": "10.0.0.5, 10.0.1.7:9998"}}
+        ).discovery_options
+        assert options.enabled is False
+        assert [(d.host, d.port) for d in options.targets] == [
+            ("10.0.0.5", None),
+            ("10.0.1.7", 9998),
+        ]
+        assert options.active is True
+
+    def test_off_by_default(self):
+        """No discovery and no legacy names: no discovery worker at all."""
+        section = TapoSection()
+        assert section.discovery_options.active is False
+        assert section.discovery("u", "p") is None
+
+    def test_legacy_metrics_alone_runs_the_worker(self):
+        """tapo_discovered_devices needs the worker even without discovery."""
+        section = TapoSection.model_validate(
+            {"prometheus_options": {"legacy_metrics": True}}
+        )
+        found = section.discovery("u", "p")
+        assert found is not None
+        assert found.options.active is False
+
+    def test_discovered_plugs_use_the_chosen_credentials(self):
+        """discovery_options.credentials names a credential set."""
+        section = TapoSection.model_validate(
+            {
+                "discovery_options": {"enabled": True, "credentials": "second"},
+                "credentials": {"second": {"username": "o@x.org", "password": "pw2"}},
+                "prometheus_options": {"refresh_interval": 20},
+                "timeout": 3,
+            }
+        )
+        found = section.discovery("me@x.org", "default-pw")
+        assert found is not None
+        plug = found.plug(KasaDevice(name="AA", host="10.0.0.5"))
+        assert plug.username.get_secret_value() == "o@x.org"
+        assert plug.password.get_secret_value() == "pw2"
+        assert (plug.refresh_interval, plug.timeout) == (20, 3)
+        assert "pw2" not in repr(found)
+
+    def test_default_credentials(self):
+        """Without a named set, discovered plugs get the default account."""
+        found = TapoSection.model_validate(
+            {"discovery_options": {"enabled": True}}
+        ).discovery("me@x.org", SecretStr("default-pw"))
+        assert found is not None
+        assert found.username.get_secret_value() == "me@x.org"
+        assert found.password.get_secret_value() == "default-pw"
+
+    @pytest.mark.parametrize(
+        ("options", "problem"),
+        [
+            ({"credentials": "nope"}, "unknown credentials 'nope'"),
+            ({"target": "10.0.0.0/24"}, "invalid address"),
+            ({"targets": ["10.0.0.5:99999"]}, "port must be a number"),
+            ({"interval": 1}, "interval"),
+            ({"discovery_timeout": 0}, "discovery_timeout"),
+        ],
+    )
+    def test_bad_options_name_the_key(self, tmp_path, options, problem):
+        """A bad discovery option is a config error naming the file and the key."""
+        import yaml
+
+        path = tmp_path / "config.yaml"
+        path.write_text(
+            yaml.safe_dump({"exporters": {"tapo": {"discovery_options": options}}})
+        )
+        with pytest.raises(ConfigError) as info:
+            load_tapo_settings({}, path)
+        message = str(info.value)
+        assert str(path) in message
+        assert "discovery_options" in message
+        assert problem in message
+
+    def test_command_settings_build_the_worker(self, monkeypatch):
+        """The standalone command reads discovery from env like everything else."""
+        monkeypatch.setenv("TAPO_EXPORTER_DISCOVERY_OPTIONS__ENABLED", "true")
+        monkeypatch.setenv("TP_LINK_USERNAME", "env@x.org")
+        settings = load_tapo_settings({})
+        found = settings.discovery()
+        assert found is not None
+        assert found.options.enabled is True
+        assert found.username.get_secret_value() == "env@x.org"

@@ -24,7 +24,7 @@ from exporterhub import __version__
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.logging import LEVELS, configure_logging
 from exporterhub.core.plugin import Target
-from exporterhub.exporters.kasa.plugin import PLUGIN, to_target
+from exporterhub.exporters.kasa.plugin import PLUGIN, discovery_target, to_target
 from exporterhub.exporters.kasa.settings import load_tapo_settings, parse_device
 from exporterhub.hub import build_hub, run_command, serve
 
@@ -86,8 +86,14 @@ async def _run(args: argparse.Namespace) -> None:
     if args.tapo_password:
         _log.warning("password_on_command_line", hint="use TP_LINK_PASSWORD instead")
     targets = [to_target(t) for t in settings.targets()]
-    if not targets:
-        raise ConfigError("no plugs: set --tapo-plug-devices or TAPO_PLUG_DEVICES")
+    discovery = settings.discovery()
+    if not targets and (discovery is None or not discovery.options.active):
+        raise ConfigError(
+            "no plugs: set --tapo-plug-devices or TAPO_PLUG_DEVICES, or turn "
+            "discovery on (discovery_options in config.yaml)"
+        )
+    if discovery is not None:
+        targets.append(discovery_target(discovery))
 
     async def load() -> Sequence[Target]:
         return targets

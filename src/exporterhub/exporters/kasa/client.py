@@ -25,9 +25,10 @@ from kasa import (
     Discover,
 )
 
+from exporterhub.exporters.kasa.discovery import FoundPlug, normal_mac
 from exporterhub.exporters.kasa.state import error_kind
 
-__all__ = ["PlugClient", "PlugError"]
+__all__ = ["PlugClient", "PlugError", "discover_plugs"]
 
 
 class PlugError(Exception):
@@ -38,18 +39,24 @@ class PlugError(Exception):
         self.kind = kind
 
 
-def _connection_type(kind: str) -> DeviceConnectionParameters | None:
+def _connection_type(
+    kind: str, login_version: int | None = None
+) -> DeviceConnectionParameters | None:
     if kind == "iot":
         return DeviceConnectionParameters(
             DeviceFamily.IotSmartPlugSwitch, DeviceEncryptionType.Xor
         )
     if kind == "klap":
         return DeviceConnectionParameters(
-            DeviceFamily.SmartTapoPlug, DeviceEncryptionType.Klap, login_version=2
+            DeviceFamily.SmartTapoPlug,
+            DeviceEncryptionType.Klap,
+            login_version=login_version or 2,
         )
     if kind == "aes":
         return DeviceConnectionParameters(
-            DeviceFamily.SmartTapoPlug, DeviceEncryptionType.Aes
+            DeviceFamily.SmartTapoPlug,
+            DeviceEncryptionType.Aes,
+            login_version=login_version,
         )
     return None  # auto: ask the plug
 
@@ -65,6 +72,7 @@ class PlugClient:
         password: its password.
         timeout: python-kasa's per-attempt timeout, seconds.
         deadline: the most one poll may take, seconds, retries included.
+        login_version: the SMART login version (None: 2 for KLAP).
     """
 
     def __init__(
@@ -77,10 +85,12 @@ class PlugClient:
         password: str,
         timeout: float,
         deadline: float,
+        login_version: int | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.connection_type = connection_type
+        self.login_version = login_version
         self._credentials = Credentials(username, password)
         self._timeout = timeout
         self._deadline = deadline
@@ -132,7 +142,7 @@ class PlugClient:
         return found
 
     async def _connect_as(self, kind_name: str) -> Device:
-        kind = _connection_type(kind_name)
+        kind = _connection_type(kind_name, self.login_version)
         if kind is None:  # pragma: no cover - "auto" never gets here
             raise ValueError(f"no direct connection type for {kind_name!r}")
         config = DeviceConfig(
@@ -176,3 +186,76 @@ class PlugClient:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(5):
                     await device.disconnect()
+
+
+_KINDS: dict[DeviceEncryptionType, str] = {
+    DeviceEncryptionType.Xor: "iot",
+    DeviceEncryptionType.Klap: "klap",
+    DeviceEncryptionType.Aes: "aes",
+}
+
+
+def _found(device: Device) -> FoundPlug | None:
+    """Describe one discovered device; None for one we cannot talk to."""
+    params = device.config.connection_type
+    kind = _KINDS.get(params.encryption_type)
+    if kind is None:  # pragma: no cover - a camera's or hub's transport
+        return None
+    if kind == "iot":
+        port = device.config.port_override
+        port = None if port == Discover.DISCOVERY_PORT else port
+        login_version = None
+    else:
+        port = params.http_port if params.http_port not in (None, 80) else None
+        login_version = params.login_version
+    try:
+        mac, model = normal_mac(str(device.mac)), str(device.model)
+    except (KeyError, AttributeError, kasa.KasaException):  # pragma: no cover
+        mac, model = "", ""
+    return FoundPlug(
+        host=device.host,
+        port=port,
+        connection_type=kind,
+        login_version=login_version,
+        mac=mac,
+        model=model,
+    )
+
+
+async def discover_plugs(
+    target: str,
+    *,
+    port: int | None,
+    username: str,
+    password: str,
+    discovery_timeout: int,
+    discovery_packets: int,
+    interface: str | None = None,
+) -> list[FoundPlug]:
+    """Ask ``target`` (a broadcast or a plug's address) which plugs are there.
+
+    The devices python-kasa builds from the answers are described and closed at
+    once: each found plug's own worker connects it.
+
+    Raises:
+        OSError: the datagrams could not be sent (no route, no interface).
+        kasa.KasaException: python-kasa gave up on the round.
+        TimeoutError: no end within ``discovery_timeout`` plus a margin.
+    """
+    async with asyncio.timeout(discovery_timeout + 5):
+        devices = await Discover.discover(
+            target=target,
+            port=port,
+            discovery_timeout=discovery_timeout,
+            discovery_packets=discovery_packets,
+            interface=interface,
+            credentials=Credentials(username, password),
+        )
+    found = []
+    for device in devices.values():
+        plug = _found(device)
+        if plug is not None:
+            found.append(plug)
+        with contextlib.suppress(Exception):
+            await device.disconnect()
+    return found

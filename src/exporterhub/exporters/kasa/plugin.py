@@ -1,37 +1,70 @@
-"""Wires the plug client, state and collector into a core exporter plugin.
+"""Wires the plug client, state, collector and discovery into a core exporter plugin.
 
 One target per plug, each polled on its own ``PollScheduler`` loop (default every
 30 s) with its own deadline, so a dead or slow plug never delays another. An
 authentication failure pauses that plug's polling for ``AUTH_PAUSE`` seconds (logged
-once); a plug whose energy module python-kasa switched off is rebuilt. No metric
-naming and no value reading here.
+once); a plug whose energy module python-kasa switched off is rebuilt. With
+``discovery_options`` a discovery source (target ``discovery``) asks the network on
+every ``interval`` and offers the plugs it found (``discovery.plan`` decides which).
+No metric naming and no value reading here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+import kasa
 import structlog
 
 from exporterhub.core.clock import Clock
 from exporterhub.core.config import validate_model
 from exporterhub.core.metrics import MetricSpec
-from exporterhub.core.plugin import Target, TargetPublisher
+from exporterhub.core.plugin import Target, TargetOffers, TargetPublisher
 from exporterhub.core.scheduler import PollScheduler, Tier
 from exporterhub.core.snapshot import LinkState
-from exporterhub.exporters.kasa.client import PlugClient, PlugError
+from exporterhub.exporters.kasa.client import PlugClient, PlugError, discover_plugs
 from exporterhub.exporters.kasa.collector import KASA_SPECS, PREFIX
-from exporterhub.exporters.kasa.settings import KasaTargetSettings, TapoSection
-from exporterhub.exporters.kasa.state import KasaState, read_device
+from exporterhub.exporters.kasa.discovery import (
+    ConfiguredPlug,
+    FoundPlug,
+    Inventory,
+    normal_mac,
+    plan,
+)
+from exporterhub.exporters.kasa.instruments import (
+    DiscoveryInstruments,
+    legacy_inventory,
+)
+from exporterhub.exporters.kasa.settings import (
+    KasaDevice,
+    KasaDiscoverySettings,
+    KasaTargetSettings,
+    TapoSection,
+)
+from exporterhub.exporters.kasa.state import KasaSnapshot, KasaState, read_device
 
-__all__ = ["AUTH_PAUSE", "PLUGIN", "KasaPlugin", "to_target"]
+__all__ = [
+    "AUTH_PAUSE",
+    "DISCOVERY_NAME",
+    "PLUGIN",
+    "REPLAN_SECONDS",
+    "KasaPlugin",
+    "discovery_target",
+    "to_target",
+]
 
 _log = structlog.get_logger(__name__)
 AUTH_PAUSE: Final = 900.0
 """Seconds a plug that refused our credentials is left alone (or until reload)."""
+DISCOVERY_NAME: Final = "discovery"
+"""The discovery source's name (sources and plugs are named apart)."""
+REPLAN_SECONDS: Final = 5.0
+"""How often discovery re-decides from memory (a configured plug learned its MAC,
+or stopped answering), between the network rounds of ``interval``."""
 
 
 class _Worker:
@@ -56,6 +89,7 @@ class _Worker:
             password=settings.password.get_secret_value(),
             timeout=settings.timeout,
             deadline=settings.deadline,
+            login_version=device.login_version,
         )
         self.paused_until = 0.0
         self._failing: str | None = None
@@ -113,6 +147,113 @@ class _Worker:
             await self.client.close()
 
 
+class _Discovery:
+    """The discovery source: network rounds every ``interval``, re-plans between."""
+
+    def __init__(
+        self, settings: KasaDiscoverySettings, offers: TargetOffers, clock: Clock
+    ) -> None:
+        self.settings = settings
+        self.offers = offers
+        self.clock = clock
+        self.inventory = Inventory()
+        # MAC by configured device (a renamed or re-pointed plug learns anew)
+        self.learned: dict[KasaDevice, str] = {}
+        self.moved: dict[str, str] = {}  # configured name -> address now
+        self.failing: set[str] = set()  # addresses whose last ask failed
+
+    async def run(self) -> None:
+        """Discover and offer until cancelled."""
+        options = self.settings.options
+        next_round = self.clock.monotonic()
+        try:
+            while True:
+                if options.active and self.clock.monotonic() >= next_round:
+                    await self.round()
+                    next_round = self.clock.monotonic() + options.interval
+                await self.replan()
+                await self.clock.sleep(min(REPLAN_SECONDS, options.interval))
+        finally:
+            legacy_inventory(self.offers.registry, None)
+
+    async def round(self) -> None:
+        """Ask every discovery address once and remember what answered."""
+        options = self.settings.options
+        addresses = [(options.target, options.port)] if options.enabled else []
+        addresses += [(d.host, d.port or options.port) for d in options.targets]
+        answers = await asyncio.gather(*(self._ask(h, p) for h, p in addresses))
+        found = [plug for plugs in answers if plugs is not None for plug in plugs]
+        for plug in self.inventory.add(found):
+            _log.info(
+                "plug_discovered",
+                mac=plug.mac,
+                host=plug.host,
+                port=plug.port,
+                protocol=plug.connection_type,
+                model=plug.model,
+            )
+        instruments = DiscoveryInstruments.for_registry(self.offers.registry)
+        instruments.devices.set(len({plug.key for plug in found}))
+        failed = any(plugs is None for plugs in answers)
+        instruments.rounds.labels("failed" if failed else "ok").inc()
+        instruments.last_round.set(self.clock.time())
+
+    async def _ask(self, host: str, port: int | None) -> list[FoundPlug] | None:
+        settings = self.settings
+        try:
+            found = await discover_plugs(
+                host,
+                port=port,
+                username=settings.username.get_secret_value(),
+                password=settings.password.get_secret_value(),
+                discovery_timeout=settings.options.discovery_timeout,
+                discovery_packets=settings.options.discovery_packets,
+                interface=settings.options.interface,
+            )
+        except (OSError, TimeoutError, kasa.KasaException) as exc:
+            if host not in self.failing:
+                _log.warning("discovery_failed", address=host, error=str(exc))
+            self.failing.add(host)
+            return None
+        self.failing.discard(host)
+        return found
+
+    def _configured(self) -> list[ConfiguredPlug]:
+        plugs = []
+        for target, record in self.offers.configured():
+            settings = _settings(target)
+            data = record.data
+            if isinstance(data, KasaSnapshot) and data.reading is not None:
+                mac = normal_mac(data.reading.mac)
+                if mac:
+                    self.learned[settings.device] = mac
+            plugs.append(
+                ConfiguredPlug(
+                    settings=settings,
+                    mac=self.learned.get(settings.device, ""),
+                    failing=record.attempted and not record.healthy,
+                    moved=target.name in self.moved,
+                )
+            )
+        return plugs
+
+    async def replan(self) -> None:
+        """Offer the plugs to run now, from memory (no network)."""
+        configured = self._configured()
+        decided = plan(self.inventory.plugs, configured, self.settings)
+        moved = {s.name: s.device.address for s in decided.moved}
+        for name, address in moved.items():
+            if self.moved.get(name) != address:
+                _log.warning("plug_moved", target=name, address=address)
+        for name in self.moved.keys() - moved.keys():
+            _log.info("plug_back", target=name)
+        self.moved = moved
+        await self.offers.offer([to_target(s) for s in decided.targets])
+        if self.settings.legacy_metrics:
+            known = len(configured) + len(decided.discovered)
+            legacy_inventory(self.offers.registry, known)
+
+
 def _env(*names: str) -> str:
     for name in names:
         value = os.environ.get(name)
@@ -145,7 +286,11 @@ class KasaPlugin:
             return []
         username = _env("TP_LINK_USERNAME", "TAPO_USERNAME")
         password = _env("TP_LINK_PASSWORD", "TAPO_PASSWORD")
-        return [to_target(t) for t in section.targets(username, password)]
+        targets = [to_target(t) for t in section.targets(username, password)]
+        discovery = section.discovery(username, password)
+        if discovery is not None:
+            targets.append(discovery_target(discovery))
+        return targets
 
     def initial_identity(self, target: Target) -> tuple[tuple[str, str], ...]:
         """Return the target's name as its only identity label."""
@@ -161,10 +306,26 @@ class KasaPlugin:
         """Poll the plug until cancelled."""
         await _Worker(_settings(target), publisher, clock).run()
 
+    async def discover(
+        self, target: Target, offers: TargetOffers, clock: Clock
+    ) -> None:
+        """Run the discovery source until cancelled."""
+        settings = target.settings
+        if not isinstance(settings, KasaDiscoverySettings):
+            raise TypeError(f"target {target.name} has no discovery settings")
+        await _Discovery(settings, offers, clock).run()
+
 
 def to_target(settings: KasaTargetSettings) -> Target:
     """Wrap one plug's settings as a core ``Target``."""
     return Target(kind=KasaPlugin.kind, name=settings.name, settings=settings)
+
+
+def discovery_target(settings: KasaDiscoverySettings) -> Target:
+    """Wrap the discovery settings as the core's discovery source."""
+    return Target(
+        kind=KasaPlugin.kind, name=DISCOVERY_NAME, settings=settings, discovers=True
+    )
 
 
 def _settings(target: Target) -> KasaTargetSettings:

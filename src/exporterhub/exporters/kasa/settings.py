@@ -43,6 +43,7 @@ __all__ = [
     "CredentialSet",
     "DiscoveryOptions",
     "KasaDevice",
+    "KasaDiscoverySettings",
     "KasaTargetSettings",
     "PrometheusOptions",
     "TapoExporterSettings",
@@ -118,6 +119,8 @@ class KasaDevice(BaseModel):
         host: address or DNS name.
         port: TCP port (XOR) or HTTP port (KLAP/AES); None = protocol default.
         connection_type: ``auto`` (probe), ``iot`` (legacy XOR), ``klap``, ``aes``.
+        login_version: the SMART login version (KLAP v1 or v2); None = 2 for
+            KLAP. Discovery fills it in from the plug's answer.
         credentials: name of a set in the section's ``credentials``; None = the
             default username and password.
     """
@@ -128,6 +131,7 @@ class KasaDevice(BaseModel):
     host: str = Field(min_length=1, max_length=253)
     port: int | None = Field(default=None, ge=1, le=65535)
     connection_type: ConnectionType = "auto"
+    login_version: int | None = Field(default=None, ge=1, le=3)
     credentials: str | None = None
 
     @field_validator("connection_type", mode="before")
@@ -172,22 +176,64 @@ class CredentialSet(BaseModel):
     password: SecretStr
 
 
+def _addresses(value: object) -> object:
+    """Accept one address or a space/comma separated string as a list."""
+    return _devices(value)
+
+
 class DiscoveryOptions(BaseModel):
-    """``discovery_options``: accepted and kept; discovery runs elsewhere.
+    """``discovery_options``: find plugs by UDP discovery (off by default).
+
+    Keys follow python-kasa's ``Discover.discover`` arguments (as the original's
+    did); the original's other keys (``with_update`` …) are accepted and ignored.
 
     Attributes:
-        enabled: broadcast/unicast discovery on (off by default: it never crosses
-            routers, VLANs or Docker bridges).
-        target: where discovery datagrams go (``255.255.255.255`` = broadcast).
-        interval: seconds between rediscoveries.
+        enabled: send discovery to ``target`` on every round (the original's
+            ``perform_discovery``). Off by default: broadcasts never cross
+            routers, VLANs or Docker bridges, and not everyone wants them.
+        target: where ``enabled`` discovery goes: ``255.255.255.255`` (this
+            network), a subnet's broadcast address, or one plug's address.
+        targets: further addresses (``host`` or ``host:port``) asked by unicast
+            on every round, even with ``enabled`` off: plugs behind a router.
+        interval: seconds between discovery rounds (rediscovery).
+        discovery_timeout: seconds each round waits for answers.
+        discovery_packets: datagrams sent per address and round.
+        port: the legacy discovery (and TCP) port when not 9999.
+        interface: bind discovery to this network interface.
+        credentials: the credential set for discovered plugs (default: the
+            environment's username and password).
     """
 
-    # The original's files may carry further keys; keep them rather than refuse.
-    model_config = ConfigDict(frozen=True, extra="allow")
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
 
-    enabled: bool = False
-    target: str = "255.255.255.255"
+    enabled: bool = Field(
+        default=False, validation_alias=AliasChoices("enabled", "perform_discovery")
+    )
+    target: str = Field(default="255.255.255.255", min_length=1, max_length=253)
+    targets: list[DeviceEntry] = Field(default_factory=list)
     interval: float = Field(default=300.0, ge=MIN_REFRESH_INTERVAL, le=86400)
+    discovery_timeout: int = Field(default=5, ge=1, le=60)
+    discovery_packets: int = Field(default=3, ge=1, le=20)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    interface: str | None = None
+    credentials: str | None = None
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return _addresses(value)
+
+    @field_validator("target")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if any(c in value for c in " /[]"):
+            raise ValueError(f"invalid address {value!r}")
+        return value
+
+    @property
+    def active(self) -> bool:
+        """Say whether any discovery is configured."""
+        return self.enabled or bool(self.targets)
 
 
 class PrometheusOptions(BaseModel):
@@ -282,6 +328,87 @@ def _build_targets(
     return targets
 
 
+class KasaDiscoverySettings(BaseModel):
+    """What the discovery worker needs, and the settings of each plug it finds.
+
+    Attributes:
+        options: the ``discovery_options`` section.
+        username: account for discovered plugs (from the chosen credential set).
+        password: its password.
+        refresh_interval: poll interval of discovered plugs.
+        timeout: python-kasa's per-attempt timeout for discovered plugs.
+        poll_deadline: bound on one ``update()`` of a discovered plug.
+        legacy_metrics: serve the original's names (and ``tapo_discovered_devices``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    options: DiscoveryOptions
+    username: SecretStr = SecretStr("")
+    password: SecretStr = SecretStr("")
+    refresh_interval: float = Field(default=30.0, ge=MIN_REFRESH_INTERVAL, le=86400)
+    timeout: float = Field(default=5.0, gt=0, le=60)
+    poll_deadline: float | None = Field(default=None, gt=0, le=3600)
+    legacy_metrics: bool = False
+
+    def plug(self, device: KasaDevice) -> KasaTargetSettings:
+        """Return the settings of one discovered plug."""
+        return KasaTargetSettings(
+            device=device,
+            username=self.username,
+            password=self.password,
+            refresh_interval=self.refresh_interval,
+            timeout=self.timeout,
+            poll_deadline=self.poll_deadline,
+            legacy_metrics=self.legacy_metrics,
+        )
+
+
+def _build_discovery(
+    options: DiscoveryOptions,
+    credentials: Mapping[str, CredentialSet] | None,
+    default_username: SecretStr | str,
+    default_password: SecretStr | str,
+    *,
+    refresh_interval: float,
+    legacy_metrics: bool,
+    timeout: float,
+    poll_deadline: float | None,
+) -> KasaDiscoverySettings | None:
+    """Return the discovery worker's settings; None when it has nothing to do.
+
+    It also runs without discovery when ``legacy_metrics`` asks for the original's
+    ``tapo_discovered_devices``.
+    """
+    if not options.active and not legacy_metrics:
+        return None
+    username, password = _secret(default_username), _secret(default_password)
+    if options.credentials is not None:
+        chosen = (credentials or {})[options.credentials]
+        username, password = chosen.username, chosen.password
+    return KasaDiscoverySettings(
+        options=options,
+        username=username,
+        password=password,
+        refresh_interval=refresh_interval,
+        timeout=timeout,
+        poll_deadline=poll_deadline,
+        legacy_metrics=legacy_metrics,
+    )
+
+
+def _check_discovery(
+    options: DiscoveryOptions, credentials: Mapping[str, CredentialSet] | None
+) -> None:
+    if options.credentials is not None and options.credentials not in (
+        credentials or {}
+    ):
+        raise ValueError(
+            f"discovery_options.credentials: unknown credentials "
+            f"{options.credentials!r}"
+        )
+
+
 def _secret(value: SecretStr | str) -> SecretStr:
     return value if isinstance(value, SecretStr) else SecretStr(value)
 
@@ -308,7 +435,7 @@ class TapoSection(BaseModel):
     Attributes:
         enabled: run this exporter inside ``exporterhub serve``.
         devices: plugs, each ``host[:port]`` or a mapping (see ``KasaDevice``).
-        discovery_options: kept for the discovery worker.
+        discovery_options: UDP discovery (off by default), see ``DiscoveryOptions``.
         prometheus_options: ``refresh_interval`` and ``legacy_metrics``.
         credentials: named credential sets, referred to by a device's
             ``credentials``; the default set comes from the environment.
@@ -334,7 +461,23 @@ class TapoSection(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> TapoSection:
         _check_devices(self.devices, self.credentials)
+        _check_discovery(self.discovery_options, self.credentials)
         return self
+
+    def discovery(
+        self, default_username: SecretStr | str, default_password: SecretStr | str
+    ) -> KasaDiscoverySettings | None:
+        """Return the discovery worker's settings, or None when it is not needed."""
+        return _build_discovery(
+            self.discovery_options,
+            self.credentials,
+            default_username,
+            default_password,
+            refresh_interval=self.prometheus_options.refresh_interval,
+            legacy_metrics=self.prometheus_options.legacy_metrics,
+            timeout=self.timeout,
+            poll_deadline=self.poll_deadline,
+        )
 
     def targets(
         self, default_username: SecretStr | str, default_password: SecretStr | str
@@ -418,7 +561,21 @@ class TapoExporterSettings(BaseSettings):
     @model_validator(mode="after")
     def _check(self) -> TapoExporterSettings:
         _check_devices(self.tapo_plug_devices, self.credentials)
+        _check_discovery(self.discovery_options, self.credentials)
         return self
+
+    def discovery(self) -> KasaDiscoverySettings | None:
+        """Return the discovery worker's settings, or None when it is not needed."""
+        return _build_discovery(
+            self.discovery_options,
+            self.credentials,
+            self.tapo_username,
+            self.tapo_password,
+            refresh_interval=self.refresh_interval,
+            legacy_metrics=self.legacy_metrics,
+            timeout=self.timeout,
+            poll_deadline=self.poll_deadline,
+        )
 
     def targets(self) -> list[KasaTargetSettings]:
         """Return one target per configured device."""

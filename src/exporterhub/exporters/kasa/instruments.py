@@ -1,0 +1,82 @@
+"""The discovery worker's own metrics, one set per registry (per hub).
+
+Created on the first finished round, so nothing reads 0 before discovery has
+answered anything. ``tapo_discovered_devices`` (the original's name, a count of
+every plug the exporter knows: configured and discovered) only with
+``legacy_metrics``. No I/O and no discovery logic here.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Final
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+__all__ = ["RESULTS", "DiscoveryInstruments", "legacy_inventory"]
+
+RESULTS: Final = ("ok", "failed")
+"""Outcomes of one discovery round: every address answered the call, or not."""
+
+_BY_REGISTRY: weakref.WeakKeyDictionary[CollectorRegistry, DiscoveryInstruments] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class DiscoveryInstruments:
+    """The discovery metrics of one registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+        self.devices = Gauge(
+            "tapo_discovery_devices",
+            "Plugs that answered the last discovery round (one per MAC).",
+            registry=registry,
+        )
+        self.rounds = Counter(
+            "tapo_discovery_rounds",
+            "Discovery rounds by result: ok, or failed (an address could not be "
+            "asked: no route, no interface).",
+            ["result"],
+            registry=registry,
+        )
+        for result in RESULTS:
+            self.rounds.labels(result)
+        self.last_round = Gauge(
+            "tapo_discovery_last_round_timestamp_seconds",
+            "Unix time the last discovery round ended.",
+            registry=registry,
+        )
+
+    @classmethod
+    def for_registry(cls, registry: CollectorRegistry) -> DiscoveryInstruments:
+        """Return the registry's instruments, creating them on first use."""
+        found = _BY_REGISTRY.get(registry)
+        if found is None:
+            found = cls(registry)
+            _BY_REGISTRY[registry] = found
+        return found
+
+
+_LEGACY: weakref.WeakKeyDictionary[CollectorRegistry, Gauge] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def legacy_inventory(registry: CollectorRegistry, count: int | None) -> None:
+    """Serve the original's ``tapo_discovered_devices`` = ``count``; None removes it."""
+    gauge = _LEGACY.get(registry)
+    if count is None:
+        if gauge is not None:
+            registry.unregister(gauge)
+            del _LEGACY[registry]
+        return
+    if gauge is None:
+        gauge = Gauge(
+            "tapo_discovered_devices",
+            "Legacy name (legacy_metrics): plugs the exporter knows, configured "
+            "and discovered, answering or not.",
+            registry=registry,
+        )
+        _LEGACY[registry] = gauge
+    gauge.set(count)
