@@ -9,16 +9,28 @@ move over time (``_kasa_device``). The unmodified python-kasa client talks to it
 running, refuse connections, swallow requests, answer garbage or fail meter
 queries; :meth:`PlugSimulator.reboot` resets the counters.
 
-Run it with ``kasa-simulator --xor 2 --klap 2 --base-port 9999`` (see
+With ``PlugSpec.discovery`` a plug also answers python-kasa's UDP discovery
+(``Discover.discover``/``discover_single``; ``kasa.md`` §5.1, §5.3): an XOR plug
+on UDP at its own TCP port number, a KLAP plug on UDP 20002 of its own address.
+Port 20002 is fixed, so each discoverable KLAP plug needs its own loopback
+address; :func:`default_specs` with ``first_address`` hands out 127.0.0.2,
+127.0.0.3, … (all routed to ``lo`` on Linux without setup).
+
+Run it with ``kasa-simulator --xor 2 --klap 2 --base-port 9999``, or with
+``--discovery`` for discoverable plugs on 127.0.0.2 onwards (see
 :func:`build_parser`).
 
-This module must not bind anything but the configured host (127.0.0.1 by
-default), import exporter code or log credentials. Framing, crypto and the device
-model live in the private ``_kasa_*`` modules and do no I/O.
+This module must not bind anything but the configured hosts (127.0.0.1 by
+default, loopback addresses with discovery), import exporter code or log
+credentials. Framing, crypto, discovery replies and the device model live in the
+private ``_kasa_*`` modules; only ``_kasa_discovery``'s responder touches a
+socket there.
 
 Example:
     >>> [s.protocol for s in default_specs(1, 1)]
     ['xor', 'klap']
+    >>> [(s.host, s.port) for s in default_specs(1, 1, first_address="127.0.0.2")]
+    [('127.0.0.2', 9999), ('127.0.0.3', 0)]
 """
 
 from __future__ import annotations
@@ -26,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import copy
 import json
 import os
 import secrets
@@ -40,6 +53,15 @@ import structlog
 from aiohttp import web
 
 from exporterhub.simulators._kasa_device import PlugFaults, PlugModel
+from exporterhub.simulators._kasa_discovery import (
+    SMART_DISCOVERY_PORT,
+    DiscoveryResponder,
+    discovery_result,
+    open_responder,
+    plug_address,
+    smart_reply,
+    xor_reply,
+)
 from exporterhub.simulators._kasa_klap import KlapError, KlapSession, auth_hash_v2
 from exporterhub.simulators._kasa_klap import handshake1 as klap_handshake1
 from exporterhub.simulators._kasa_xor import HEADER, MAX_FRAME, decrypt, frame
@@ -62,6 +84,8 @@ FAULT_POLL_S: Final = 0.05  # how fast a flipped ``refuse`` switch takes effect
 SESSION_COOKIE: Final = "TP_SESSIONID"
 SESSION_TIMEOUT_S: Final = 86_400  # KLAP sessions last a day (kasa.md §6)
 MAX_SESSIONS: Final = 64
+EPHEMERAL_TRIES: Final = 5  # fresh ephemeral ports tried when UDP has the TCP one
+DEFAULT_FIRST_ADDRESS: Final = "127.0.0.2"
 _PROFILES: Final = {
     "xor": ("hs110_like.json", "hs100_like.json"),
     "klap": ("p110_like.json", "p100_like.json"),
@@ -77,6 +101,8 @@ class PlugSpec:
         protocol: ``"xor"`` (legacy IOT) or ``"klap"`` (SMART over KLAP v2).
         host: address to listen on.
         port: TCP port; 0 picks a free one, see :attr:`PlugSimulator.port`.
+        discovery: also answer UDP discovery: XOR plugs on UDP ``port`` (the
+            same number as TCP), KLAP plugs on UDP ``(host, 20002)``.
         username: KLAP account e-mail (ignored by XOR plugs).
         password: KLAP account password (ignored by XOR plugs).
         seed: shapes the load profile; ``None`` = the default shape.
@@ -99,6 +125,7 @@ class PlugSpec:
     alias: str | None = None
     mac: str | None = None
     device_id: str | None = None
+    discovery: bool = False
 
 
 def _load_profile(profile: Path | dict[str, Any]) -> dict[str, Any]:
@@ -121,8 +148,9 @@ class PlugSimulator:
         self._spec = spec
         self.faults = PlugFaults()
         kwargs: dict[str, Any] = {"clock": spec.clock} if spec.clock else {}
+        profile = _load_profile(spec.profile)
         self.model = PlugModel(
-            _load_profile(spec.profile),
+            profile,
             faults=self.faults,
             frozen=spec.frozen,
             seed=spec.seed,
@@ -144,26 +172,48 @@ class PlugSimulator:
         self._writers: set[asyncio.StreamWriter] = set()
         self._watcher: asyncio.Task[None] | None = None
         self._running = False
+        self._stored_discovery = copy.deepcopy(profile.get("discovery_result"))
+        self._udp: asyncio.DatagramTransport | None = None
+        self._responder: DiscoveryResponder | None = None
 
     @property
     def protocol(self) -> Literal["xor", "klap"]:
         """The wire protocol, ``"xor"`` or ``"klap"``."""
         return self._spec.protocol
 
+    @property
+    def discovery_port(self) -> int | None:
+        """UDP port answering discovery on :attr:`host`; ``None`` without it."""
+        if not self._spec.discovery:
+            return None
+        return self.port if self.protocol == "xor" else SMART_DISCOVERY_PORT
+
+    @property
+    def discovery_replies(self) -> int:
+        """Discovery probes answered so far (garbage answers included)."""
+        return self._responder.answered if self._responder is not None else 0
+
     # ------------------------------------------------------------ control
 
     async def start(self) -> None:
-        """Bind the port and start watching the fault switches.
+        """Bind the port(s) and start watching the fault switches.
 
         Raises:
             RuntimeError: if already started.
-            OSError: if the address cannot be bound.
+            OSError: if an address cannot be bound; nothing stays bound then.
         """
         if self._running:
             msg = "simulator already started"
             raise RuntimeError(msg)
         self._running = True
-        await self._open()
+        try:
+            await self._open()
+            if self._spec.discovery:
+                await self._open_discovery()
+        except BaseException:
+            self._running = False
+            await self._close()
+            raise
         self._watcher = asyncio.create_task(self._watch(), name="kasa-sim-faults")
         _log.info(
             "kasa_plug_started", host=self.host, port=self.port, protocol=self.protocol
@@ -179,6 +229,9 @@ class PlugSimulator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
         await self._close()
+        if self._udp is not None:
+            self._udp.close()
+            self._udp = None
         _log.info("kasa_plug_stopped", port=self.port)
 
     async def __aenter__(self) -> PlugSimulator:
@@ -214,6 +267,32 @@ class PlugSimulator:
             loop = asyncio.get_running_loop()
             self._server = await loop.create_server(self._web, self.host, self.port)
         self.port = int(self._server.sockets[0].getsockname()[1])
+
+    async def _open_discovery(self, tries: int = EPHEMERAL_TRIES) -> None:
+        """Bind the discovery endpoint; on failure close the TCP/HTTP side too."""
+        port = self.port if self.protocol == "xor" else SMART_DISCOVERY_PORT
+        try:
+            self._udp, self._responder = await open_responder(
+                self.host, port, self.faults, self._discovery_answer
+            )
+        except OSError:
+            await self._close()
+            # An ephemeral TCP port may be taken on UDP: an XOR plug needs both
+            # numbers equal (kasa.md §5.1), so it tries a fresh pair.
+            if self._spec.port or self.protocol == "klap" or tries <= 1:
+                raise
+            self.port = 0
+            await self._open()
+            await self._open_discovery(tries - 1)
+
+    def _discovery_answer(self, datagram: bytes) -> bytes | None:
+        if self.protocol == "xor":
+            return xor_reply(datagram, self.model.handle_iot)
+        info = self.model.handle_smart({"method": "get_device_info"})["result"]
+        result = discovery_result(
+            self._stored_discovery, info, host=self.host, http_port=self.port
+        )
+        return smart_reply(result)
 
     async def _close(self) -> None:
         if self._server is None:
@@ -363,30 +442,50 @@ def _bundled(name: str) -> Path:
 
 
 def default_specs(
-    n_xor: int = 2, n_klap: int = 2, *, base_port: int = 0, host: str = "127.0.0.1"
+    n_xor: int = 2,
+    n_klap: int = 2,
+    *,
+    base_port: int = 0,
+    host: str = "127.0.0.1",
+    discovery: bool = False,
+    first_address: str | None = None,
 ) -> list[PlugSpec]:
     """Return specs for ``n_xor`` IOT and ``n_klap`` SMART plugs from bundled profiles.
 
     Metering and non-metering profiles alternate; each plug gets its own alias,
-    MAC and seed. With ``base_port`` 0 every port is ephemeral, otherwise plugs
-    take consecutive ports from it.
+    MAC and seed. Hosts and ports follow ``_kasa_discovery.plug_address``:
+    without ``first_address`` all plugs share ``host`` on ports ``base_port + i``;
+    with it plug ``i`` gets the ``i``-th loopback address from ``first_address``,
+    XOR plugs port ``base_port`` (9999 if 0), KLAP plugs ``base_port + i``.
+
+    Args:
+        n_xor: IOT plugs (XOR), listed first.
+        n_klap: SMART plugs (KLAP v2).
+        base_port: first port; 0 = ephemeral ports.
+        host: the address of every plug when ``first_address`` is ``None``.
+        discovery: plugs answer UDP discovery (:attr:`PlugSpec.discovery`).
+        first_address: give plug ``i`` its own loopback address, ``i`` after this.
+
+    Raises:
+        ValueError: ``first_address`` is not IPv4 or runs past loopback.
     """
     specs: list[PlugSpec] = []
     for index in range(n_xor + n_klap):
         protocol: Literal["xor", "klap"] = "xor" if index < n_xor else "klap"
         nth = index if index < n_xor else index - n_xor
         names = _PROFILES[protocol]
-        specs.append(
-            PlugSpec(
-                profile=_bundled(names[nth % len(names)]),
-                protocol=protocol,
-                host=host,
-                port=base_port + index if base_port else 0,
-                seed=index,
-                alias=f"Simulated plug {index + 1}",
-                mac=f"02:00:5E:00:{index // 256:02X}:{index % 256:02X}",
-            )
+        spec = PlugSpec(
+            profile=_bundled(names[nth % len(names)]),
+            protocol=protocol,
+            seed=index,
+            alias=f"Simulated plug {index + 1}",
+            mac=f"02:00:5E:00:{index // 256:02X}:{index % 256:02X}",
+            discovery=discovery,
         )
+        spec.host, spec.port = plug_address(
+            protocol, index, base_port=base_port, host=host, first=first_address
+        )
+        specs.append(spec)
     return specs
 
 
@@ -412,7 +511,13 @@ class _Announced:
     async def __aenter__(self) -> KasaSimulator:
         await self._sim.start()
         for plug in self._sim.plugs:
-            _log.info("kasa_plug_ready", port=plug.port, protocol=plug.protocol)
+            _log.info(
+                "kasa_plug_ready",
+                host=plug.host,
+                port=plug.port,
+                protocol=plug.protocol,
+                discovery_port=plug.discovery_port,
+            )
         return self._sim
 
     async def __aexit__(self, *exc: object) -> None:
@@ -423,13 +528,29 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the ``kasa-simulator`` argument parser."""
     p = argparse.ArgumentParser(
         prog="kasa-simulator",
-        description="Simulated TP-Link Kasa (XOR) and Tapo (KLAP v2) plugs.",
+        description="Simulated TP-Link Kasa (XOR) and Tapo (KLAP v2) plugs. "
+        "Each plug's host and port are logged (kasa_plug_ready) once it listens.",
     )
     p.add_argument("profiles", nargs="*", type=Path, help="fixture-shaped JSON files")
     p.add_argument("--xor", type=int, default=2, help="bundled IOT plugs (XOR)")
     p.add_argument("--klap", type=int, default=2, help="bundled SMART plugs (KLAP)")
     p.add_argument("--base-port", type=int, default=9999, help="first port")
-    p.add_argument("--host", default="127.0.0.1", help="listen address")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="listen address (without --discovery)"
+    )
+    p.add_argument(
+        "--discovery",
+        action="store_true",
+        help="answer python-kasa UDP discovery: each plug gets its own loopback "
+        "address from --first-address on; XOR plugs listen on --base-port (TCP "
+        "and UDP; 9999 if 0), KLAP plugs on --base-port + index (HTTP; ephemeral "
+        "if 0) and UDP 20002",
+    )
+    p.add_argument(
+        "--first-address",
+        default=DEFAULT_FIRST_ADDRESS,
+        help="first plug's loopback address with --discovery (default %(default)s)",
+    )
     p.add_argument("--username", default="user@example.com", help="KLAP e-mail")
     p.add_argument(
         "--password-env",
@@ -444,21 +565,22 @@ def specs_from_args(args: argparse.Namespace) -> list[PlugSpec]:
     """Build plug specs from parsed :func:`build_parser` arguments."""
     password = os.environ.get(args.password_env, "plug-password")
     if args.profiles:
-        specs = []
-        for index, path in enumerate(args.profiles):
-            is_iot = "system" in _load_profile(path)
-            specs.append(
-                PlugSpec(
-                    profile=path,
-                    protocol="xor" if is_iot else "klap",
-                    port=args.base_port + index if args.base_port else 0,
-                    seed=index,
-                )
+        specs = [
+            PlugSpec(
+                profile=path,
+                protocol="xor" if "system" in _load_profile(path) else "klap",
+                seed=index,
             )
+            for index, path in enumerate(args.profiles)
+        ]
     else:
-        specs = default_specs(args.xor, args.klap, base_port=args.base_port)
-    for spec in specs:
-        spec.host = args.host
+        specs = default_specs(args.xor, args.klap)
+    first = args.first_address if args.discovery else None
+    for index, spec in enumerate(specs):
+        spec.host, spec.port = plug_address(
+            spec.protocol, index, base_port=args.base_port, host=args.host, first=first
+        )
+        spec.discovery = args.discovery
         spec.username = args.username
         spec.password = password
         spec.frozen = args.frozen
