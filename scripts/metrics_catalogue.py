@@ -41,6 +41,20 @@ def render(kind: str) -> str:
         lines.append(
             f"| `{spec.name}` | {spec.kind.value} | {labels} | {kept} | {text} |"
         )
+    process = getattr(plugin, "process_metrics", ())
+    if process:
+        lines += [
+            "",
+            "## Process metrics",
+            "",
+            "The exporter's own activity, without identity labels.",
+            "",
+            "| name | type | labels | help |",
+            "|---|---|---|---|",
+        ]
+        for name, kind_, labels, text in process:
+            shown = ", ".join(f"`{x}`" for x in labels.split(",") if x) or "—"
+            lines.append(f"| `{name}` | {kind_} | {shown} | {text} |")
     unavailable = getattr(plugin, "unavailable", ())
     if unavailable:
         lines += [

@@ -38,6 +38,10 @@ def scrape(url: str) -> str:
         return str(response.read().decode())
 
 
+DISCOVERED = "tapo_discovery_devices 2.0"
+"""The demo's two plugs found by discovery (so their series are checked too)."""
+
+
 def all_up(body: str) -> bool:
     ups = re.findall(r"^(\w+)_up\{[^}]*\} (\S+)$", body, flags=re.MULTILINE)
     return bool(ups) and all(float(v) == 1.0 for _, v in ups)
@@ -70,7 +74,7 @@ def main() -> int:
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError):
                 body = scrape(url)
-                if all_up(body) and "phd2_rms{" in body:
+                if all_up(body) and "phd2_rms{" in body and DISCOVERED in body:
                     break
             if proc.poll() is not None:
                 print("metrics-lint: the demo exited early")

@@ -1,7 +1,8 @@
 """``exporterhub demo``: every exporter against its own simulator on 127.0.0.1.
 
 Starts the simulators on loopback, points the exporters at them and serves metrics
-until Ctrl-C. Only wiring; the simulators and exporters are the real ones.
+until Ctrl-C. Two more plugs are left for plug discovery to find (unicast, as
+loopback has no broadcast). Only wiring; the simulators and exporters are the real ones.
 """
 
 from __future__ import annotations
@@ -17,15 +18,21 @@ from exporterhub.core.plugin import Target
 from exporterhub.exporters import load_plugins
 from exporterhub.exporters.chaos.plugin import to_target as chaos_target
 from exporterhub.exporters.chaos.settings import ChaosTargetSettings
+from exporterhub.exporters.kasa.plugin import discovery_target
 from exporterhub.exporters.kasa.plugin import to_target as plug_target
-from exporterhub.exporters.kasa.settings import KasaDevice, KasaTargetSettings
+from exporterhub.exporters.kasa.settings import (
+    DiscoveryOptions,
+    KasaDevice,
+    KasaDiscoverySettings,
+    KasaTargetSettings,
+)
 from exporterhub.exporters.phd2.plugin import to_target as phd2_target
 from exporterhub.exporters.phd2.settings import Phd2TargetSettings
 from exporterhub.exporters.starlink.plugin import StarlinkTargetSettings
 from exporterhub.exporters.starlink.plugin import to_target as starlink_target
 from exporterhub.hub import build_hub, serve
 from exporterhub.simulators.chaos import ChaosSimConfig, ChaosSimulator
-from exporterhub.simulators.kasa import KasaSimulator, default_specs
+from exporterhub.simulators.kasa import KasaSimulator, PlugSimulator, default_specs
 from exporterhub.simulators.phd2 import Phd2SimConfig, Phd2Simulator
 
 __all__ = ["run_demo"]
@@ -54,6 +61,47 @@ def _free(port: int) -> int:
         except OSError:
             return 0
     return port
+
+
+_DISCOVERED_MACS = ("02:00:5E:00:01:01", "02:00:5E:00:01:02")
+_DISCOVERY_ADDRESS = "127.0.0.42"
+"""The SMART plug's own loopback address (SMART discovery uses fixed UDP 20002)."""
+
+
+async def _discoverable_plugs(running: list[tuple[str, _Simulator]]) -> list[str]:
+    """Start two plugs that only discovery knows about; return where to ask.
+
+    A SMART plug needs UDP 20002 on its own loopback address; if that is taken
+    (another demo), the demo goes on with the legacy plug alone.
+    """
+    xor, klap = default_specs(n_xor=1, n_klap=1)
+    addresses: list[str] = []
+    placed = ((xor, "127.0.0.1"), (klap, _DISCOVERY_ADDRESS))
+    for (spec, host), mac in zip(placed, _DISCOVERED_MACS, strict=True):
+        spec.discovery, spec.mac, spec.host = True, mac, host
+        spec.alias = f"Discovered plug {len(addresses) + 1}"
+        plug = PlugSimulator(spec)
+        try:
+            await plug.start()
+        except OSError as exc:
+            print(f"  (no discoverable plug on {host}: {exc})", flush=True)
+            continue
+        running.append((f"plug found by discovery ({plug.protocol})", plug))
+        addresses.append(f"{host}:{plug.port}" if plug.protocol == "xor" else host)
+    return addresses
+
+
+def _finder(addresses: list[str]) -> Target:
+    """Discovery asking each address by unicast once a minute."""
+    return discovery_target(
+        KasaDiscoverySettings(
+            options=DiscoveryOptions.model_validate(
+                {"targets": addresses, "interval": 60, "discovery_timeout": 2}
+            ),
+            username=SecretStr(_PLUG_USER),
+            password=SecretStr(_PLUG_PASSWORD),
+        )
+    )
 
 
 async def run_demo(listen_address: str, *, speed: float = 1.0) -> None:
@@ -114,6 +162,10 @@ async def run_demo(listen_address: str, *, speed: float = 1.0) -> None:
                 )
             )
 
+        found = await _discoverable_plugs(running)
+        if found:
+            targets.append(_finder(found))
+
         # The Starlink exporter simulates its dish in-process (simulation mode).
         targets.append(starlink_target(StarlinkTargetSettings()))
 
@@ -124,7 +176,8 @@ async def run_demo(listen_address: str, *, speed: float = 1.0) -> None:
         host_port = listen_address.replace("0.0.0.0", "127.0.0.1")  # noqa: S104
         print("exporterhub demo: simulators and exporters on loopback", flush=True)
         for label, sim in running:
-            print(f"  {label}: 127.0.0.1:{sim.port}", flush=True)
+            host = getattr(sim, "host", "127.0.0.1")
+            print(f"  {label}: {host}:{sim.port}", flush=True)
         print("  Starlink dish: simulated in-process", flush=True)
         print(f"  metrics  http://{host_port}/metrics", flush=True)
         print(f"  starlink http://{host_port}/api/status", flush=True)

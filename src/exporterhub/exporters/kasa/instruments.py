@@ -13,10 +13,29 @@ from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-__all__ = ["RESULTS", "DiscoveryInstruments", "legacy_inventory"]
+__all__ = ["PROCESS_METRICS", "RESULTS", "DiscoveryInstruments", "legacy_inventory"]
 
 RESULTS: Final = ("ok", "failed")
 """Outcomes of one discovery round: every address answered the call, or not."""
+
+_DEVICES_HELP: Final = "Plugs that answered the last discovery round (one per MAC)."
+_ROUNDS_HELP: Final = (
+    "Discovery rounds by result: ok, or failed (an address could not be asked: "
+    "no route, no interface)."
+)
+_LAST_ROUND_HELP: Final = "Unix time the last discovery round ended."
+_LEGACY_HELP: Final = (
+    "Legacy name (legacy_metrics): plugs the exporter knows, configured and "
+    "discovered, answering or not."
+)
+
+PROCESS_METRICS: Final = (
+    ("tapo_discovery_devices", "gauge", "", _DEVICES_HELP),
+    ("tapo_discovery_rounds_total", "counter", "result", _ROUNDS_HELP),
+    ("tapo_discovery_last_round_timestamp_seconds", "gauge", "", _LAST_ROUND_HELP),
+    ("tapo_discovered_devices", "gauge", "", _LEGACY_HELP),
+)
+"""The catalogue's rows for these metrics: name, type, labels, help."""
 
 _BY_REGISTRY: weakref.WeakKeyDictionary[CollectorRegistry, DiscoveryInstruments] = (
     weakref.WeakKeyDictionary()
@@ -28,15 +47,10 @@ class DiscoveryInstruments:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self._registry = registry
-        self.devices = Gauge(
-            "tapo_discovery_devices",
-            "Plugs that answered the last discovery round (one per MAC).",
-            registry=registry,
-        )
+        self.devices = Gauge("tapo_discovery_devices", _DEVICES_HELP, registry=registry)
         self.rounds = Counter(
             "tapo_discovery_rounds",
-            "Discovery rounds by result: ok, or failed (an address could not be "
-            "asked: no route, no interface).",
+            _ROUNDS_HELP,
             ["result"],
             registry=registry,
         )
@@ -44,7 +58,7 @@ class DiscoveryInstruments:
             self.rounds.labels(result)
         self.last_round = Gauge(
             "tapo_discovery_last_round_timestamp_seconds",
-            "Unix time the last discovery round ended.",
+            _LAST_ROUND_HELP,
             registry=registry,
         )
 
@@ -72,11 +86,6 @@ def legacy_inventory(registry: CollectorRegistry, count: int | None) -> None:
             del _LEGACY[registry]
         return
     if gauge is None:
-        gauge = Gauge(
-            "tapo_discovered_devices",
-            "Legacy name (legacy_metrics): plugs the exporter knows, configured "
-            "and discovered, answering or not.",
-            registry=registry,
-        )
+        gauge = Gauge("tapo_discovered_devices", _LEGACY_HELP, registry=registry)
         _LEGACY[registry] = gauge
     gauge.set(count)

@@ -36,6 +36,7 @@ from exporterhub.exporters.kasa.discovery import (
     plan,
 )
 from exporterhub.exporters.kasa.instruments import (
+    PROCESS_METRICS,
     DiscoveryInstruments,
     legacy_inventory,
 )
@@ -269,6 +270,7 @@ class KasaPlugin:
     prefix: str = PREFIX
     specs: Sequence[MetricSpec[Any]] = KASA_SPECS
     identity_labels: tuple[str, ...] = ("target",)
+    process_metrics = PROCESS_METRICS
 
     def targets_from_config(self, data: Mapping[str, Any], source: str) -> list[Target]:
         """Validate the ``exporters.tapo`` section and return one target per plug.
