@@ -88,9 +88,11 @@ def _check_config(path: Path) -> int:
     plugins = load_plugins()
     settings = load_hub_settings(path)
     targets = targets_from_settings(settings, plugins, str(path))
-    print(f"{path}: ok, {len(targets)} target(s)")
+    watched = [t for t in targets if not t.discovers]
+    print(f"{path}: ok, {len(watched)} target(s)")
     for target in targets:
-        print(f"  {target.kind}/{target.name}")
+        found = " (discovery: finds further targets)" if target.discovers else ""
+        print(f"  {target.kind}/{target.name}{found}")
     return 0
 
 

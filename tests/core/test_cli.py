@@ -39,6 +39,18 @@ class TestCheckConfig:
         assert captured.out == f"{path}: ok, 2 target(s)\n  phd2/rig-a\n  phd2/rig-b\n"
         assert captured.err == ""
 
+    def test_discovery_source_is_listed_apart(self, write, capsys):
+        """A discovery source is listed but not counted as a watched target."""
+        path = write(
+            "exporters:\n  tapo:\n    devices: [127.0.0.1:9999]\n"
+            "    discovery_options: {targets: [127.0.0.2]}\n"
+        )
+        assert main(["check-config", str(path)]) == 0
+        assert capsys.readouterr().out == (
+            f"{path}: ok, 1 target(s)\n  tapo/127.0.0.1:9999\n"
+            "  tapo/discovery (discovery: finds further targets)\n"
+        )
+
     def test_empty_file(self, write, capsys):
         """An empty file is valid and has no targets."""
         path = write("")

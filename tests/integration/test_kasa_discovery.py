@@ -276,3 +276,48 @@ class TestDiscoveryFailures:
 def _no_credentials_in_logs(caplog: pytest.LogCaptureFixture) -> Any:
     yield
     assert PASSWORD not in caplog.text
+
+
+class TestCommand:
+    async def test_tapo_exporter_with_discovery_only(self, tmp_path):
+        """tapo-exporter runs with no devices when config.yaml turns discovery on."""
+        import sys
+
+        from .test_commands import scrape_until, spawn, stop
+
+        async with PlugSimulator(xor_spec()) as xor:
+            config = tmp_path / "config.yaml"
+            config.write_text(
+                "exporters:\n  tapo:\n    discovery_options:\n"
+                f"      targets: ['127.0.0.1:{xor.port}']\n"
+                "      interval: 5\n      discovery_timeout: 1\n"
+            )
+            port = free_port()
+            exe = Path(sys.executable).parent / "tapo-exporter"
+            proc = spawn(
+                [str(exe), "--prometheus-port", str(port), "--config", str(config)]
+            )
+            try:
+                s = await scrape_until(
+                    f"http://127.0.0.1:{port}/metrics", up(MAC_XOR), within=30
+                )
+            finally:
+                stop(proc)
+        assert targets(s) == [MAC_XOR]
+
+    def test_tapo_exporter_without_plugs_or_discovery_says_how(self, tmp_path):
+        """No devices and no discovery: exit 2 with a line saying what to set."""
+        import subprocess
+        import sys
+
+        exe = Path(sys.executable).parent / "tapo-exporter"
+        proc = subprocess.run(  # noqa: S603 - our own console script
+            [str(exe), "--prometheus-port", str(free_port())],
+            capture_output=True,
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+            env={"PATH": "/usr/bin:/bin"},
+        )
+        assert proc.returncode == 2
+        assert b"discovery_options" in proc.stderr
