@@ -164,8 +164,12 @@ class TestDiscoveredTargets:
             PlugSimulator(klap_spec(address)),
             exporter([finder(targets=[f"127.0.0.1:{xor.port}", address])]) as ex,
         ):
+            # Process metrics refresh at most once a second: wait for them too.
             s = await ex.scrape_until(
-                lambda s: up(MAC_XOR)(s) and up(MAC_KLAP)(s), within=20
+                lambda s: up(MAC_XOR)(s)
+                and up(MAC_KLAP)(s)
+                and s.value("tapo_discovery_devices") == 2.0,
+                within=20,
             )
         assert targets(s) == [MAC_XOR, MAC_KLAP]
         info = {i.labels["target"]: i.labels for i in s.series("tapo_device_info")}
