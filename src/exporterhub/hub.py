@@ -114,9 +114,9 @@ def targets_from_settings(
         if plugin is None:
             raise ConfigError(f"{source}: exporters.{kind}: unknown exporter")
         targets.extend(plugin.targets_from_config(section or {}, source))
-    names: set[tuple[str, str]] = set()
+    names: set[tuple[str, str, bool]] = set()
     for target in targets:
-        key = (target.kind, target.name)
+        key = (target.kind, target.name, target.discovers)  # sources named apart
         if key in names:
             raise ConfigError(
                 f"{source}: exporters.{target.kind}.targets: duplicate name "

@@ -210,6 +210,21 @@ class TestPhd2Targets:
         ):
             targets_from_settings(load_hub_settings(path), load_plugins(), str(path))
 
+    def test_plug_named_like_the_discovery_source(self, write):
+        """A plug called "discovery" and the discovery source do not collide."""
+        path = write(
+            "exporters:\n  tapo:\n    devices:\n"
+            "      - {name: discovery, host: 127.0.0.1}\n"
+            "    discovery_options: {enabled: true}\n"
+        )
+        found = targets_from_settings(
+            load_hub_settings(path), load_plugins(), str(path)
+        )
+        assert [(t.name, t.discovers) for t in found] == [
+            ("discovery", False),
+            ("discovery", True),
+        ]
+
     def test_unknown_exporter_with_real_plugins(self, write):
         """A kind the shipped plugins do not know is rejected."""
         path = write("exporters:\n  starlinkk: {}\n")
