@@ -166,9 +166,11 @@ class TestDiscoveredTargets:
         ):
             # Process metrics refresh at most once a second: wait for them too.
             s = await ex.scrape_until(
-                lambda s: up(MAC_XOR)(s)
-                and up(MAC_KLAP)(s)
-                and s.value("tapo_discovery_devices") == 2.0,
+                lambda s: (
+                    up(MAC_XOR)(s)
+                    and up(MAC_KLAP)(s)
+                    and s.value("tapo_discovery_devices") == 2.0
+                ),
                 within=20,
             )
         assert targets(s) == [MAC_XOR, MAC_KLAP]
