@@ -1,11 +1,14 @@
 """TP-Link Kasa/Tapo plug exporter: polls plugs through python-kasa, exports ``tapo_*``.
 
-Modules: ``settings`` (device strings, the ``exporters.tapo`` YAML section and the
-standalone command's settings), ``state`` (reads a python-kasa ``Device`` into a
-frozen ``KasaReading`` and folds readings and poll errors into a ``KasaSnapshot``)
-and ``collector`` (the metric table). All three are pure; only the client touches
-the network. Importing this package loads nothing heavy: python-kasa is imported
-only when a device is read.
+Modules: ``settings`` (re-exports ``devices``: host[:port] strings; ``section``: the
+``exporters.tapo`` YAML section, discovery options and per-plug settings;
+``command_settings``: the standalone command's env and flags), ``state`` (reads a
+python-kasa ``Device`` into a frozen ``KasaReading`` and folds readings and poll
+errors into a ``KasaSnapshot``), ``collector`` (the metric table), ``discovery``
+(which discovered plugs become targets, by MAC) and ``instruments`` (discovery's own
+metrics). Those are pure; only ``client`` touches the network and ``plugin`` wires.
+Importing this package loads nothing heavy: python-kasa is imported only when a
+device is read.
 """
 
 from __future__ import annotations

@@ -24,8 +24,9 @@ from exporterhub import __version__
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.logging import LEVELS, configure_logging
 from exporterhub.core.plugin import Target
+from exporterhub.exporters.kasa.command_settings import load_tapo_settings
+from exporterhub.exporters.kasa.devices import parse_device
 from exporterhub.exporters.kasa.plugin import PLUGIN, discovery_target, to_target
-from exporterhub.exporters.kasa.settings import load_tapo_settings, parse_device
 from exporterhub.hub import build_hub, run_command, serve
 
 __all__ = ["build_parser", "main", "probe_main"]

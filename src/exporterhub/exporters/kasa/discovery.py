@@ -22,11 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from exporterhub.exporters.kasa.settings import (
-    KasaDevice,
-    KasaDiscoverySettings,
-    KasaTargetSettings,
-)
+from exporterhub.exporters.kasa.devices import KasaDevice
+from exporterhub.exporters.kasa.section import KasaDiscoverySettings, KasaTargetSettings
 
 __all__ = ["ConfiguredPlug", "FoundPlug", "Inventory", "Plan", "normal_mac", "plan"]
 

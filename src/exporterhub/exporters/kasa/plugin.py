@@ -28,6 +28,7 @@ from exporterhub.core.scheduler import PollScheduler, Tier
 from exporterhub.core.snapshot import LinkState
 from exporterhub.exporters.kasa.client import PlugClient, PlugError, discover_plugs
 from exporterhub.exporters.kasa.collector import KASA_SPECS, PREFIX
+from exporterhub.exporters.kasa.devices import KasaDevice
 from exporterhub.exporters.kasa.discovery import (
     ConfiguredPlug,
     FoundPlug,
@@ -40,8 +41,7 @@ from exporterhub.exporters.kasa.instruments import (
     DiscoveryInstruments,
     legacy_inventory,
 )
-from exporterhub.exporters.kasa.settings import (
-    KasaDevice,
+from exporterhub.exporters.kasa.section import (
     KasaDiscoverySettings,
     KasaTargetSettings,
     TapoSection,

@@ -1,0 +1,391 @@
+"""The ``exporters.tapo`` YAML section and the per-plug settings it resolves to.
+
+``TapoSection`` validates the section (``devices``, ``discovery_options``,
+``prometheus_options.refresh_interval``, named ``credentials``); its ``targets()``
+and ``discovery()`` resolve it into one ``KasaTargetSettings`` per plug and the
+discovery worker's ``KasaDiscoverySettings``. The ``check_*`` and ``build_*``
+helpers are shared with the standalone command (``command_settings``), so both
+entry points validate and resolve alike.
+
+Validation only: nothing here reads the environment, the command line or a file
+(that is ``command_settings``), parses ``host[:port]`` (that is ``devices``) or
+talks to a plug. Credentials are ``SecretStr``: never in ``repr``, logs or the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from exporterhub.exporters.kasa.devices import DeviceEntry, KasaDevice, split_devices
+
+__all__ = [
+    "MIN_REFRESH_INTERVAL",
+    "CredentialSet",
+    "DiscoveryOptions",
+    "KasaDiscoverySettings",
+    "KasaTargetSettings",
+    "PrometheusOptions",
+    "TapoSection",
+    "as_secret",
+    "build_discovery",
+    "build_targets",
+    "check_devices",
+    "check_discovery",
+]
+
+MIN_REFRESH_INTERVAL: Final = 5.0
+"""Plugs answer flakily when polled faster (``protocols/kasa.md`` §6)."""
+
+
+class CredentialSet(BaseModel):
+    """One TP-Link cloud account (plugs bound to different accounts need several)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    username: SecretStr
+    password: SecretStr
+
+
+class DiscoveryOptions(BaseModel):
+    """``discovery_options``: find plugs by UDP discovery (off by default).
+
+    Keys follow python-kasa's ``Discover.discover`` arguments (as the original's
+    did); the original's other keys (``with_update`` …) are accepted and ignored.
+
+    Attributes:
+        enabled: send discovery to ``target`` on every round (the original's
+            ``perform_discovery``). Off by default: broadcasts never cross
+            routers, VLANs or Docker bridges, and not everyone wants them.
+        target: where ``enabled`` discovery goes: ``255.255.255.255`` (this
+            network), a subnet's broadcast address, or one plug's address.
+        targets: further addresses (``host`` or ``host:port``) asked by unicast
+            on every round, even with ``enabled`` off: plugs behind a router.
+        interval: seconds between discovery rounds (rediscovery).
+        discovery_timeout: seconds each round waits for answers.
+        discovery_packets: datagrams sent per address and round.
+        port: the legacy discovery (and TCP) port when not 9999.
+        interface: bind discovery to this network interface.
+        credentials: the credential set for discovered plugs (default: the
+            environment's username and password).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+
+    enabled: bool = Field(
+        default=False, validation_alias=AliasChoices("enabled", "perform_discovery")
+    )
+    target: str = Field(default="255.255.255.255", min_length=1, max_length=253)
+    targets: list[DeviceEntry] = Field(default_factory=list)
+    interval: float = Field(default=300.0, ge=MIN_REFRESH_INTERVAL, le=86400)
+    discovery_timeout: int = Field(default=5, ge=1, le=60)
+    discovery_packets: int = Field(default=3, ge=1, le=20)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    interface: str | None = None
+    credentials: str | None = None
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return split_devices(value)
+
+    @field_validator("target")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if any(c in value for c in " /[]"):
+            raise ValueError(f"invalid address {value!r}")
+        return value
+
+    @property
+    def active(self) -> bool:
+        """Say whether any discovery is configured."""
+        return self.enabled or bool(self.targets)
+
+
+class PrometheusOptions(BaseModel):
+    """``prometheus_options``: how often plugs are read and which names to serve.
+
+    Attributes:
+        refresh_interval: seconds between polls of each plug (at least 5).
+        legacy_metrics: also serve the original's metric names (values in kWh).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    refresh_interval: float = Field(default=30.0, ge=MIN_REFRESH_INTERVAL, le=86400)
+    legacy_metrics: bool = False
+
+
+class KasaTargetSettings(BaseModel):
+    """Everything one plug's worker needs.
+
+    Attributes:
+        device: the plug.
+        username: TP-Link account e-mail (ignored by XOR plugs).
+        password: its password.
+        refresh_interval: seconds between polls (at least 5).
+        timeout: python-kasa's per-attempt timeout, seconds.
+        poll_deadline: the exporter's bound on one whole ``update()`` (python-kasa
+            retries inside it); defaults to ``timeout * 3 + 3``.
+        legacy_metrics: also serve the original's metric names.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    device: KasaDevice
+    username: SecretStr = SecretStr("")
+    password: SecretStr = SecretStr("")
+    refresh_interval: float = Field(default=30.0, ge=MIN_REFRESH_INTERVAL, le=86400)
+    timeout: float = Field(default=5.0, gt=0, le=60)
+    poll_deadline: float | None = Field(default=None, gt=0, le=3600)
+    legacy_metrics: bool = False
+
+    @model_validator(mode="after")
+    def _deadline(self) -> KasaTargetSettings:
+        if self.poll_deadline is None:
+            object.__setattr__(self, "poll_deadline", self.timeout * 3 + 3)
+        return self
+
+    @property
+    def name(self) -> str:
+        """Return the target name."""
+        return self.device.name
+
+    @property
+    def deadline(self) -> float:
+        """Return the poll deadline in seconds (never None after validation)."""
+        return self.poll_deadline or self.timeout * 3 + 3
+
+    @property
+    def max_age(self) -> float:
+        """Seconds after a poll past which its values are no longer served."""
+        return 2 * self.refresh_interval
+
+
+def build_targets(
+    devices: list[KasaDevice],
+    credentials: Mapping[str, CredentialSet] | None,
+    default_username: SecretStr | str,
+    default_password: SecretStr | str,
+    *,
+    refresh_interval: float,
+    legacy_metrics: bool,
+    timeout: float,
+    poll_deadline: float | None,
+) -> list[KasaTargetSettings]:
+    """Return one ``KasaTargetSettings`` per device, its credential set resolved.
+
+    A device naming no set gets the default username and password.
+    """
+    targets = []
+    for device in devices:
+        username, password = as_secret(default_username), as_secret(default_password)
+        if device.credentials is not None:
+            # check_devices vetted the name when the model was validated.
+            chosen = (credentials or {})[device.credentials]
+            username, password = chosen.username, chosen.password
+        targets.append(
+            KasaTargetSettings(
+                device=device,
+                username=username,
+                password=password,
+                refresh_interval=refresh_interval,
+                timeout=timeout,
+                poll_deadline=poll_deadline,
+                legacy_metrics=legacy_metrics,
+            )
+        )
+    return targets
+
+
+class KasaDiscoverySettings(BaseModel):
+    """What the discovery worker needs, and the settings of each plug it finds.
+
+    Attributes:
+        options: the ``discovery_options`` section.
+        username: account for discovered plugs (from the chosen credential set).
+        password: its password.
+        refresh_interval: poll interval of discovered plugs.
+        timeout: python-kasa's per-attempt timeout for discovered plugs.
+        poll_deadline: bound on one ``update()`` of a discovered plug.
+        legacy_metrics: serve the original's names (and ``tapo_discovered_devices``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    options: DiscoveryOptions
+    username: SecretStr = SecretStr("")
+    password: SecretStr = SecretStr("")
+    refresh_interval: float = Field(default=30.0, ge=MIN_REFRESH_INTERVAL, le=86400)
+    timeout: float = Field(default=5.0, gt=0, le=60)
+    poll_deadline: float | None = Field(default=None, gt=0, le=3600)
+    legacy_metrics: bool = False
+
+    def plug(self, device: KasaDevice) -> KasaTargetSettings:
+        """Return the settings of one discovered plug."""
+        return KasaTargetSettings(
+            device=device,
+            username=self.username,
+            password=self.password,
+            refresh_interval=self.refresh_interval,
+            timeout=self.timeout,
+            poll_deadline=self.poll_deadline,
+            legacy_metrics=self.legacy_metrics,
+        )
+
+
+def build_discovery(
+    options: DiscoveryOptions,
+    credentials: Mapping[str, CredentialSet] | None,
+    default_username: SecretStr | str,
+    default_password: SecretStr | str,
+    *,
+    refresh_interval: float,
+    legacy_metrics: bool,
+    timeout: float,
+    poll_deadline: float | None,
+) -> KasaDiscoverySettings | None:
+    """Return the discovery worker's settings; None when it has nothing to do.
+
+    It also runs without discovery when ``legacy_metrics`` asks for the original's
+    ``tapo_discovered_devices``.
+    """
+    if not options.active and not legacy_metrics:
+        return None
+    username, password = as_secret(default_username), as_secret(default_password)
+    if options.credentials is not None:
+        chosen = (credentials or {})[options.credentials]
+        username, password = chosen.username, chosen.password
+    return KasaDiscoverySettings(
+        options=options,
+        username=username,
+        password=password,
+        refresh_interval=refresh_interval,
+        timeout=timeout,
+        poll_deadline=poll_deadline,
+        legacy_metrics=legacy_metrics,
+    )
+
+
+def check_discovery(
+    options: DiscoveryOptions, credentials: Mapping[str, CredentialSet] | None
+) -> None:
+    """Reject ``discovery_options.credentials`` naming an unknown set.
+
+    Raises:
+        ValueError: the set is not in ``credentials``.
+    """
+    if options.credentials is not None and options.credentials not in (
+        credentials or {}
+    ):
+        raise ValueError(
+            f"discovery_options.credentials: unknown credentials "
+            f"{options.credentials!r}"
+        )
+
+
+def as_secret(value: SecretStr | str) -> SecretStr:
+    """Return ``value`` as a ``SecretStr`` (unchanged when it already is one)."""
+    return value if isinstance(value, SecretStr) else SecretStr(value)
+
+
+def check_devices(
+    devices: list[KasaDevice], credentials: Mapping[str, CredentialSet] | None
+) -> None:
+    """Reject a device name used twice or a device naming an unknown set.
+
+    Raises:
+        ValueError: naming the offending device.
+    """
+    seen: set[str] = set()
+    for device in devices:
+        if device.name in seen:
+            raise ValueError(f"device name {device.name!r} is used twice")
+        seen.add(device.name)
+        if device.credentials is not None and device.credentials not in (
+            credentials or {}
+        ):
+            raise ValueError(
+                f"device {device.name!r}: unknown credentials {device.credentials!r}"
+            )
+
+
+class TapoSection(BaseModel):
+    """The ``exporters.tapo`` section of the YAML file (COMPAT).
+
+    Attributes:
+        enabled: run this exporter inside ``exporterhub serve``.
+        devices: plugs, each ``host[:port]`` or a mapping (see ``KasaDevice``).
+        discovery_options: UDP discovery (off by default), see ``DiscoveryOptions``.
+        prometheus_options: ``refresh_interval`` and ``legacy_metrics``.
+        credentials: named credential sets, referred to by a device's
+            ``credentials``; the default set comes from the environment.
+        timeout: python-kasa's per-attempt timeout, seconds (extension).
+        poll_deadline: bound on one ``update()``; default ``timeout * 3 + 3``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    devices: list[DeviceEntry] = Field(default_factory=list)
+    discovery_options: DiscoveryOptions = Field(default_factory=DiscoveryOptions)
+    prometheus_options: PrometheusOptions = Field(default_factory=PrometheusOptions)
+    credentials: dict[str, CredentialSet] | None = None
+    timeout: float = Field(default=5.0, gt=0, le=60)
+    poll_deadline: float | None = Field(default=None, gt=0, le=3600)
+
+    @field_validator("devices", mode="before")
+    @classmethod
+    def _parse_devices(cls, value: object) -> object:
+        return split_devices(value)
+
+    @model_validator(mode="after")
+    def _check(self) -> TapoSection:
+        check_devices(self.devices, self.credentials)
+        check_discovery(self.discovery_options, self.credentials)
+        return self
+
+    def discovery(
+        self, default_username: SecretStr | str, default_password: SecretStr | str
+    ) -> KasaDiscoverySettings | None:
+        """Return the discovery worker's settings, or None when it is not needed."""
+        return build_discovery(
+            self.discovery_options,
+            self.credentials,
+            default_username,
+            default_password,
+            refresh_interval=self.prometheus_options.refresh_interval,
+            legacy_metrics=self.prometheus_options.legacy_metrics,
+            timeout=self.timeout,
+            poll_deadline=self.poll_deadline,
+        )
+
+    def targets(
+        self, default_username: SecretStr | str, default_password: SecretStr | str
+    ) -> list[KasaTargetSettings]:
+        """Return one target per device, with its credential set resolved.
+
+        Args:
+            default_username: for devices that name no credential set (from env).
+            default_password: likewise.
+        """
+        return build_targets(
+            self.devices,
+            self.credentials,
+            default_username,
+            default_password,
+            refresh_interval=self.prometheus_options.refresh_interval,
+            legacy_metrics=self.prometheus_options.legacy_metrics,
+            timeout=self.timeout,
+            poll_deadline=self.poll_deadline,
+        )
