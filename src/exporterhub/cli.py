@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(demo_p)
 
     sim_p = sub.add_parser("simulate", help="run one protocol simulator")
-    sim_p.add_argument("kind", choices=KINDS)
+    # Each kind, and its simulator module's name where that differs (kasa = tapo).
+    sim_p.add_argument("kind", choices=list(dict.fromkeys([*KINDS, *MODULES.values()])))
     sim_p.add_argument("args", nargs=argparse.REMAINDER, help="the simulator's flags")
 
     check_p = sub.add_parser("check-config", help="validate a config file and exit")
@@ -124,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check_config(args.file)
         if args.command == "simulate":
             module = importlib.import_module(
-                f"exporterhub.simulators.{MODULES[args.kind]}"
+                f"exporterhub.simulators.{MODULES.get(args.kind, args.kind)}"
             )
             simulate: Callable[[list[str]], int] = module.main
             return simulate(list(args.args))

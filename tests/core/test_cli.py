@@ -151,3 +151,15 @@ class TestParser:
             ["serve", "--config.file", "x.yaml", "--web.listen-address", ":1"]
         )
         assert (str(args.config), args.listen_address) == ("x.yaml", ":1")
+
+
+class TestSimulate:
+    @pytest.mark.parametrize("kind", ["kasa", "tapo"])
+    def test_plug_simulator_by_either_name(self, kind, capsys):
+        """exporterhub simulate kasa (the issue's name) and tapo reach one simulator."""
+        with pytest.raises(SystemExit) as info:
+            main(["simulate", kind, "--help"])
+        assert info.value.code == 0
+        out = capsys.readouterr().out
+        assert out.startswith("usage: kasa-simulator")
+        assert "--discovery" in out
