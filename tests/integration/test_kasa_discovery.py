@@ -145,6 +145,7 @@ class TestClient:
         assert old.mac == MAC_XOR
         assert (new.host, new.port, new.connection_type) == (address, klap.port, "klap")
         assert (new.mac, new.login_version) == (MAC_KLAP, 2)
+        assert (old.family, new.family) == ("IOT.SMARTPLUGSWITCH", "SMART.TAPOPLUG")
 
     async def test_nothing_there_is_an_empty_round(self):
         """An address where no plug listens answers nothing, without error."""

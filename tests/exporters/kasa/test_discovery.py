@@ -171,3 +171,22 @@ class TestPlan:
         conf = configured("kitchen.lan", name=MAC_A)
         result = plan(inventory(found("10.0.0.77")), [conf], SETTINGS)
         assert result.targets == ()
+
+
+class TestNotPlugs:
+    @pytest.mark.parametrize(
+        "family", ["SMART.TAPOBULB", "IOT.SMARTBULB", "SMART.IPCAMERA", "SMART.TAPOHUB"]
+    )
+    def test_other_devices_never_become_targets(self, family):
+        """Discovery hears bulbs, cameras and hubs too; they are not plugs."""
+        plug = found("10.0.0.5", family=family)
+        assert plug.is_plug is False
+        assert plan(inventory(plug), [], SETTINGS).targets == ()
+
+    @pytest.mark.parametrize(
+        "family", ["IOT.SMARTPLUGSWITCH", "SMART.TAPOPLUG", "SMART.KASASWITCH", ""]
+    )
+    def test_plugs_switches_and_unknown_are_kept(self, family):
+        """Plugs, strips and switches (and a family not said) run as targets."""
+        plug = found("10.0.0.5", family=family)
+        assert len(plan(inventory(plug), [], SETTINGS).discovered) == 1

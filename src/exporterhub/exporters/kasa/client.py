@@ -219,6 +219,7 @@ def _found(device: Device) -> FoundPlug | None:
         login_version=login_version,
         mac=mac,
         model=model,
+        family=str(params.device_family.value),
     )
 
 

@@ -11,6 +11,8 @@ ones:
 - a configured plug that stopped answering at its address while discovery finds its
   MAC elsewhere moves there, under its configured name, until it is found back at
   the configured address;
+- bulbs, cameras, hubs and other devices discovery also hears are not plugs and
+  never become targets (``PLUG_FAMILIES``);
 - any other plug becomes a target named by its MAC (``AA:BB:CC:DD:EE:FF``), the one
   identity that survives a new address; the ``host`` label of ``tapo_device_info``
   says where it is now.
@@ -25,9 +27,27 @@ from typing import Final
 from exporterhub.exporters.kasa.devices import KasaDevice
 from exporterhub.exporters.kasa.section import KasaDiscoverySettings, KasaTargetSettings
 
-__all__ = ["ConfiguredPlug", "FoundPlug", "Inventory", "Plan", "normal_mac", "plan"]
+__all__ = [
+    "PLUG_FAMILIES",
+    "ConfiguredPlug",
+    "FoundPlug",
+    "Inventory",
+    "Plan",
+    "normal_mac",
+    "plan",
+]
 
 _DEFAULT_PORTS: Final = {"iot": 9999, "klap": 80, "aes": 80}
+PLUG_FAMILIES: Final = frozenset(
+    {
+        "IOT.SMARTPLUGSWITCH",  # Kasa plugs, strips, wall switches
+        "SMART.KASAPLUG",
+        "SMART.KASASWITCH",
+        "SMART.TAPOPLUG",  # Tapo plugs and strips
+        "SMART.TAPOSWITCH",
+    }
+)
+"""Device families (python-kasa ``DeviceFamily``) this exporter runs as targets."""
 
 
 def normal_mac(text: str) -> str:
@@ -55,6 +75,7 @@ class FoundPlug:
         login_version: the SMART login version it announced; None for IOT.
         mac: ``AA:BB:CC:DD:EE:FF``; "" when the answer had none.
         model: the model it announced ("" when not said).
+        family: its device family (``SMART.TAPOPLUG`` …); "" when not said.
     """
 
     host: str
@@ -63,6 +84,12 @@ class FoundPlug:
     login_version: int | None = None
     mac: str = ""
     model: str = ""
+    family: str = ""
+
+    @property
+    def is_plug(self) -> bool:
+        """Say whether it is a plug, strip or switch (unknown counts as one)."""
+        return not self.family or self.family in PLUG_FAMILIES
 
     @property
     def key(self) -> str:
@@ -178,6 +205,8 @@ def plan(
     discovered: list[KasaTargetSettings] = []
     moved: list[KasaTargetSettings] = []
     for plug in found.values():
+        if not plug.is_plug:
+            continue
         conf = _match(plug, configured)
         if conf is None:
             if plug.key not in names:  # a plug configured under its MAC as name

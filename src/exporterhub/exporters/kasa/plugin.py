@@ -186,15 +186,16 @@ class _Discovery:
         found = [plug for plugs in answers if plugs is not None for plug in plugs]
         for plug in self.inventory.add(found):
             _log.info(
-                "plug_discovered",
+                "plug_discovered" if plug.is_plug else "device_not_a_plug",
                 mac=plug.mac,
                 host=plug.host,
                 port=plug.port,
                 protocol=plug.connection_type,
                 model=plug.model,
+                family=plug.family,
             )
         instruments = DiscoveryInstruments.for_registry(self.offers.registry)
-        instruments.devices.set(len({plug.key for plug in found}))
+        instruments.devices.set(len({plug.key for plug in found if plug.is_plug}))
         failed = any(plugs is None for plugs in answers)
         instruments.rounds.labels("failed" if failed else "ok").inc()
         instruments.last_round.set(self.clock.time())
