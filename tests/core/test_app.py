@@ -25,7 +25,7 @@ from exporterhub.core.testing import running_server, wait_until
 from .helpers import HIDDEN, DemoPlugin, DemoSnapshot, demo_target, settle
 
 OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
-TEXT = "text/plain; version=0.0.4; charset=utf-8"
+TEXT = "text/plain; version=0.0.4"
 
 
 class Hub:

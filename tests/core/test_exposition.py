@@ -245,7 +245,7 @@ class TestGolden:
 
     def test_content_types(self):
         """The content types are the two the formats define."""
-        assert TEXT_CONTENT_TYPE == "text/plain; version=0.0.4; charset=utf-8"
+        assert TEXT_CONTENT_TYPE == "text/plain; version=0.0.4"
         assert OPENMETRICS_CONTENT_TYPE == (
             "application/openmetrics-text; version=1.0.0; charset=utf-8"
         )

@@ -78,7 +78,7 @@ class TestSimulationService:
         async with exporter_for([dish_target()]) as exporter:
             s = await exporter.scrape_until(has_fixed)
             response = await exporter.client.get("/metrics")
-        assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+        assert response.headers["content-type"] == "text/plain; version=0.0.4"
         for name in FIXED:
             (sample,) = s.series(name)
             assert sample.labels == {}

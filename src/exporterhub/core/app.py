@@ -150,10 +150,12 @@ def create_app(state: HubState) -> FastAPI:
                 if compressed
                 else exposition.body(openmetrics)
             )
-        headers = {"Vary": "Accept, Accept-Encoding"}
+        # Set as a header, not media_type: Starlette would append a charset to
+        # text/plain, and COMPAT fixes the exact value.
+        headers = {"Content-Type": media, "Vary": "Accept, Accept-Encoding"}
         if compressed:
             headers["Content-Encoding"] = "gzip"
-        return Response(body, media_type=media, headers=headers)
+        return Response(body, headers=headers)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:

@@ -39,7 +39,8 @@ __all__ = ["Exposition", "RecordView", "Section", "health_specs"]
 
 _log = structlog.get_logger(__name__)
 
-TEXT_CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+TEXT_CONTENT_TYPE: Final = "text/plain; version=0.0.4"
+"""Exactly what the original exporters answered (COMPAT); the body is UTF-8."""
 OPENMETRICS_CONTENT_TYPE: Final = (
     "application/openmetrics-text; version=1.0.0; charset=utf-8"
 )
