@@ -190,6 +190,27 @@ class TestLiveMode:
         assert health["mode"] == "live"
         assert health["dish_connected"] is True
 
+    async def test_location_read_once_per_location_interval(self, exporter_for):
+        """Status is read every pass, location once per interval; position stays."""
+        async with StarlinkDishSimulator(DishSimConfig(port=0)) as dish:
+            live = {
+                "dish_address": dish.address,
+                "timeout_seconds": 1.0,
+                "location_interval_seconds": 3600,
+            }
+            async with exporter_for([dish_target(mode="live", live=live)]) as exporter:
+                await exporter.scrape_until(
+                    lambda _: dish.requests_by_kind["get_status"] >= 5
+                )
+                # Five status reads = at least four finished passes, three of them
+                # without a location read.
+                s = await exporter.scrape()
+        assert dish.requests_by_kind["get_location"] == 1
+        assert s.value("starlink_dish_latitude_degrees") == pytest.approx(50.15)
+        assert s.value("starlink_dish_longitude_degrees") == pytest.approx(-5.05)
+        assert s.value("starlink_dish_speed_knots") == pytest.approx(6.5, rel=1e-6)
+        assert s.value("starlink_dish_location_available") == 1.0
+
     async def test_outage_and_refused_location(self, exporter_for):
         """An outage shows as SEARCHING; a refused location omits the position."""
         faults = DishFaults(outage_cause="NO_SCHEDULE", refuse_location=True)

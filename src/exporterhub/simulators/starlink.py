@@ -43,6 +43,7 @@ import argparse
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -152,6 +153,10 @@ class StarlinkDishSimulator:
     Args:
         config: listen address and faults (``config.faults`` is ``self.faults``).
         provider: returns the sample to serve; called on every request.
+
+    ``requests`` counts the ``Handle`` calls answered, ``requests_by_kind`` the same
+    by request kind (``get_status``, ``get_location``, …; ``none`` for an empty
+    request), refused and unsupported ones included.
     """
 
     def __init__(
@@ -163,6 +168,7 @@ class StarlinkDishSimulator:
         self.faults = config.faults
         self.provider: Callable[[], Telemetry] = provider or default_telemetry
         self.requests = 0
+        self.requests_by_kind: Counter[str] = Counter()
         self._server: aio.Server | None = None
         self._silent: asyncio.Server | None = None
         self._silent_conns: set[asyncio.StreamWriter] = set()
@@ -266,6 +272,7 @@ class StarlinkDishSimulator:
         assert schema is not None  # noqa: S101 - only registered after build
         self.requests += 1
         kind = request.WhichOneof("payload")
+        self.requests_by_kind[kind or "none"] += 1
         sample = self.provider()
         response = schema.response(id=request.id, api_version=API_VERSION)
         if kind == "get_status":

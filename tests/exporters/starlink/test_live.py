@@ -10,7 +10,6 @@ import asyncio
 import math
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -402,16 +401,7 @@ class TestHeadingAndSpeed:
 
 
 # --- the client against the fake dish (real loopback, unmodified library) --------
-
-
-@pytest.fixture(autouse=True)
-def fresh_client_library(monkeypatch) -> Iterator[None]:
-    """Each test resolves the schema anew and gets the library timeouts back."""
-    monkeypatch.setattr(starlink_grpc, "REQUEST_TIMEOUT", starlink_grpc.REQUEST_TIMEOUT)
-    monkeypatch.setattr(reflector, "QUERY_TIMEOUT", reflector.QUERY_TIMEOUT)
-    starlink_grpc.imports_pending = True
-    yield
-    starlink_grpc.imports_pending = True
+# (conftest.py resets the library's schema cache and timeouts around each test)
 
 
 def served() -> Telemetry:
@@ -457,6 +447,22 @@ class TestClient:
         assert location is not None
         assert location["sigma_m"] == pytest.approx(3.0)
         assert fix is not None
+
+    async def test_status_only_poll_makes_no_location_call(self):
+        """poll(read_location=False) reads status, returns no location, no RPC."""
+        async with (
+            StarlinkDishSimulator(DishSimConfig(port=0)) as sim,
+            LiveDishClient(sim.address, timeout=2.0) as client,
+        ):
+            status, _, _, location = await client.poll(read_location=False)
+            assert sim.requests_by_kind == {"get_status": 1}
+            *_, location_read = await client.poll()
+        assert status is not None
+        assert status["state"] == "CONNECTED"
+        assert location is None
+        assert location_read is not None
+        assert location_read["latitude"] == pytest.approx(50.15)
+        assert sim.requests_by_kind == {"get_status": 2, "get_location": 1}
 
     async def test_timeouts_are_set_process_wide(self):
         """Building a client lowers both library timeouts to its own."""

@@ -20,8 +20,11 @@ are also process-wide (``starlink_grpc`` module globals).
 ``starlink_grpc.location_data``, because only the raw message carries
 ``horizontal_speed_mps`` and ``sigma_m``; the mapping it returns is the
 ``location_data`` dict (``latitude``/``longitude``/``altitude``, all ``None`` when the
-dish answers ``PERMISSION_DENIED``) plus those two keys. Must not be called from
-``collect()``; never calls the library's control functions (reboot, stow, …).
+dish answers ``PERMISSION_DENIED``) plus those two keys. The caller decides how
+often to read it: ``poll(read_location=False)`` reads status only (one fewer RPC;
+live mode reads location every ``live.location_interval_seconds``, §6 "Polling
+plan"). Must not be called from ``collect()``; never calls the library's control
+functions (reboot, stow, …).
 """
 
 from __future__ import annotations
@@ -102,14 +105,18 @@ class LiveDishClient:
         self._location_refused = False
 
     async def poll(
-        self,
+        self, *, read_location: bool = True
     ) -> tuple[
         Mapping[str, Any] | None,
         Mapping[str, Any] | None,
         Mapping[str, Any] | None,
         Mapping[str, Any] | None,
     ]:
-        """Read status and location once.
+        """Read status, and location unless told not to, once.
+
+        Args:
+            read_location: also call ``get_location``; when False no location RPC
+                is made and ``location`` comes back ``None`` (not read).
 
         Returns:
             ``(status, obstruction, alerts, location)`` as ``starlink_grpc`` shapes
@@ -122,7 +129,7 @@ class LiveDishClient:
             status, obstruction, alerts = await self._call(
                 starlink_grpc.status_data, self._context
             )
-            location = await self._call(self._read_location)
+            location = await self._call(self._read_location) if read_location else None
         return status, obstruction, alerts, location
 
     def close(self) -> None:

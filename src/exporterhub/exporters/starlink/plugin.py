@@ -5,6 +5,15 @@ simulation mode it steps the engine by the real elapsed time; in live mode it po
 the dish through ``LiveDishClient`` and maps the answer. Each pass publishes a new
 snapshot; a failed pass keeps the last good values, counts the error and never
 stops the loop. Configuration updates from the REST API apply on the next pass.
+
+Live mode reads ``get_status`` on every pass but ``get_location`` only every
+``live.location_interval_seconds`` (``shared/protocols/starlink.md`` §6, "Polling
+plan"), and always on the first pass of a new client (start, a changed ``live``
+section, a mode switch) and the first good pass after a failed one (the library
+reconnects then; the dish may have rebooted or moved). A pass that does not read
+the location publishes the position fields of the last read unchanged — the
+series neither vanish nor flap, a refusal keeps them absent — and feeds no
+location to the fix/motion logic, so nothing is derived from an old fix.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Final
 
 import structlog
@@ -31,7 +41,13 @@ from exporterhub.exporters.starlink.settings import StarlinkConfig
 from exporterhub.exporters.starlink.state import StarlinkState
 from exporterhub.exporters.starlink.telemetry import Telemetry
 
-__all__ = ["PLUGIN", "StarlinkPlugin", "StarlinkTargetSettings", "to_target"]
+__all__ = [
+    "PLUGIN",
+    "StarlinkPlugin",
+    "StarlinkTargetSettings",
+    "carry_position",
+    "to_target",
+]
 
 _log = structlog.get_logger(__name__)
 DISH_TARGET: Final = "dish"
@@ -73,6 +89,9 @@ class Worker:
         )
         self._client: Any = None
         self._fix: Any = None
+        # (monotonic s, sample) of the last pass that read the location; None =
+        # read it on the next pass.
+        self._location_read: tuple[float, Telemetry] | None = None
         self._last_step: float | None = None
         self._engine_errors = 0
         self._failing = False
@@ -97,6 +116,10 @@ class Worker:
         self.config = config
         self.publisher.set_max_age(max_age(config))
         self._wake.set()
+
+    def close(self) -> None:
+        """Close the dish client, if any (``run`` does this when it ends)."""
+        self._close_client()
 
     def _close_client(self) -> None:
         if self._client is not None:
@@ -129,7 +152,16 @@ class Worker:
             self._client = LiveDishClient(
                 live.dish_address, timeout=live.timeout_seconds
             )
-        status, obstruction, alerts, location = await self._client.poll()
+            # Here, not in _close_client: a pass still in flight when the config
+            # changed must not mark the new client's location as read.
+            self._location_read = None
+        started = self.clock.monotonic()
+        last = self._location_read
+        read = last is None or started - last[0] >= live.location_interval_seconds
+        status, obstruction, alerts, location = await self._client.poll(
+            read_location=read
+        )
+        # Not read: location is None, so the anchor stays and no position is made.
         telemetry, self._fix = telemetry_from_dish(
             status,
             obstruction,
@@ -138,7 +170,10 @@ class Worker:
             now=self.clock.time(),
             previous_fix=self._fix,
         )
-        return telemetry
+        if read or last is None:
+            self._location_read = (started, telemetry)
+            return telemetry
+        return carry_position(telemetry, last[1])
 
     async def one_pass(self) -> bool:
         """Step or poll once and publish; return whether it succeeded."""
@@ -175,6 +210,8 @@ class Worker:
         return True
 
     def _failed(self, reason: str) -> None:
+        # The next good pass reads the location again (see the module docstring).
+        self._location_read = None
         self.publisher.update(self.state.snapshot())
         self.publisher.failed()
         if not self._failing:
@@ -194,7 +231,7 @@ class Worker:
                 spent = self.clock.monotonic() - started
                 await self._pause(max(0.0, self.config.update_interval_seconds - spent))
         finally:
-            self._close_client()
+            self.close()
 
     async def _pause(self, seconds: float) -> None:
         """Sleep until the next pass, or until a configuration change wakes us."""
@@ -205,6 +242,25 @@ class Worker:
         finally:
             sleeper.cancel()
             waker.cancel()
+
+
+def carry_position(sample: Telemetry, last_read: Telemetry) -> Telemetry:
+    """Return ``sample`` with the position fields of the last location read.
+
+    For live passes that did not read ``get_location``: latitude, longitude,
+    altitude, speed, heading and ``location_available`` come from ``last_read`` (all
+    absent and ``location_available`` False when that read was refused); every
+    other field is this pass's. Pure.
+    """
+    return replace(
+        sample,
+        latitude_degrees=last_read.latitude_degrees,
+        longitude_degrees=last_read.longitude_degrees,
+        altitude_meters=last_read.altitude_meters,
+        speed_knots=last_read.speed_knots,
+        heading_degrees=last_read.heading_degrees,
+        location_available=last_read.location_available,
+    )
 
 
 class _StepFailedError(Exception):

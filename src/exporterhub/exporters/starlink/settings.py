@@ -393,7 +393,12 @@ class LiveSettings(BaseModel):
     Attributes:
         dish_address: ``host:port`` of the dish gRPC API.
         timeout_seconds: per-call timeout, seconds.
-        location_interval_seconds: seconds between ``get_location`` polls.
+        location_interval_seconds: seconds between ``get_location`` reads, while
+            ``get_status`` is read on every pass (``update_interval_seconds``).
+            The location is read on the first pass of a new client (start, a
+            changed ``live`` section, a mode switch) and on the first good pass
+            after a failed one; passes in between publish the position of the
+            last read (absent after a refusal), never a position derived from it.
     """
 
     model_config = _FROZEN
