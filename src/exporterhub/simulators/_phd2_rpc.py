@@ -18,15 +18,15 @@ import math
 from collections.abc import Callable
 from typing import Final
 
-from exporterhub.simulators._phd2_session import (
+from exporterhub.simulators._phd2_model import (
     CAL_ANGLE,
     DEC_RATE,
     MOUNT,
     RA_RATE,
     Mode,
-    Phd2Session,
     Settle,
 )
+from exporterhub.simulators._phd2_session import Phd2Session
 from exporterhub.simulators._phd2_wire import (
     Num,
     RpcError,

@@ -36,8 +36,9 @@ from typing import Final
 
 import structlog
 
+from exporterhub.simulators._phd2_model import AppState, Phd2Faults
 from exporterhub.simulators._phd2_rpc import Phd2Rpc
-from exporterhub.simulators._phd2_session import AppState, Phd2Faults, Phd2Session
+from exporterhub.simulators._phd2_session import Phd2Session
 from exporterhub.simulators._phd2_wire import Num, RequestBuffer, malformed
 from exporterhub.simulators._serve import run_until_stopped
 
