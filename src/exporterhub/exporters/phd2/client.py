@@ -3,7 +3,7 @@
 ``Phd2Connection`` reads the stream with real line buffering, hands events to the
 caller in batches (one batch per socket read) and matches JSON-RPC answers to the one
 request in flight (PHD2 before 2.6.7 drops pipelined requests, so never more than
-one). It never interprets events; ``state.py`` does. Errors tree:
+one). It never interprets events; ``state.py`` (with ``events.py``) does. Errors tree:
 
     ExporterError
     └── Phd2Error

@@ -20,7 +20,7 @@ from typing import Final
 
 from exporterhub.core.metrics import Kind, MetricSpec, Sample, one
 from exporterhub.exporters.phd2.protocol import GuiderState
-from exporterhub.exporters.phd2.state import (
+from exporterhub.exporters.phd2.snapshot import (
     DEC_DIRECTIONS,
     OTHER,
     RA_DIRECTIONS,

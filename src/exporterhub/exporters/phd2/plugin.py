@@ -32,7 +32,8 @@ from exporterhub.exporters.phd2.client import (
 from exporterhub.exporters.phd2.collector import PHD2_SPECS, PREFIX, identity
 from exporterhub.exporters.phd2.protocol import Event
 from exporterhub.exporters.phd2.settings import Phd2Section, Phd2TargetSettings
-from exporterhub.exporters.phd2.state import Phd2Snapshot, Phd2State
+from exporterhub.exporters.phd2.snapshot import Phd2Snapshot
+from exporterhub.exporters.phd2.state import Phd2State
 
 __all__ = ["PLUGIN", "Phd2Plugin", "to_target"]
 

@@ -14,7 +14,7 @@ Common fields of every event (§4)::
     Inst       int    PHD2 instance number, 1-based (port 4400 + Inst - 1)
 
 Field glossary of the events the exporter reads (§5, §6; units as PHD2 sends them —
-``state.py`` converts to base units)::
+``fields.py``/``events.py`` convert to base units)::
 
     Version      PHDVersion str, PHDSubver str ("" for releases),
                  OverlapSupport bool (>= 2.6.7), MsgVersion int (always 1)

@@ -1,0 +1,362 @@
+"""What each PHD2 event does to the fold: the per-event half of ``Phd2State``.
+
+``EventHandlers`` holds the §7 state machine (``_set_state``) and one ``_on_<event>``
+method per event that changes more than the event counter; ``Phd2State`` inherits
+them, initialises the fields declared here and maps event names to the handlers.
+Pulse durations are converted to seconds on the way in (``fields.pulse``); distances
+stay in guide-camera pixels. Rules followed (``shared/protocols/phd2.md``):
+
+- State (§7): the event table, plus a "star selected" flag so looping with a star
+  reads ``Selected``. The flag is set by ``StarSelected``, ``StartCalibration``,
+  ``StartGuiding`` and the states that need a star, and cleared by
+  ``LockPositionLost``, ``LoopingExposuresStopped`` and ``StarLost`` while looping.
+  ``Paused`` remembers the state to return to on ``Resumed`` (``Guiding`` when
+  unknown). A ``GuideStep`` leaves ``Paused`` alone and a dead-reckoning
+  ``GuideStep`` leaves ``LostLock`` alone: both are deduced corrections, not a found
+  star (§6). The periodic ``get_app_state`` poll wins.
+- Settling (§8) is a flag from ``SettleBegin``/``Settling`` to ``SettleDone``.
+- RMS (§6, §14, COMPAT): root mean square about zero over the last ``rms_samples``
+  GuideSteps that are measurements: not while settling, not the first step after
+  ``GuidingDithered``, not dead-reckoning steps (``dx = dy = 0`` with the ``Frame`` of
+  the preceding ``StarLost``), and — once a step with ``Pos`` shows an AO is guiding —
+  not the mount's bump steps; nor steps with a missing, non-finite or absurd
+  (over 1e6 px) distance.
+- A new guiding run (a ``StartGuiding`` that is not a catch-up replay) empties the
+  RMS window, so no RMS is shown until its first measured step.
+- Handlers get ``counting`` (False during the catch-up replay) and skip counting the
+  events PHD2 replays; events it never replays count unconditionally.
+
+Label values are bounded: star-lost codes outside 0 to 8, alert types and pulse
+directions outside PHD2's sets all count under ``"other"``. A missing star-lost
+``ErrorCode`` counts as code ``"0"`` (PHD2 omits the field when it is zero, and
+versions before 2.6.7 never send it).
+
+Pure like ``state``: no I/O, no logging, no clock reads (``now`` is passed in). It
+must not dispatch events, count event names, handle catch-up, take poll results or
+build snapshots (that is ``state``), and must not import ``state``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from exporterhub.exporters.phd2.fields import Pulse, integer, number, pulse
+from exporterhub.exporters.phd2.protocol import GuiderState
+from exporterhub.exporters.phd2.rms import RollingMeanSquare
+from exporterhub.exporters.phd2.snapshot import (
+    ALERT_LEVELS,
+    DEC_DIRECTIONS,
+    OTHER,
+    RA_DIRECTIONS,
+    GuideStepValues,
+    Phd2Snapshot,
+)
+
+__all__ = ["EventHandlers"]
+
+_STAR_LOST_CODES: Final = frozenset(str(code) for code in range(9))
+
+_STAR_STATES: Final = frozenset(
+    {
+        GuiderState.SELECTED,
+        GuiderState.CALIBRATING,
+        GuiderState.GUIDING,
+        GuiderState.LOST_LOCK,
+    }
+)
+"""States in which PHD2 has a guide star selected."""
+
+_STATE_NAMES: Final = frozenset(GuiderState)
+
+_MAX_DISTANCE: Final = 1e6
+"""Pixels; a larger distance is garbage (no camera is that wide) and would overflow
+the sum of squares, so such a step stays out of the RMS window."""
+
+
+class EventHandlers:
+    """The fields the event handlers work on, and the handlers; see the module doc.
+
+    Not used on its own: ``Phd2State.__init__`` and ``begin_connection`` set every
+    field declared here, and ``Phd2State.apply`` calls the handlers.
+    """
+
+    # Guider state (§7); reset by begin_connection.
+    _catching_up: bool
+    _state: GuiderState | None
+    _paused_from: GuiderState | None
+    _star_selected: bool
+    _settling: bool
+    _dither_pending: bool
+    _lost_frame: int | None
+    _ao_seen: bool
+    # Identity, last values and the cached snapshot.
+    _version: str | None
+    _overlap: bool | None
+    _step: tuple[dict[str, Any], bool, Pulse, Pulse] | None
+    _last_step: GuideStepValues | None
+    _last_step_at: float | None
+    _settle: tuple[bool, int | None, int | None] | None
+    _snapshot: Phd2Snapshot | None
+    # RMS windows.
+    _ra_raw: RollingMeanSquare
+    _dec_raw: RollingMeanSquare
+    _ra_guide: RollingMeanSquare
+    _dec_guide: RollingMeanSquare
+    # Counters.
+    _star_lost: dict[str, int]
+    _alerts: dict[str, int]
+    _pulses: dict[str, float]
+    _guide_steps: int
+    _dithers: int
+    _settles_started: int
+    _settles_succeeded: int
+    _settles_failed: int
+    _calibrations_started: int
+    _calibrations_completed: int
+    _calibrations_failed: int
+    _ra_limited: int
+    _dec_limited: int
+
+    # -- state machine (§7) --------------------------------------------------------
+
+    def _set_state(self, state: GuiderState) -> None:
+        if state is GuiderState.PAUSED:
+            if self._state is not GuiderState.PAUSED:
+                self._paused_from = self._state
+        else:
+            self._paused_from = None
+        self._state = state
+
+    def _set_state_name(self, name: object) -> None:
+        if not isinstance(name, str) or name not in _STATE_NAMES:
+            return
+        state = GuiderState(name)
+        if state in _STAR_STATES:
+            self._star_selected = True
+        elif state is GuiderState.LOOPING or state is GuiderState.STOPPED:
+            self._star_selected = False
+        self._set_state(state)
+
+    def _on_app_state(self, fields: dict[str, Any], now: float, counting: bool) -> None:
+        self._set_state_name(fields.get("State"))
+        self._catching_up = False
+
+    def _on_version(self, fields: dict[str, Any], now: float, counting: bool) -> None:
+        version = fields.get("PHDVersion")
+        subversion = fields.get("PHDSubver")
+        if isinstance(version, str):
+            if isinstance(subversion, str):
+                version += subversion
+            self._version = version
+        self._overlap = fields.get("OverlapSupport") is True
+
+    def _on_looping(self, fields: dict[str, Any], now: float, counting: bool) -> None:
+        self._set_state(
+            GuiderState.SELECTED if self._star_selected else GuiderState.LOOPING
+        )
+
+    def _on_looping_stopped(
+        self, fields: dict[str, Any], now: float, counting: bool
+    ) -> None:
+        self._star_selected = False
+        self._set_state(GuiderState.STOPPED)
+
+    def _on_star_selected(
+        self, fields: dict[str, Any], now: float, counting: bool
+    ) -> None:
+        self._star_selected = True
+        if self._state is GuiderState.LOOPING:
+            self._set_state(GuiderState.SELECTED)
+
+    def _on_lock_lost(self, fields: dict[str, Any], now: float, counting: bool) -> None:
+        self._star_selected = False
+
+    def _on_start_calibration(
+        self, fields: dict[str, Any], now: float, counting: bool
+    ) -> None:
+        if counting:
+            self._calibrations_started += 1
+        self._star_selected = True
+        self._set_state(GuiderState.CALIBRATING)
+
+    def _on_calibrating(
+        self, fields: dict[str, Any], now: float, counting: bool
+    ) -> None:
+        self._set_state(GuiderState.CALIBRATING)
+
+    def _on_calibration_complete(
+        self, fields: dict[str, Any], now: float, counting: bool
+    ) -> None:
+        if counting:
+            self._calibrations_completed += 1
+
+    def _on_calibration_failed(
+        self, fields: dict[str, Any], now: float, counting: bool
+    ) -> None:
+        self._calibrations_failed += 1
+
+    def _on_start_guiding(
+        self, fields: dict[str, Any], now: float, counting: bool
+    ) -> None:
+        self._ao_seen = False
+        self._dither_pending = False
+        self._star_selected = True
+        if counting:
+            # A new guiding run (not the replay of the current one) starts a new
+            # RMS window: the last run's figure says nothing about this one.
+            size = self._ra_raw.size
+            self._ra_raw = RollingMeanSquare(size)
+            self._dec_raw = RollingMeanSquare(size)
+            self._ra_guide = RollingMeanSquare(size)
+            self._dec_guide = RollingMeanSquare(size)
+            self._snapshot = None
+        self._set_state(GuiderState.GUIDING)
+
+    def _on_star_lost(self, fields: dict[str, Any], now: float, counting: bool) -> None:
+        code = integer(fields, "ErrorCode")
+        label = "0" if code is None else str(code)
+        key = label if label in _STAR_LOST_CODES else OTHER
+        self._star_lost[key] = self._star_lost.get(key, 0) + 1
+        self._lost_frame = integer(fields, "Frame")
+        state = self._state
+        if state is GuiderState.GUIDING or state is GuiderState.LOST_LOCK:
+            self._set_state(GuiderState.LOST_LOCK)
+        elif state is GuiderState.SELECTED or state is GuiderState.LOOPING:
+            self._star_selected = False
+            self._set_state(GuiderState.LOOPING)
+
+    def _on_paused(self, fields: dict[str, Any], now: float, counting: bool) -> None:
+        self._set_state(GuiderState.PAUSED)
+
+    def _on_resumed(self, fields: dict[str, Any], now: float, counting: bool) -> None:
+        if self._state is GuiderState.PAUSED:
+            self._set_state(self._paused_from or GuiderState.GUIDING)
+
+    def _on_guiding_stopped(
+        self, fields: dict[str, Any], now: float, counting: bool
+    ) -> None:
+        self._dither_pending = False
+        self._lost_frame = None
+        self._set_state(GuiderState.STOPPED)
+
+    def _on_dithered(self, fields: dict[str, Any], now: float, counting: bool) -> None:
+        self._dithers += 1
+        self._dither_pending = True
+
+    def _on_settle_begin(
+        self, fields: dict[str, Any], now: float, counting: bool
+    ) -> None:
+        self._settles_started += 1
+        self._settling = True
+
+    def _on_settling(self, fields: dict[str, Any], now: float, counting: bool) -> None:
+        self._settling = True
+
+    def _on_settle_done(
+        self, fields: dict[str, Any], now: float, counting: bool
+    ) -> None:
+        self._settling = False
+        # Only Status 0 is success; a missing or odd Status is not a success.
+        ok = integer(fields, "Status") == 0
+        if ok:
+            self._settles_succeeded += 1
+        else:
+            self._settles_failed += 1
+        self._settle = (
+            ok,
+            integer(fields, "TotalFrames"),
+            integer(fields, "DroppedFrames"),
+        )
+
+    def _on_alert(self, fields: dict[str, Any], now: float, counting: bool) -> None:
+        level = fields.get("Type")
+        key = level if level in ALERT_LEVELS else OTHER
+        self._alerts[key] = self._alerts.get(key, 0) + 1
+
+    def _on_guide_step(
+        self, fields: dict[str, Any], now: float, counting: bool
+    ) -> None:
+        frame = integer(fields, "Frame")
+        ra_raw = number(fields, "RADistanceRaw")
+        dec_raw = number(fields, "DECDistanceRaw")
+        ra_guide = number(fields, "RADistanceGuide")
+        dec_guide = number(fields, "DECDistanceGuide")
+        ra_pulse = pulse(fields, "RADuration", "RADirection", RA_DIRECTIONS)
+        dec_pulse = pulse(fields, "DECDuration", "DECDirection", DEC_DIRECTIONS)
+        ao = "Pos" in fields
+        dead_reckoning = (
+            self._lost_frame is not None
+            and frame == self._lost_frame
+            and number(fields, "dx") == 0.0
+            and number(fields, "dy") == 0.0
+        )
+        if ao:
+            self._ao_seen = True
+        excluded = (
+            self._settling
+            or self._dither_pending
+            or dead_reckoning
+            or (self._ao_seen and not ao)
+        )
+        measured = False
+        if (
+            not excluded
+            and ra_raw is not None
+            and dec_raw is not None
+            and ra_guide is not None
+            and dec_guide is not None
+            and max(abs(ra_raw), abs(dec_raw), abs(ra_guide), abs(dec_guide))
+            <= _MAX_DISTANCE
+        ):
+            self._ra_raw.push(ra_raw)
+            self._dec_raw.push(dec_raw)
+            self._ra_guide.push(ra_guide)
+            self._dec_guide.push(dec_guide)
+            measured = True
+        self._dither_pending = False
+        self._lost_frame = None
+        # The remaining fields are read once per snapshot, not once per step.
+        self._step = (fields, measured, ra_pulse, dec_pulse)
+        self._last_step = None
+        self._last_step_at = now
+        self._guide_steps += 1
+        pulses = self._pulses
+        for seconds, direction in (ra_pulse, dec_pulse):
+            if direction is not None:
+                pulses[direction] = pulses.get(direction, 0.0) + seconds
+        if fields.get("RALimited") is True:
+            self._ra_limited += 1
+        if fields.get("DecLimited") is True:
+            self._dec_limited += 1
+        state = self._state
+        if state is GuiderState.PAUSED or (
+            dead_reckoning and state is GuiderState.LOST_LOCK
+        ):
+            return
+        self._set_state(GuiderState.GUIDING)
+
+    def _last_step_values(self) -> GuideStepValues | None:
+        if self._last_step is None and self._step is not None:
+            fields, measured, ra_pulse, dec_pulse = self._step
+            error_code = integer(fields, "ErrorCode")
+            self._last_step = GuideStepValues(
+                frame=integer(fields, "Frame"),
+                ra_distance_px=number(fields, "RADistanceRaw"),
+                dec_distance_px=number(fields, "DECDistanceRaw"),
+                ra_correction_px=number(fields, "RADistanceGuide"),
+                dec_correction_px=number(fields, "DECDistanceGuide"),
+                ra_pulse_seconds=ra_pulse[0],
+                ra_direction=ra_pulse[1],
+                dec_pulse_seconds=dec_pulse[0],
+                dec_direction=dec_pulse[1],
+                snr=number(fields, "SNR"),
+                star_mass=number(fields, "StarMass"),
+                hfd_px=number(fields, "HFD"),
+                avg_distance_px=number(fields, "AvgDist"),
+                error_code=0 if error_code is None else error_code,
+                ra_limited=fields.get("RALimited") is True,
+                dec_limited=fields.get("DecLimited") is True,
+                ao="Pos" in fields,
+                measured=measured,
+            )
+        return self._last_step
