@@ -35,6 +35,7 @@ __all__ = [
     "DiscoveryOptions",
     "KasaDiscoverySettings",
     "KasaTargetSettings",
+    "PlugPolling",
     "PrometheusOptions",
     "TapoSection",
     "as_secret",
@@ -126,29 +127,40 @@ class PrometheusOptions(BaseModel):
     legacy_metrics: bool = False
 
 
-class KasaTargetSettings(BaseModel):
-    """Everything one plug's worker needs.
+class PlugPolling(BaseModel):
+    """How a plug is polled and with which account.
+
+    Shared by configured plugs and the template discovery applies to plugs it finds.
 
     Attributes:
-        device: the plug.
         username: TP-Link account e-mail (ignored by XOR plugs).
         password: its password.
         refresh_interval: seconds between polls (at least 5).
         timeout: python-kasa's per-attempt timeout, seconds.
         poll_deadline: the exporter's bound on one whole ``update()`` (python-kasa
             retries inside it); defaults to ``timeout * 3 + 3``.
-        legacy_metrics: also serve the original's metric names.
+        legacy_metrics: also serve the original's metric names (and, for
+            discovery, ``tapo_discovered_devices``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    device: KasaDevice
     username: SecretStr = SecretStr("")
     password: SecretStr = SecretStr("")
     refresh_interval: float = Field(default=30.0, ge=MIN_REFRESH_INTERVAL, le=86400)
     timeout: float = Field(default=5.0, gt=0, le=60)
     poll_deadline: float | None = Field(default=None, gt=0, le=3600)
     legacy_metrics: bool = False
+
+
+class KasaTargetSettings(PlugPolling):
+    """Everything one plug's worker needs: the plug and how to poll it.
+
+    Attributes:
+        device: the plug.
+    """
+
+    device: KasaDevice
 
     @model_validator(mode="after")
     def _deadline(self) -> KasaTargetSettings:
@@ -208,40 +220,19 @@ def build_targets(
     return targets
 
 
-class KasaDiscoverySettings(BaseModel):
-    """What the discovery worker needs, and the settings of each plug it finds.
+class KasaDiscoverySettings(PlugPolling):
+    """What the discovery worker needs; the polling fields apply to each plug found.
 
     Attributes:
         options: the ``discovery_options`` section.
-        username: account for discovered plugs (from the chosen credential set).
-        password: its password.
-        refresh_interval: poll interval of discovered plugs.
-        timeout: python-kasa's per-attempt timeout for discovered plugs.
-        poll_deadline: bound on one ``update()`` of a discovered plug.
-        legacy_metrics: serve the original's names (and ``tapo_discovered_devices``).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     options: DiscoveryOptions
-    username: SecretStr = SecretStr("")
-    password: SecretStr = SecretStr("")
-    refresh_interval: float = Field(default=30.0, ge=MIN_REFRESH_INTERVAL, le=86400)
-    timeout: float = Field(default=5.0, gt=0, le=60)
-    poll_deadline: float | None = Field(default=None, gt=0, le=3600)
-    legacy_metrics: bool = False
 
     def plug(self, device: KasaDevice) -> KasaTargetSettings:
         """Return the settings of one discovered plug."""
-        return KasaTargetSettings(
-            device=device,
-            username=self.username,
-            password=self.password,
-            refresh_interval=self.refresh_interval,
-            timeout=self.timeout,
-            poll_deadline=self.poll_deadline,
-            legacy_metrics=self.legacy_metrics,
-        )
+        polling = {name: getattr(self, name) for name in PlugPolling.model_fields}
+        return KasaTargetSettings(device=device, **polling)
 
 
 def build_discovery(
