@@ -21,13 +21,13 @@ import structlog
 
 from exporterhub.core.backoff import Backoff
 from exporterhub.core.clock import Clock
-from exporterhub.exporters.chaos.instruments import ChaosInstruments
-from exporterhub.exporters.chaos.protocol import (
+from exporterhub.exporters.chaos.answers import (
     Answer,
     ErrorType,
     Failure,
     parse_answer,
 )
+from exporterhub.exporters.chaos.instruments import ChaosInstruments
 from exporterhub.exporters.chaos.settings import ChaosTargetSettings
 
 __all__ = ["ChaosClient", "ForbiddenCommandError"]

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from typing import Final
 
 from exporterhub.core.metrics import Kind, MetricSpec, Sample
-from exporterhub.exporters.chaos.protocol import Rate
+from exporterhub.exporters.chaos.payloads import Rate
 from exporterhub.exporters.chaos.state import ChaosSnapshot, LineSnapshot
 
 __all__ = ["CHAOS_SPECS", "PERIODS", "PREFIX", "UNAVAILABLE"]

@@ -27,6 +27,7 @@ from exporterhub.core.metrics import MetricSpec
 from exporterhub.core.plugin import Target, TargetPublisher
 from exporterhub.core.scheduler import PollScheduler, Tier
 from exporterhub.core.snapshot import LinkState
+from exporterhub.exporters.chaos.answers import Answer, ErrorType, Failure
 from exporterhub.exporters.chaos.client import ChaosClient
 from exporterhub.exporters.chaos.collector import CHAOS_SPECS, PREFIX, UNAVAILABLE
 from exporterhub.exporters.chaos.instruments import (
@@ -34,10 +35,7 @@ from exporterhub.exporters.chaos.instruments import (
     ChaosInstruments,
     register_build_info,
 )
-from exporterhub.exporters.chaos.protocol import (
-    Answer,
-    ErrorType,
-    Failure,
+from exporterhub.exporters.chaos.payloads import (
     info_lines,
     login_services,
     quota_lines,

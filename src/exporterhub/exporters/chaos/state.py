@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from exporterhub.exporters.chaos.protocol import InfoLine, QuotaLine, RateCard
+from exporterhub.exporters.chaos.payloads import InfoLine, QuotaLine, RateCard
 
 __all__ = ["ChaosSnapshot", "ChaosState", "LineSnapshot"]
 
