@@ -1,8 +1,10 @@
 """Starlink dish exporter: a seedable simulation engine and (later) a live dish reader.
 
 Both sources produce one frozen ``Telemetry`` sample (``telemetry.py``); the
-configuration model lives in ``settings.py`` and the simulation in ``engine.py``.
-Importing this package starts nothing.
+configuration model lives in ``settings.py`` (its sections in ``route_settings.py``,
+``link_settings.py`` and ``scenario_settings.py``, their shared rules in
+``settings_rules.py``; ``settings`` re-exports them all) and the simulation in
+``engine.py``. Importing this package starts nothing.
 """
 
 from __future__ import annotations

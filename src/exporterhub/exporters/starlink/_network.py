@@ -21,7 +21,10 @@ import random
 from dataclasses import dataclass
 from typing import Final
 
-from exporterhub.exporters.starlink.settings import NetworkSettings, ObstructionSettings
+from exporterhub.exporters.starlink.link_settings import (
+    NetworkSettings,
+    ObstructionSettings,
+)
 
 __all__ = [
     "HandoverModel",

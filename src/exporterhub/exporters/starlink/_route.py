@@ -35,7 +35,7 @@ from exporterhub.exporters.starlink.geo import (
     knots_to_mps,
     mps_to_knots,
 )
-from exporterhub.exporters.starlink.settings import RouteSettings
+from exporterhub.exporters.starlink.route_settings import RouteSettings
 
 __all__ = ["Leg", "RouteModel", "RouteSample", "build_legs"]
 

@@ -11,7 +11,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Final
 
-from exporterhub.exporters.starlink.settings import ScenarioEvent, ScenarioSettings
+from exporterhub.exporters.starlink.scenario_settings import (
+    ScenarioEvent,
+    ScenarioSettings,
+)
 
 __all__ = ["BUILTIN", "Effects", "ScenarioClock"]
 

@@ -47,7 +47,8 @@ from exporterhub.exporters.starlink._network import (
 )
 from exporterhub.exporters.starlink._route import RouteModel, RouteSample
 from exporterhub.exporters.starlink._scenario import Effects, ScenarioClock
-from exporterhub.exporters.starlink.settings import StarlinkConfig, WeatherSettings
+from exporterhub.exporters.starlink.link_settings import WeatherSettings
+from exporterhub.exporters.starlink.settings import StarlinkConfig
 from exporterhub.exporters.starlink.telemetry import Telemetry
 
 __all__ = [
