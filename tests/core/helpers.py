@@ -143,11 +143,14 @@ class FinderSettings(BaseModel):
 
     found: tuple[str, ...] = ()
     crash: bool = False
+    note: str = ""
 
 
-def finder(name: str = "finder", *found: str, crash: bool = False) -> Target:
+def finder(
+    name: str = "finder", *found: str, crash: bool = False, note: str = ""
+) -> Target:
     """Return a demo discovery source that offers ``found`` demo targets."""
-    settings = FinderSettings(found=found, crash=crash)
+    settings = FinderSettings(found=found, crash=crash, note=note)
     return Target(kind="demo", name=name, settings=settings, discovers=True)
 
 

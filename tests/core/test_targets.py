@@ -355,6 +355,29 @@ class TestDiscoverySources:
         await settle(lambda: names(runner) == ["y"])
         assert plugin.rounds["finder"] == 2
 
+    async def test_restarted_source_keeps_its_targets_until_it_offers(self, finders):
+        """A changed source setting does not blank what the source had found."""
+        runner, plugin = finders
+        await runner.apply([finder("finder", "x")])
+        await started(plugin, "x")
+        worker = plugin.current("x")
+        result = await runner.apply([finder("finder", "x", note="new interval")])
+        assert result.unchanged == ["demo/x"]  # kept while the new source starts
+        await settle(lambda: plugin.rounds["finder"] == 2)
+        assert names(runner) == ["x"]
+        assert plugin.current("x") is worker  # its offer matched: never restarted
+
+    async def test_replaced_source_is_not_heard(self, finders):
+        """An offer from a source that was replaced changes nothing."""
+        runner, plugin = finders
+        await runner.apply([finder("finder", "x")])
+        await settle(lambda: names(runner) == ["x"])
+        stale = plugin.offers["finder"]
+        await runner.apply([finder("finder", "y")])
+        await settle(lambda: plugin.rounds["finder"] == 2 and names(runner) == ["y"])
+        await stale.offer([demo_target("stale")])
+        assert names(runner) == ["y"]
+
     async def test_unchanged_source_keeps_running(self, finders):
         """Re-applying the same source leaves it and its targets alone."""
         runner, plugin = finders

@@ -133,13 +133,22 @@ class TargetRunner:
             return await self._reconcile()
 
     async def _apply_sources(self, wanted: dict[Key, Target]) -> None:
+        """Stop removed sources, restart changed ones, start new ones.
+
+        A restarted source's targets keep running until its first offer, so a
+        changed discovery setting does not blank what it had found.
+        """
+        kept: dict[Key, dict[Key, Target]] = {}
         for key in [
             k for k in self._sources if wanted.get(k) != self._sources[k].target
         ]:
-            await self._stop_task(key, self._sources.pop(key).task)
+            old = self._sources.pop(key)
+            if key in wanted:
+                kept[key] = old.offered
+            await self._stop_task(key, old.task)
         for key, target in wanted.items():
             if key not in self._sources:
-                self._start_source(target)
+                self._start_source(target, kept.get(key, {}))
 
     def _effective(self) -> dict[Key, Target]:
         effective = dict(self._configured)
@@ -173,8 +182,13 @@ class TargetRunner:
             )
         return result
 
-    async def _offer(self, source_key: Key, targets: Sequence[Target]) -> None:
-        """Replace one source's offer; ignore targets it may not offer."""
+    async def _offer(self, source: _Source, targets: Sequence[Target]) -> None:
+        """Replace one source's offer; ignore targets it may not offer.
+
+        Only the running source is heard: one that was stopped (or replaced by a
+        restarted one of the same name) while it still offered changes nothing.
+        """
+        source_key = (source.target.kind, source.target.name)
         offered: dict[Key, Target] = {}
         for target in targets:
             key = (target.kind, target.name)
@@ -187,8 +201,7 @@ class TargetRunner:
                 continue
             offered[key] = target
         async with self._lock:
-            source = self._sources.get(source_key)
-            if source is None:  # stopped while waiting for the lock
+            if self._sources.get(source_key) is not source:  # stopped meanwhile
                 return
             source.offered = offered
             await self._reconcile()
@@ -201,14 +214,19 @@ class TargetRunner:
                 found.append((target, running.publisher.record))
         return found
 
-    def _start_source(self, target: Target) -> None:
-        key = (target.kind, target.name)
+    def _start_source(self, target: Target, offered: dict[Key, Target]) -> None:
+        plugin = self._plugins[target.kind]
+        source: _Source | None = None
+
+        async def offer(targets: Sequence[Target]) -> None:
+            assert source is not None  # noqa: S101 - set before the task runs
+            await self._offer(source, targets)
+
         offers = TargetOffers(
-            lambda targets: self._offer(key, targets),
+            offer,
             lambda: self._configured_records(target.kind),
             self._exposition.registry,
         )
-        plugin = self._plugins[target.kind]
 
         async def work() -> None:
             discover = cast(DiscoveringPlugin, plugin).discover
@@ -217,7 +235,8 @@ class TargetRunner:
         task = asyncio.create_task(
             self._guard(target, work, None), name=f"{target.kind}/{target.name}"
         )
-        self._sources[key] = _Source(target, task)
+        source = _Source(target, task, dict(offered))
+        self._sources[(target.kind, target.name)] = source
 
     def _start(self, target: Target) -> None:
         plugin = self._plugins[target.kind]
