@@ -258,6 +258,95 @@ class TestDiscoveredTargets:
         assert moved[0]["address"] == f"127.0.0.1:{other}"
 
 
+class TestAddressesChangeHands:
+    async def test_wrong_plug_at_a_discovered_address_is_refused(self):
+        """Before rediscovery, a poll answered by another MAC fails: wrong_device."""
+        port = free_port()
+        once = finder(targets=[f"127.0.0.1:{port}"], interval=3600)  # no rediscovery
+        # The plug answers before the one discovery round: no race with start-up.
+        async with PlugSimulator(xor_spec(port=port)) as first, exporter([once]) as ex:
+            await ex.scrape_until(up(MAC_XOR), within=20)
+            await first.stop()
+            async with PlugSimulator(xor_spec(mac=MAC_KLAP, port=port)):
+                s = await ex.scrape_until(
+                    lambda s: (
+                        (
+                            s.value(
+                                "tapo_exporter_poll_errors_total",
+                                target=MAC_XOR,
+                                error="wrong_device",
+                            )
+                            or 0
+                        )
+                        >= 1
+                    ),
+                    within=20,
+                )
+        assert s.value("tapo_up", target=MAC_XOR) == 0.0
+        [info] = s.series("tapo_device_info")
+        assert info.labels["mac"] == MAC_XOR  # the stranger's identity never shown
+
+    async def test_address_given_to_another_plug(self):
+        """Rediscovery replaces the old plug's target by the newcomer's."""
+        port = free_port()
+        mislabelled: list[Scrape] = []
+
+        def settled(s: Scrape) -> bool:
+            mislabelled.extend(
+                s
+                for i in s.series("tapo_device_info")
+                if i.labels["target"] != i.labels["mac"]
+            )
+            return targets(s) == [MAC_KLAP] and up(MAC_KLAP)(s)
+
+        async with (
+            PlugSimulator(xor_spec(port=port)) as first,
+            exporter([finder(targets=[f"127.0.0.1:{port}"])]) as ex,
+        ):
+            await ex.scrape_until(up(MAC_XOR), within=20)
+            await first.stop()
+            async with PlugSimulator(xor_spec(mac=MAC_KLAP, port=port)):
+                await ex.scrape_until(settled, within=30)
+        assert mislabelled == []
+
+    async def test_configured_plug_swapped_with_another(self):
+        """kitchen moves to another port and a stranger takes its old one."""
+        home, away = free_port(), free_port()
+        wanted = [
+            configured("kitchen", "127.0.0.1", home),
+            finder(targets=[f"127.0.0.1:{home}", f"127.0.0.1:{away}"]),
+        ]
+        async with exporter(wanted) as ex:
+            async with PlugSimulator(xor_spec(port=home)):
+                await ex.scrape_until(up("kitchen"), within=20)
+            with capture_logs() as logs:
+                async with (
+                    PlugSimulator(xor_spec(mac=MAC_KLAP, port=home)),
+                    PlugSimulator(xor_spec(port=away)),
+                ):
+                    # kitchen polled where its MAC went; the stranger on its own.
+                    await ex.scrape_until(
+                        lambda s: (
+                            any(e["event"] == "plug_moved" for e in logs)
+                            and targets(s) == sorted(["kitchen", MAC_KLAP])
+                            and up("kitchen")(s)
+                            and up(MAC_KLAP)(s)
+                            and any(
+                                i.labels["target"] == "kitchen"
+                                and i.labels["mac"] == MAC_XOR
+                                for i in s.series("tapo_device_info")
+                            )
+                        ),
+                        within=40,
+                    )
+                    [kitchen] = [
+                        t for t in ex.state.runner.targets if t.name == "kitchen"
+                    ]
+                    assert kitchen.settings.device.port == away  # type: ignore[attr-defined]
+        moved = [e for e in logs if e["event"] == "plug_moved"]
+        assert moved[-1]["address"] == f"127.0.0.1:{away}"
+
+
 class TestDiscoveryFailures:
     async def test_unusable_interface_counts_a_failed_round(self):
         """A round that cannot ask is counted and logged; the exporter goes on."""
@@ -274,7 +363,7 @@ class TestDiscoveryFailures:
                              or 0) >= 1,
                         within=20,
                     )  # fmt: skip
-        assert s.value("tapo_discovery_devices") == 0.0
+        assert s.value("tapo_discovery_devices") is None  # unknown, not 0
         failed = [e for e in logs if e["event"] == "discovery_failed"]
         assert failed[0]["address"] == "127.0.0.1"
 

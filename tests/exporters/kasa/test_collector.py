@@ -326,7 +326,7 @@ class TestRows:
             "tapo_exporter_reconnects_total",
             "tapo_exporter_link_state",
         }
-        assert len(series(samples, "tapo_exporter_poll_errors_total")) == 5
+        assert len(series(samples, "tapo_exporter_poll_errors_total")) == 6
 
     def test_no_data_has_health_only(self):
         """A record without data renders only the core's health rows."""

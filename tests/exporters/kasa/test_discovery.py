@@ -190,3 +190,59 @@ class TestNotPlugs:
         """Plugs, strips and switches (and a family not said) run as targets."""
         plug = found("10.0.0.5", family=family)
         assert len(plan(inventory(plug), [], SETTINGS).discovered) == 1
+
+
+class TestAddressReuse:
+    def test_an_address_answering_as_another_plug_drops_the_old_one(self):
+        """DHCP gave .7 to another plug: the old entry goes, no double polling."""
+        inv = Inventory()
+        inv.add([found("10.0.0.7", mac=MAC_A)])
+        inv.add([found("10.0.0.7", mac=MAC_B)])
+        assert inv.plugs == {MAC_B: found("10.0.0.7", mac=MAC_B)}
+
+    def test_same_host_other_port_is_another_plug(self):
+        """Simulated plugs share 127.0.0.1 on different ports."""
+        inv = Inventory()
+        inv.add([found("127.0.0.1", mac=MAC_A, port=10001)])
+        inv.add([found("127.0.0.1", mac=MAC_B, port=10002)])
+        assert set(inv.plugs) == {MAC_A, MAC_B}
+
+    def test_targets_expect_their_mac(self):
+        """Discovered and moved targets carry the MAC they must answer with."""
+        [target] = plan(inventory(found("10.0.0.5")), [], SETTINGS).discovered
+        assert target.expect_mac == MAC_A
+        conf = configured("10.0.0.5")
+        conf = ConfiguredPlug(settings=conf.settings, mac=MAC_A, failing=True)
+        [moved] = plan(inventory(found("10.0.0.9")), [conf], SETTINGS).moved
+        assert moved.expect_mac == MAC_A
+
+
+class TestKnownIdentity:
+    def test_another_plug_at_the_configured_address_is_its_own_target(self):
+        """Configured kitchen (MAC A) moved; plug B now answers at its address."""
+        conf = configured("10.0.0.5")
+        conf = ConfiguredPlug(settings=conf.settings, mac=MAC_A, failing=True)
+        stranger = found("10.0.0.5", mac=MAC_B)
+        kitchen = found("10.0.0.9", mac=MAC_A)
+        result = plan(inventory(stranger, kitchen), [conf], SETTINGS)
+        assert [t.name for t in result.discovered] == [MAC_B]
+        assert [(t.name, t.device.host) for t in result.moved] == [
+            ("kitchen", "10.0.0.9")
+        ]
+
+    def test_a_dns_name_matches_its_address(self):
+        """Configured as a name: the plug found at its IP is at home, not moved."""
+        conf = configured("kitchen.lan")
+        conf = ConfiguredPlug(
+            settings=conf.settings,
+            mac=MAC_A,
+            failing=True,
+            addresses=frozenset({"10.0.0.5"}),
+        )
+        assert plan(inventory(found("10.0.0.5")), [conf], SETTINGS).targets == ()
+
+    def test_a_dns_name_before_its_mac_is_known_is_not_doubled(self):
+        """Before the named plug has answered, its IP still matches it."""
+        conf = configured("kitchen.lan")
+        conf = ConfiguredPlug(settings=conf.settings, addresses=frozenset({"10.0.0.5"}))
+        assert plan(inventory(found("10.0.0.5")), [conf], SETTINGS).targets == ()

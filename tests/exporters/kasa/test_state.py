@@ -276,6 +276,7 @@ class TestState:
             "connection",
             "protocol",
             "unsupported",
+            "wrong_device",
         ]
 
     def test_apply_then_fail_keeps_reading(self):
@@ -297,10 +298,11 @@ class TestState:
             "connection": 0,
             "protocol": 0,
             "unsupported": 0,
+            "wrong_device": 0,
         }
 
     def test_unknown_kind_is_refused(self):
-        """Only the five error kinds exist."""
+        """Only the six error kinds exist."""
         with pytest.raises(ValueError, match="oops"):
             KasaState().failed("oops")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 
 import kasa
 from kasa import (
@@ -28,7 +29,7 @@ from kasa import (
 from exporterhub.exporters.kasa.discovery import FoundPlug, normal_mac
 from exporterhub.exporters.kasa.state import error_kind
 
-__all__ = ["PlugClient", "PlugError", "discover_plugs"]
+__all__ = ["PlugClient", "PlugError", "discover_plugs", "resolve"]
 
 
 class PlugError(Exception):
@@ -243,9 +244,16 @@ async def discover_plugs(
         kasa.KasaException: python-kasa gave up on the round.
         TimeoutError: no end within ``discovery_timeout`` plus a margin.
     """
+    # python-kasa sends with a blocking sendto() on an IPv4 socket, where a name
+    # would be resolved on the event loop and a lookup failure only logged: resolve
+    # here, without blocking, and let a failure fail the round.
+    infos = await asyncio.get_running_loop().getaddrinfo(
+        target, None, family=socket.AF_INET, type=socket.SOCK_DGRAM
+    )
+    address = str(infos[0][4][0])
     async with asyncio.timeout(discovery_timeout + 5):
         devices = await Discover.discover(
-            target=target,
+            target=address,
             port=port,
             discovery_timeout=discovery_timeout,
             discovery_packets=discovery_packets,
@@ -260,3 +268,14 @@ async def discover_plugs(
         with contextlib.suppress(Exception):
             await device.disconnect()
     return found
+
+
+async def resolve(host: str) -> frozenset[str]:
+    """Return the addresses ``host`` resolves to; empty when it does not resolve."""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, None, type=socket.SOCK_STREAM
+        )
+    except OSError:
+        return frozenset()
+    return frozenset(str(info[4][0]) for info in infos)

@@ -265,7 +265,7 @@ KASA_SPECS: Final[list[MetricSpec[KasaSnapshot]]] = [
     MetricSpec(
         name="tapo_exporter_poll_errors_total",
         help="Failed polls of the plug by error kind (auth, timeout, connection, "
-        "protocol, unsupported).",
+        "protocol, unsupported, wrong_device: the address answered as another plug).",
         kind=Kind.COUNTER,
         labels=("error",),
         value_fn=_errors,

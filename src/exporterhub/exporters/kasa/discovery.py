@@ -96,6 +96,11 @@ class FoundPlug:
         """Return its identity: the MAC, else its address."""
         return self.mac or _address(self.host, self.port, self.connection_type)
 
+    @property
+    def endpoint(self) -> tuple[str, int]:
+        """Return where it answers: host and port (the protocol's default if None)."""
+        return self.host, self.port or _DEFAULT_PORTS.get(self.connection_type, 0)
+
     def device(self, name: str) -> KasaDevice:
         """Return the plug as a configured device would be, named ``name``."""
         return KasaDevice(
@@ -120,9 +125,16 @@ class Inventory:
     plugs: dict[str, FoundPlug] = field(default_factory=dict)
 
     def add(self, found: Iterable[FoundPlug]) -> list[FoundPlug]:
-        """Record a round's answers; return the plugs new or at a new address."""
+        """Record a round's answers; return the plugs new or at a new address.
+
+        An address that now answers as another plug no longer holds the old one
+        (DHCP gave it away): that entry goes, so two targets never poll one plug.
+        """
         changed = []
         for plug in found:
+            for key, other in list(self.plugs.items()):
+                if key != plug.key and other.endpoint == plug.endpoint:
+                    del self.plugs[key]
             if self.plugs.get(plug.key) != plug:
                 changed.append(plug)
             self.plugs[plug.key] = plug
@@ -136,14 +148,16 @@ class ConfiguredPlug:
     Attributes:
         settings: its configured settings.
         mac: its MAC once it has answered ("" before).
-        failing: its latest poll failed (it may have moved).
+        failing: it has stopped answering as itself (it may have moved).
         moved: discovery currently runs it at another address.
+        addresses: what its configured host resolves to (a DNS name's IPs).
     """
 
     settings: KasaTargetSettings
     mac: str = ""
     failing: bool = False
     moved: bool = False
+    addresses: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +173,9 @@ class Plan:
         return self.discovered + self.moved
 
 
-def _same_address(device: KasaDevice, plug: FoundPlug) -> bool:
-    if device.host != plug.host:
+def _same_address(conf: ConfiguredPlug, plug: FoundPlug) -> bool:
+    device = conf.settings.device
+    if plug.host != device.host and plug.host not in conf.addresses:
         return False
     if device.port is None and device.connection_type == "auto":
         return True  # the host alone was given: whichever protocol answers
@@ -176,7 +191,9 @@ def _match(
         if plug.mac and conf.mac == plug.mac:
             return conf
     for conf in configured:
-        if _same_address(conf.settings.device, plug):
+        # At the configured address, unless that plug is known to be another one.
+        known_other = bool(conf.mac and plug.mac) and conf.mac != plug.mac
+        if _same_address(conf, plug) and not known_other:
             return conf
     return None
 
@@ -186,7 +203,7 @@ def _moved(conf: ConfiguredPlug, plug: FoundPlug) -> KasaTargetSettings:
     moved = plug.device(device.name).model_copy(
         update={"credentials": device.credentials}
     )
-    return conf.settings.model_copy(update={"device": moved})
+    return conf.settings.model_copy(update={"device": moved, "expect_mac": plug.mac})
 
 
 def plan(
@@ -210,9 +227,10 @@ def plan(
         conf = _match(plug, configured)
         if conf is None:
             if plug.key not in names:  # a plug configured under its MAC as name
-                discovered.append(settings.plug(plug.device(plug.key)))
+                target = settings.plug(plug.device(plug.key))
+                discovered.append(target.model_copy(update={"expect_mac": plug.mac}))
             continue
-        elsewhere = not _same_address(conf.settings.device, plug)
+        elsewhere = not _same_address(conf, plug)
         same_plug = bool(plug.mac) and conf.mac == plug.mac
         if elsewhere and same_plug and (conf.failing or conf.moved):
             moved.append(_moved(conf, plug))

@@ -1,9 +1,10 @@
 """The discovery worker's own metrics, one set per registry (per hub).
 
 Created on the first finished round, so nothing reads 0 before discovery has
-answered anything. ``tapo_discovered_devices`` (the original's name, a count of
-every plug the exporter knows: configured and discovered) only with
-``legacy_metrics``. No I/O and no discovery logic here.
+answered anything, and removed when the discovery source stops.
+``tapo_discovered_devices`` (the original's name, a count of every plug the
+exporter knows: configured and discovered) only with ``legacy_metrics``.
+No I/O and no discovery logic here.
 """
 
 from __future__ import annotations
@@ -43,11 +44,10 @@ _BY_REGISTRY: weakref.WeakKeyDictionary[CollectorRegistry, DiscoveryInstruments]
 
 
 class DiscoveryInstruments:
-    """The discovery metrics of one registry."""
+    """The discovery metrics of one registry, while a discovery source runs."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self._registry = registry
-        self.devices = Gauge("tapo_discovery_devices", _DEVICES_HELP, registry=registry)
         self.rounds = Counter(
             "tapo_discovery_rounds",
             _ROUNDS_HELP,
@@ -61,6 +61,23 @@ class DiscoveryInstruments:
             _LAST_ROUND_HELP,
             registry=registry,
         )
+        self._devices: Gauge | None = None
+
+    def devices(self, count: int | None) -> None:
+        """Serve ``tapo_discovery_devices`` = ``count``; None removes the series.
+
+        None means nothing could be asked this round: the count is unknown.
+        """
+        if count is None:
+            if self._devices is not None:
+                self._registry.unregister(self._devices)
+                self._devices = None
+            return
+        if self._devices is None:
+            self._devices = Gauge(
+                "tapo_discovery_devices", _DEVICES_HELP, registry=self._registry
+            )
+        self._devices.set(count)
 
     @classmethod
     def for_registry(cls, registry: CollectorRegistry) -> DiscoveryInstruments:
@@ -70,6 +87,16 @@ class DiscoveryInstruments:
             found = cls(registry)
             _BY_REGISTRY[registry] = found
         return found
+
+    @classmethod
+    def drop(cls, registry: CollectorRegistry) -> None:
+        """Remove the registry's discovery metrics (the source stopped)."""
+        found = _BY_REGISTRY.pop(registry, None)
+        if found is None:
+            return
+        found.devices(None)
+        registry.unregister(found.rounds)
+        registry.unregister(found.last_round)
 
 
 _LEGACY: weakref.WeakKeyDictionary[CollectorRegistry, Gauge] = (

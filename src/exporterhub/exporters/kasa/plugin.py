@@ -25,8 +25,13 @@ from exporterhub.core.config import validate_model
 from exporterhub.core.metrics import MetricSpec
 from exporterhub.core.plugin import Target, TargetOffers, TargetPublisher
 from exporterhub.core.scheduler import PollScheduler, Tier
-from exporterhub.core.snapshot import LinkState
-from exporterhub.exporters.kasa.client import PlugClient, PlugError, discover_plugs
+from exporterhub.core.snapshot import LinkState, TargetRecord
+from exporterhub.exporters.kasa.client import (
+    PlugClient,
+    PlugError,
+    discover_plugs,
+    resolve,
+)
 from exporterhub.exporters.kasa.collector import KASA_SPECS, PREFIX
 from exporterhub.exporters.kasa.devices import KasaDevice
 from exporterhub.exporters.kasa.discovery import (
@@ -108,6 +113,11 @@ class _Worker:
         except PlugError as exc:
             self._failed(exc.kind, time.perf_counter() - started)
             return
+        expected = self.settings.expect_mac
+        if expected and normal_mac(reading.mac) not in ("", expected):
+            # DHCP gave this address to another plug: its values are not ours.
+            self._failed("wrong_device", time.perf_counter() - started)
+            return
         self.state.apply(reading, time.perf_counter() - started)
         self.publisher.data(self.state.snapshot())
         if self._failing is not None:
@@ -160,6 +170,7 @@ class _Discovery:
         self.inventory = Inventory()
         # MAC by configured device (a renamed or re-pointed plug learns anew)
         self.learned: dict[KasaDevice, str] = {}
+        self.resolved: dict[str, frozenset[str]] = {}  # configured host -> IPs
         self.moved: dict[str, str] = {}  # configured name -> address now
         self.failing: set[str] = set()  # addresses whose last ask failed
 
@@ -175,6 +186,7 @@ class _Discovery:
                 await self.replan()
                 await self.clock.sleep(min(REPLAN_SECONDS, options.interval))
         finally:
+            DiscoveryInstruments.drop(self.offers.registry)
             legacy_inventory(self.offers.registry, None)
 
     async def round(self) -> None:
@@ -183,6 +195,7 @@ class _Discovery:
         addresses = [(options.target, options.port)] if options.enabled else []
         addresses += [(d.host, d.port or options.port) for d in options.targets]
         answers = await asyncio.gather(*(self._ask(h, p) for h, p in addresses))
+        await self._resolve_configured()
         found = [plug for plugs in answers if plugs is not None for plug in plugs]
         for plug in self.inventory.add(found):
             _log.info(
@@ -195,8 +208,10 @@ class _Discovery:
                 family=plug.family,
             )
         instruments = DiscoveryInstruments.for_registry(self.offers.registry)
-        instruments.devices.set(len({plug.key for plug in found if plug.is_plug}))
-        failed = any(plugs is None for plugs in answers)
+        asked = [plugs for plugs in answers if plugs is not None]
+        plugs = {plug.key for plug in found if plug.is_plug}
+        instruments.devices(len(plugs) if asked or not answers else None)
+        failed = len(asked) < len(answers)
         instruments.rounds.labels("failed" if failed else "ok").inc()
         instruments.last_round.set(self.clock.time())
 
@@ -217,27 +232,53 @@ class _Discovery:
                 _log.warning("discovery_failed", address=host, error=str(exc))
             self.failing.add(host)
             return None
+        except Exception:  # a python-kasa bug must not end discovery for good
+            _log.exception("discovery_failed", address=host)
+            self.failing.add(host)
+            return None
         self.failing.discard(host)
         return found
+
+    async def _resolve_configured(self) -> None:
+        """Look the configured plugs' host names up, so a name and its IP match."""
+        hosts = {_settings(t).device.host for t, _ in self.offers.configured()}
+        resolved = await asyncio.gather(*(resolve(host) for host in hosts))
+        self.resolved = dict(zip(hosts, resolved, strict=True))
 
     def _configured(self) -> list[ConfiguredPlug]:
         plugs = []
         for target, record in self.offers.configured():
             settings = _settings(target)
+            device = settings.device
             data = record.data
+            current = ""
             if isinstance(data, KasaSnapshot) and data.reading is not None:
-                mac = normal_mac(data.reading.mac)
-                if mac:
-                    self.learned[settings.device] = mac
+                current = normal_mac(data.reading.mac)
+            learned = self.learned.get(device, "")
+            displaced = False
+            if current and current != learned:
+                # The configured address answers as another plug: while the plug
+                # we knew is found elsewhere it has moved; else it was replaced.
+                displaced = bool(learned) and learned in self.inventory.plugs
+                if not displaced:
+                    self.learned[device] = learned = current
             plugs.append(
                 ConfiguredPlug(
                     settings=settings,
-                    mac=self.learned.get(settings.device, ""),
-                    failing=record.attempted and not record.healthy,
+                    mac=learned,
+                    failing=displaced or self._gone(record, settings),
                     moved=target.name in self.moved,
+                    addresses=self.resolved.get(device.host, frozenset()),
                 )
             )
         return plugs
+
+    def _gone(self, record: TargetRecord[Any], settings: KasaTargetSettings) -> bool:
+        """Say whether a configured plug has missed two polls in a row (not one)."""
+        if not record.attempted or record.healthy:
+            return False
+        last = record.last_success
+        return last is None or self.clock.time() - last >= 2 * settings.refresh_interval
 
     async def replan(self) -> None:
         """Offer the plugs to run now, from memory (no network)."""

@@ -158,9 +158,12 @@ class KasaTargetSettings(PlugPolling):
 
     Attributes:
         device: the plug.
+        expect_mac: the MAC the plug must answer with (``AA:BB:…``), set by
+            discovery for the plugs it runs; "" = whichever plug answers.
     """
 
     device: KasaDevice
+    expect_mac: str = ""
 
     @model_validator(mode="after")
     def _deadline(self) -> KasaTargetSettings:

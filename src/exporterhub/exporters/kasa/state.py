@@ -63,6 +63,8 @@ class ErrorKind(StrEnum):
     CONNECTION = "connection"
     PROTOCOL = "protocol"
     UNSUPPORTED = "unsupported"
+    WRONG_DEVICE = "wrong_device"
+    """The address answered as another plug (discovery knows this one's MAC)."""
 
 
 ERROR_KINDS: Final = tuple(ErrorKind)
