@@ -462,6 +462,8 @@ class TestDiscoveryOptions:
             ({"targets": ["10.0.0.5:99999"]}, "port must be a number"),
             ({"interval": 1}, "interval"),
             ({"discovery_timeout": 0}, "discovery_timeout"),
+            ({"target": "ff02::1"}, "IPv4 only"),
+            ({"targets": ["[::1]:9999"]}, "IPv4 only"),
         ],
     )
     def test_bad_options_name_the_key(self, tmp_path, options, problem):

@@ -58,6 +58,13 @@ class CredentialSet(BaseModel):
     password: SecretStr
 
 
+def _ipv4_only(host: str) -> str:
+    """Refuse an IPv6 address: plug discovery (python-kasa) speaks IPv4 only."""
+    if ":" in host:
+        raise ValueError(f"{host!r}: discovery works over IPv4 only")
+    return host
+
+
 class DiscoveryOptions(BaseModel):
     """``discovery_options``: find plugs by UDP discovery (off by default).
 
@@ -105,6 +112,13 @@ class DiscoveryOptions(BaseModel):
     def _host(cls, value: str) -> str:
         if any(c in value for c in " /[]"):
             raise ValueError(f"invalid address {value!r}")
+        return _ipv4_only(value)
+
+    @field_validator("targets")
+    @classmethod
+    def _hosts(cls, value: list[KasaDevice]) -> list[KasaDevice]:
+        for device in value:
+            _ipv4_only(device.host)
         return value
 
     @property
