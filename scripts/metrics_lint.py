@@ -38,7 +38,7 @@ def scrape(url: str) -> str:
         return str(response.read().decode())
 
 
-DISCOVERED = "tapo_discovery_devices 2.0"
+DISCOVERED = "tapo_exporter_discovery_devices 2.0"
 """The demo's two plugs found by discovery (so their series are checked too)."""
 
 

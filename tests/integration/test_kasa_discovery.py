@@ -170,7 +170,7 @@ class TestDiscoveredTargets:
                 lambda s: (
                     up(MAC_XOR)(s)
                     and up(MAC_KLAP)(s)
-                    and s.value("tapo_discovery_devices") == 2.0
+                    and s.value("tapo_exporter_discovery_devices") == 2.0
                 ),
                 within=20,
             )
@@ -181,10 +181,10 @@ class TestDiscoveredTargets:
         assert info[MAC_KLAP]["host"] == address
         assert info[MAC_KLAP]["protocol"] == "klap"
         assert s.value("tapo_power_watts", target=MAC_KLAP) is not None
-        assert s.value("tapo_discovery_devices") == 2.0
-        assert (s.value("tapo_discovery_rounds_total", result="ok") or 0) >= 1
-        assert s.value("tapo_discovery_rounds_total", result="failed") == 0.0
-        assert s.value("tapo_discovery_last_round_timestamp_seconds") is not None
+        assert s.value("tapo_exporter_discovery_devices") == 2.0
+        assert (s.value("tapo_exporter_discovery_rounds_total") or 0) >= 1
+        assert s.value("tapo_exporter_discovery_errors_total") == 0.0
+        assert s.value("tapo_exporter_discovery_last_round_timestamp_seconds")
         assert s.series("tapo_discovered_devices") == []  # legacy name is opt-in
 
     async def test_enabled_discovery_asks_its_target(self):
@@ -206,7 +206,8 @@ class TestDiscoveredTargets:
             async with exporter(wanted) as ex:
                 s = await ex.scrape_until(
                     lambda s: (
-                        up("kettle")(s) and s.value("tapo_discovery_devices") == 1.0
+                        up("kettle")(s)
+                        and s.value("tapo_exporter_discovery_devices") == 1.0
                     ),
                     within=20,
                 )
@@ -227,7 +228,7 @@ class TestDiscoveredTargets:
                 s = await ex.scrape_until(
                     lambda s: (
                         targets(s) == ["kettle"]
-                        and s.value("tapo_discovery_devices") == 1.0
+                        and s.value("tapo_exporter_discovery_devices") == 1.0
                     ),
                     within=20,
                 )
@@ -359,11 +360,11 @@ class TestDiscoveryFailures:
                 async with exporter(wanted) as ex:
                     s = await ex.scrape_until(
                         lambda s: up("kettle")(s)
-                        and (s.value("tapo_discovery_rounds_total", result="failed")
+                        and (s.value("tapo_exporter_discovery_errors_total")
                              or 0) >= 1,
                         within=20,
                     )  # fmt: skip
-        assert s.value("tapo_discovery_devices") is None  # unknown, not 0
+        assert s.value("tapo_exporter_discovery_devices") is None  # unknown, not 0
         failed = [e for e in logs if e["event"] == "discovery_failed"]
         assert failed[0]["address"] == "127.0.0.1"
 

@@ -14,15 +14,13 @@ from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-__all__ = ["PROCESS_METRICS", "RESULTS", "DiscoveryInstruments", "legacy_inventory"]
-
-RESULTS: Final = ("ok", "failed")
-"""Outcomes of one discovery round: every address answered the call, or not."""
+__all__ = ["PROCESS_METRICS", "DiscoveryInstruments", "legacy_inventory"]
 
 _DEVICES_HELP: Final = "Plugs that answered the last discovery round (one per MAC)."
-_ROUNDS_HELP: Final = (
-    "Discovery rounds by result: ok, or failed (an address could not be asked: "
-    "no route, no interface)."
+_ROUNDS_HELP: Final = "Discovery rounds run (every address asked once per round)."
+_ERRORS_HELP: Final = (
+    "Discovery asks that failed: an address could not be asked (no route, no "
+    "interface, a name that does not resolve)."
 )
 _LAST_ROUND_HELP: Final = "Unix time the last discovery round ended."
 _LEGACY_HELP: Final = (
@@ -31,9 +29,15 @@ _LEGACY_HELP: Final = (
 )
 
 PROCESS_METRICS: Final = (
-    ("tapo_discovery_devices", "gauge", "", _DEVICES_HELP),
-    ("tapo_discovery_rounds_total", "counter", "result", _ROUNDS_HELP),
-    ("tapo_discovery_last_round_timestamp_seconds", "gauge", "", _LAST_ROUND_HELP),
+    ("tapo_exporter_discovery_devices", "gauge", "", _DEVICES_HELP),
+    ("tapo_exporter_discovery_rounds_total", "counter", "", _ROUNDS_HELP),
+    ("tapo_exporter_discovery_errors_total", "counter", "", _ERRORS_HELP),
+    (
+        "tapo_exporter_discovery_last_round_timestamp_seconds",
+        "gauge",
+        "",
+        _LAST_ROUND_HELP,
+    ),
     ("tapo_discovered_devices", "gauge", "", _LEGACY_HELP),
 )
 """The catalogue's rows for these metrics: name, type, labels, help."""
@@ -49,22 +53,20 @@ class DiscoveryInstruments:
     def __init__(self, registry: CollectorRegistry) -> None:
         self._registry = registry
         self.rounds = Counter(
-            "tapo_discovery_rounds",
-            _ROUNDS_HELP,
-            ["result"],
-            registry=registry,
+            "tapo_exporter_discovery_rounds", _ROUNDS_HELP, registry=registry
         )
-        for result in RESULTS:
-            self.rounds.labels(result)
+        self.errors = Counter(
+            "tapo_exporter_discovery_errors", _ERRORS_HELP, registry=registry
+        )
         self.last_round = Gauge(
-            "tapo_discovery_last_round_timestamp_seconds",
+            "tapo_exporter_discovery_last_round_timestamp_seconds",
             _LAST_ROUND_HELP,
             registry=registry,
         )
         self._devices: Gauge | None = None
 
     def devices(self, count: int | None) -> None:
-        """Serve ``tapo_discovery_devices`` = ``count``; None removes the series.
+        """Serve ``tapo_exporter_discovery_devices`` = ``count``; None removes it.
 
         None means nothing could be asked this round: the count is unknown.
         """
@@ -75,7 +77,9 @@ class DiscoveryInstruments:
             return
         if self._devices is None:
             self._devices = Gauge(
-                "tapo_discovery_devices", _DEVICES_HELP, registry=self._registry
+                "tapo_exporter_discovery_devices",
+                _DEVICES_HELP,
+                registry=self._registry,
             )
         self._devices.set(count)
 
@@ -96,6 +100,7 @@ class DiscoveryInstruments:
             return
         found.devices(None)
         registry.unregister(found.rounds)
+        registry.unregister(found.errors)
         registry.unregister(found.last_round)
 
 

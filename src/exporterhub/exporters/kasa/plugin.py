@@ -211,8 +211,8 @@ class _Discovery:
         asked = [plugs for plugs in answers if plugs is not None]
         plugs = {plug.key for plug in found if plug.is_plug}
         instruments.devices(len(plugs) if asked or not answers else None)
-        failed = len(asked) < len(answers)
-        instruments.rounds.labels("failed" if failed else "ok").inc()
+        instruments.rounds.inc()
+        instruments.errors.inc(len(answers) - len(asked))
         instruments.last_round.set(self.clock.time())
 
     async def _ask(self, host: str, port: int | None) -> list[FoundPlug] | None:
