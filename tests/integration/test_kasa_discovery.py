@@ -22,7 +22,7 @@ from structlog.testing import capture_logs
 from exporterhub.core.app import create_app
 from exporterhub.core.plugin import Target
 from exporterhub.core.testing import free_port, running_server
-from exporterhub.exporters.kasa.client import discover_plugs
+from exporterhub.exporters.kasa.client import discover_plugs, resolve
 from exporterhub.exporters.kasa.plugin import PLUGIN, discovery_target, to_target
 from exporterhub.exporters.kasa.settings import (
     DiscoveryOptions,
@@ -146,6 +146,16 @@ class TestClient:
         assert (new.host, new.port, new.connection_type) == (address, klap.port, "klap")
         assert (new.mac, new.login_version) == (MAC_KLAP, 2)
         assert (old.family, new.family) == ("IOT.SMARTPLUGSWITCH", "SMART.TAPOPLUG")
+
+    async def test_names_are_resolved_first(self):
+        """A discovery address given as a name is looked up, then asked."""
+        async with PlugSimulator(xor_spec()) as xor:
+            [plug] = await discover_plugs(
+                "localhost", port=xor.port, username=USER, password=PASSWORD,
+                discovery_timeout=1, discovery_packets=2,
+            )  # fmt: skip
+        assert (plug.host, plug.mac) == ("127.0.0.1", MAC_XOR)
+        assert "127.0.0.1" in await resolve("localhost")
 
     async def test_nothing_there_is_an_empty_round(self):
         """An address where no plug listens answers nothing, without error."""

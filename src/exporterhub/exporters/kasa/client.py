@@ -247,11 +247,11 @@ async def discover_plugs(
     # python-kasa sends with a blocking sendto() on an IPv4 socket, where a name
     # would be resolved on the event loop and a lookup failure only logged: resolve
     # here, without blocking, and let a failure fail the round.
-    infos = await asyncio.get_running_loop().getaddrinfo(
-        target, None, family=socket.AF_INET, type=socket.SOCK_DGRAM
-    )
-    address = str(infos[0][4][0])
     async with asyncio.timeout(discovery_timeout + 5):
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            target, None, family=socket.AF_INET, type=socket.SOCK_DGRAM
+        )
+        address = str(infos[0][4][0])
         devices = await Discover.discover(
             target=address,
             port=port,
@@ -270,12 +270,17 @@ async def discover_plugs(
     return found
 
 
+RESOLVE_TIMEOUT = 5.0
+"""Seconds a host name lookup may take (a hung resolver must not stall discovery)."""
+
+
 async def resolve(host: str) -> frozenset[str]:
     """Return the addresses ``host`` resolves to; empty when it does not resolve."""
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, None, type=socket.SOCK_STREAM
-        )
-    except OSError:
+        async with asyncio.timeout(RESOLVE_TIMEOUT):
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, None, type=socket.SOCK_STREAM
+            )
+    except (OSError, TimeoutError):
         return frozenset()
     return frozenset(str(info[4][0]) for info in infos)
