@@ -333,6 +333,14 @@ class TestDiscoverySources:
         seen = plugin.offers["finder"].configured()
         assert [(t.name, r.data) for t, r in seen] == [("conf", DemoSnapshot(7.0))]
 
+    async def test_offered_lists_the_sources_running_targets(self, finders):
+        """offered() shows what the source found, with records; not the configured."""
+        runner, plugin = finders
+        await runner.apply([demo_target("conf"), finder("finder", "x")])
+        await started(plugin, "conf", "x")
+        seen = plugin.offers["finder"].offered()
+        assert [(t.name, r.data) for t, r in seen] == [("x", DemoSnapshot(1.0))]
+
     async def test_removing_the_source_stops_its_targets(self, finders, exposition):
         """When a source leaves the configuration its targets go with it."""
         runner, plugin = finders

@@ -25,6 +25,7 @@ from exporterhub.core.testing import free_port, running_server
 from exporterhub.exporters.kasa.client import discover_plugs, resolve
 from exporterhub.exporters.kasa.plugin import PLUGIN, discovery_target, to_target
 from exporterhub.exporters.kasa.settings import (
+    CredentialSet,
     DiscoveryOptions,
     KasaDevice,
     KasaDiscoverySettings,
@@ -356,6 +357,48 @@ class TestAddressesChangeHands:
                     assert kitchen.settings.device.port == away  # type: ignore[attr-defined]
         moved = [e for e in logs if e["event"] == "plug_moved"]
         assert moved[-1]["address"] == f"127.0.0.1:{away}"
+
+
+class TestAccounts:
+    async def test_plugs_of_two_accounts_are_both_read(self):
+        """A discovered plug refusing the first account is tried with the next."""
+        first, second = loopback(), loopback()
+        other = PlugSpec(
+            profile=fixture("P100"), protocol="klap", frozen=True, discovery=True,
+            host=second, mac=MAC_XOR, username="other@example.com",
+            password="other-password",
+        )  # fmt: skip
+        source = discovery_target(
+            KasaDiscoverySettings(
+                options=DiscoveryOptions(
+                    targets=[first, second], interval=5, discovery_timeout=1
+                ),
+                username=SecretStr(USER),
+                password=SecretStr(PASSWORD),
+                accounts=(
+                    CredentialSet(
+                        username=SecretStr("other@example.com"),
+                        password=SecretStr("other-password"),
+                    ),
+                ),
+                refresh_interval=5,
+                timeout=1,
+                poll_deadline=4,
+            )
+        )
+        with capture_logs() as logs:
+            async with (
+                PlugSimulator(klap_spec(first)),
+                PlugSimulator(other),
+                exporter([source]) as ex,
+            ):
+                s = await ex.scrape_until(
+                    lambda s: up(MAC_KLAP)(s) and up(MAC_XOR)(s), within=40
+                )
+        assert targets(s) == sorted([MAC_KLAP, MAC_XOR])
+        switched = [e for e in logs if e["event"] == "plug_account_next"]
+        assert [(e["target"], e["account"]) for e in switched] == [(MAC_XOR, 2)]
+        assert "other-password" not in repr(logs)
 
 
 class TestDiscoveryFailures:

@@ -149,6 +149,8 @@ class TargetOffers:
         configured: returns the configured targets of the source's kind, each with
             its current record (what the worker learned: a MAC, a serial number).
         registry: the hub's registry, for the source's own activity metrics.
+        offered: returns the targets this source offered that run now, each with
+            its current record (how the source's finds are doing).
     """
 
     def __init__(
@@ -156,9 +158,11 @@ class TargetOffers:
         offer: Callable[[Sequence[Target]], Awaitable[None]],
         configured: Callable[[], list[tuple[Target, TargetRecord[Any]]]],
         registry: CollectorRegistry | None = None,
+        offered: Callable[[], list[tuple[Target, TargetRecord[Any]]]] | None = None,
     ) -> None:
         self._offer = offer
         self._configured = configured
+        self._offered = offered or list
         self.registry = registry if registry is not None else CollectorRegistry()
 
     async def offer(self, targets: Sequence[Target]) -> None:
@@ -173,6 +177,10 @@ class TargetOffers:
     def configured(self) -> list[tuple[Target, TargetRecord[Any]]]:
         """Return the configured targets of this kind with their current records."""
         return self._configured()
+
+    def offered(self) -> list[tuple[Target, TargetRecord[Any]]]:
+        """Return this source's running targets with their current records."""
+        return self._offered()
 
 
 WorkerFactory = Callable[[Target, TargetPublisher[Any], Clock], Awaitable[None]]

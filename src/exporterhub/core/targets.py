@@ -214,6 +214,16 @@ class TargetRunner:
                 found.append((target, running.publisher.record))
         return found
 
+    def _offered_records(
+        self, source: _Source | None
+    ) -> list[tuple[Target, TargetRecord[Any]]]:
+        found = []
+        for key, target in (source.offered if source else {}).items():
+            running = self._running.get(key)
+            if running is not None and running.target == target:
+                found.append((target, running.publisher.record))
+        return found
+
     def _start_source(self, target: Target, offered: dict[Key, Target]) -> None:
         plugin = self._plugins[target.kind]
         source: _Source | None = None
@@ -226,6 +236,7 @@ class TargetRunner:
             offer,
             lambda: self._configured_records(target.kind),
             self._exposition.registry,
+            lambda: self._offered_records(source),
         )
 
         async def work() -> None:

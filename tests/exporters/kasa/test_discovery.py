@@ -246,3 +246,21 @@ class TestKnownIdentity:
         conf = configured("kitchen.lan")
         conf = ConfiguredPlug(settings=conf.settings, addresses=frozenset({"10.0.0.5"}))
         assert plan(inventory(found("10.0.0.5")), [conf], SETTINGS).targets == ()
+
+
+class TestAccounts:
+    def test_a_plug_is_tried_with_its_account(self):
+        """plan() gives each discovered plug the account chosen for it."""
+        from exporterhub.exporters.kasa.settings import CredentialSet
+
+        settings = SETTINGS.model_copy(
+            update={
+                "accounts": (
+                    CredentialSet(username="second@x.org", password="pw2"),  # type: ignore[arg-type]
+                )
+            }
+        )
+        inv = inventory(found("10.0.0.5"), found("10.0.0.6", mac=MAC_B))
+        result = plan(inv, [], settings, {MAC_B: 1})
+        users = {t.name: t.username.get_secret_value() for t in result.discovered}
+        assert users == {MAC_A: "", MAC_B: "second@x.org"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -490,3 +491,49 @@ class TestDiscoveryOptions:
         assert found is not None
         assert found.options.enabled is True
         assert found.username.get_secret_value() == "env@x.org"
+
+
+class TestDiscoveryAccounts:
+    """Discovered plugs may be bound to any of the configured accounts."""
+
+    SETS: ClassVar = {
+        "home": {"username": "home@x.org", "password": "pw-home"},
+        "work": {"username": "work@x.org", "password": "pw-work"},
+    }
+
+    def users(self, found, count):
+        device = KasaDevice(name="AA", host="10.0.0.5")
+        return [found.plug(device, i).username.get_secret_value() for i in count]
+
+    def test_default_first_then_every_set(self):
+        """Without a chosen set: the default account, then each set in order."""
+        section = TapoSection.model_validate(
+            {"discovery_options": {"enabled": True}, "credentials": self.SETS}
+        )
+        found = section.discovery("me@x.org", "pw-me")
+        assert found is not None
+        assert found.account_count == 3
+        assert self.users(found, range(3)) == ["me@x.org", "home@x.org", "work@x.org"]
+
+    def test_chosen_set_first_then_the_others_then_default(self):
+        """A chosen set goes first; the default account comes last."""
+        section = TapoSection.model_validate(
+            {
+                "discovery_options": {"enabled": True, "credentials": "work"},
+                "credentials": self.SETS,
+            }
+        )
+        found = section.discovery("me@x.org", "pw-me")
+        assert found is not None
+        assert self.users(found, range(3)) == ["work@x.org", "home@x.org", "me@x.org"]
+        plug = found.plug(KasaDevice(name="AA", host="10.0.0.5"), 2)
+        assert plug.password.get_secret_value() == "pw-me"
+
+    def test_out_of_range_account_is_the_first(self):
+        """An account number past the last falls back to the first account."""
+        found = TapoSection.model_validate(
+            {"discovery_options": {"enabled": True}}
+        ).discovery("me@x.org", "pw-me")
+        assert found is not None
+        assert found.account_count == 1
+        assert self.users(found, [5]) == ["me@x.org"]

@@ -210,6 +210,7 @@ def plan(
     found: Mapping[str, FoundPlug],
     configured: Sequence[ConfiguredPlug],
     settings: KasaDiscoverySettings,
+    accounts: Mapping[str, int] | None = None,
 ) -> Plan:
     """Decide which plugs run as discovered targets (see the module docstring).
 
@@ -217,6 +218,8 @@ def plan(
         found: the inventory, by identity.
         configured: the configured plugs.
         settings: the discovery settings (the template of discovered plugs).
+        accounts: which of ``settings``' accounts each discovered plug (by
+            identity) is tried with; 0 when not given.
     """
     names = {conf.settings.name for conf in configured}
     discovered: list[KasaTargetSettings] = []
@@ -227,7 +230,8 @@ def plan(
         conf = _match(plug, configured)
         if conf is None:
             if plug.key not in names:  # a plug configured under its MAC as name
-                target = settings.plug(plug.device(plug.key))
+                account = (accounts or {}).get(plug.key, 0)
+                target = settings.plug(plug.device(plug.key), account)
                 discovered.append(target.model_copy(update={"expect_mac": plug.mac}))
             continue
         elsewhere = not _same_address(conf, plug)

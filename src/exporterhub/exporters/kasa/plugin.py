@@ -172,6 +172,7 @@ class _Discovery:
         self.learned: dict[KasaDevice, str] = {}
         self.resolved: dict[str, frozenset[str]] = {}  # configured host -> IPs
         self.moved: dict[str, str] = {}  # configured name -> address now
+        self.account: dict[str, int] = {}  # discovered plug -> account tried
         self.failing: set[str] = set()  # addresses whose last ask failed
 
     async def run(self) -> None:
@@ -280,10 +281,29 @@ class _Discovery:
         last = record.last_success
         return last is None or self.clock.time() - last >= 2 * settings.refresh_interval
 
+    def _next_accounts(self) -> None:
+        """Try the next account on a discovered plug that refused the current one."""
+        for target, record in self.offers.offered():
+            data = record.data
+            if target.name not in self.inventory.plugs or record.healthy:
+                continue  # a moved configured plug keeps its own account
+            if not isinstance(data, KasaSnapshot) or not dict(data.errors).get("auth"):
+                continue
+            tried = self.account.get(target.name, 0)
+            if tried + 1 < self.settings.account_count:
+                self.account[target.name] = tried + 1
+                _log.info(
+                    "plug_account_next",
+                    target=target.name,
+                    account=tried + 2,
+                    accounts=self.settings.account_count,
+                )
+
     async def replan(self) -> None:
         """Offer the plugs to run now, from memory (no network)."""
+        self._next_accounts()
         configured = self._configured()
-        decided = plan(self.inventory.plugs, configured, self.settings)
+        decided = plan(self.inventory.plugs, configured, self.settings, self.account)
         moved = {s.name: s.device.address for s in decided.moved}
         for name, address in moved.items():
             if self.moved.get(name) != address:

@@ -242,13 +242,28 @@ class KasaDiscoverySettings(PlugPolling):
 
     Attributes:
         options: the ``discovery_options`` section.
+        accounts: further accounts a discovered plug is tried with, in turn, when
+            it refuses the first (``username``/``password``): plugs of one home
+            may be bound to different TP-Link accounts.
     """
 
     options: DiscoveryOptions
+    accounts: tuple[CredentialSet, ...] = ()
 
-    def plug(self, device: KasaDevice) -> KasaTargetSettings:
-        """Return the settings of one discovered plug."""
+    @property
+    def account_count(self) -> int:
+        """Return how many accounts a discovered plug may be tried with."""
+        return 1 + len(self.accounts)
+
+    def plug(self, device: KasaDevice, account: int = 0) -> KasaTargetSettings:
+        """Return the settings of one discovered plug, with account ``account``.
+
+        Account 0 is ``username``/``password``; 1… are ``accounts`` in order.
+        """
         polling = {name: getattr(self, name) for name in PlugPolling.model_fields}
+        if 0 < account <= len(self.accounts):
+            chosen = self.accounts[account - 1]
+            polling.update(username=chosen.username, password=chosen.password)
         return KasaTargetSettings(device=device, **polling)
 
 
@@ -270,14 +285,20 @@ def build_discovery(
     """
     if not options.active and not legacy_metrics:
         return None
-    username, password = as_secret(default_username), as_secret(default_password)
-    if options.credentials is not None:
-        chosen = (credentials or {})[options.credentials]
-        username, password = chosen.username, chosen.password
+    default = CredentialSet(
+        username=as_secret(default_username), password=as_secret(default_password)
+    )
+    sets = dict(credentials or {})
+    first = sets.pop(options.credentials) if options.credentials else default
+    # Then every other named set, then the default account (when one is set).
+    accounts = [*sets.values()]
+    if options.credentials and default.username.get_secret_value():
+        accounts.append(default)
     return KasaDiscoverySettings(
         options=options,
-        username=username,
-        password=password,
+        username=first.username,
+        password=first.password,
+        accounts=tuple(accounts),
         refresh_interval=refresh_interval,
         timeout=timeout,
         poll_deadline=poll_deadline,
