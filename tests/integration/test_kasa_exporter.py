@@ -162,6 +162,67 @@ class TestFaultsBesideAHealthyPlug:
             setattr(faulty.faults, fault, False)
             await exporter.scrape_until(up("bad"), within=40)
 
+    @pytest.mark.parametrize("protocol", ["xor", "klap"])
+    async def test_energy_errors_drop_only_energy_values(self, protocol, exporter_for):
+        """A failing meter: no power or energy rows (never 0); the rest stays."""
+        good = PlugSpec(profile=fixture("HS110"), protocol="xor", frozen=True)
+        profile = fixture("KP115") if protocol == "xor" else fixture("P110")
+        bad = PlugSpec(profile=profile, protocol=protocol, frozen=True,
+                       username=USER, password=PASSWORD)  # fmt: skip
+        async with (
+            PlugSimulator(good) as healthy,
+            PlugSimulator(bad) as faulty,
+            exporter_for(
+                [plug_target(healthy, "good"), plug_target(faulty, "bad")]
+            ) as exporter,
+        ):
+            await exporter.scrape_until(
+                lambda s: (
+                    up("good")(s)
+                    and s.value("tapo_energy_joules_total", target="bad") is not None
+                )
+            )
+            faulty.faults.energy_error = True
+            s = await exporter.scrape_until(
+                lambda s: s.value("tapo_energy_joules_total", target="bad") is None,
+                within=30,
+            )
+            assert s.value("tapo_power_watts", target="bad") is None
+            assert s.value("tapo_up", target="bad") == 1.0  # the plug answers
+            assert s.value("tapo_relay_on", target="bad") is not None
+            assert s.value("tapo_power_watts", target="good") is not None
+            faulty.faults.energy_error = False
+            await exporter.scrape_until(
+                lambda s: s.value("tapo_energy_joules_total", target="bad") is not None,
+                within=60,
+            )
+
+    async def test_reboot_resets_the_energy_counter(self, exporter_for):
+        """A reboot zeroes the plug's meter: a counter reset, the plug stays up."""
+        good = PlugSpec(profile=fixture("KP115"), protocol="xor", frozen=True)
+        rebooted = PlugSpec(profile=fixture("HS110"), protocol="xor", frozen=True)
+        async with (
+            PlugSimulator(good) as healthy,
+            PlugSimulator(rebooted) as plug,
+            exporter_for(
+                [plug_target(healthy, "good"), plug_target(plug, "plug")]
+            ) as exporter,
+        ):
+            s = await exporter.scrape_until(lambda s: up("good")(s) and up("plug")(s))
+            before = s.value("tapo_energy_joules_total", target="plug")
+            kept = s.value("tapo_energy_joules_total", target="good")
+            assert before is not None
+            assert before > 1000
+            plug.reboot()
+
+            def reset(s: Scrape) -> bool:
+                after = s.value("tapo_energy_joules_total", target="plug")
+                return after is not None and after < before
+
+            s = await exporter.scrape_until(reset, within=30)
+            assert s.value("tapo_up", target="plug") == 1.0
+            assert s.value("tapo_energy_joules_total", target="good") == kept
+
     async def test_wrong_password_counts_auth_and_stops_asking(self, exporter_for):
         """A plug refusing our credentials counts auth once and is left alone."""
         spec = PlugSpec(profile=fixture("P100"), protocol="klap", frozen=True,
