@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httpx
@@ -12,7 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporterhub.core.app import HubState, create_app
-from exporterhub.core.plugin import Target
+from exporterhub.core.plugin import ExporterPlugin, Target
 from exporterhub.core.testing import running_server
 from exporterhub.exporters.phd2.plugin import PLUGIN, to_target
 from exporterhub.exporters.phd2.settings import Phd2TargetSettings
@@ -98,23 +100,25 @@ async def simulator() -> AsyncIterator[Phd2Simulator]:
         await sim.stop()
 
 
+@asynccontextmanager
+async def running_exporter(
+    plugin: ExporterPlugin, targets: Sequence[Target]
+) -> AsyncIterator[Exporter]:
+    """Run one exporter's real hub and app on loopback for ``targets``."""
+    wanted = list(targets)
+
+    async def load() -> Sequence[Target]:
+        return wanted
+
+    state = build_hub({plugin.kind: plugin}, load, title="test")
+    async with (
+        running_server(create_app(state)) as url,
+        httpx.AsyncClient(base_url=url, timeout=5) as client,
+    ):
+        yield Exporter(state, client)
+
+
 @pytest.fixture
 def make_exporter() -> Callable[[Sequence[Target]], Any]:
-    """Return an async context manager factory running the exporter on loopback."""
-    from contextlib import asynccontextmanager
-
-    @asynccontextmanager
-    async def run(targets: Sequence[Target]) -> AsyncIterator[Exporter]:
-        wanted = list(targets)
-
-        async def load() -> Sequence[Target]:
-            return wanted
-
-        state = build_hub({PLUGIN.kind: PLUGIN}, load, title="test")
-        async with (
-            running_server(create_app(state)) as url,
-            httpx.AsyncClient(base_url=url, timeout=5) as client,
-        ):
-            yield Exporter(state, client)
-
-    return run
+    """Return an async context manager factory running the PHD2 exporter."""
+    return partial(running_exporter, PLUGIN)

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
-import httpx
 import pytest
 from pydantic import SecretStr
 
-from exporterhub.core.app import create_app
 from exporterhub.core.plugin import Target
-from exporterhub.core.testing import running_server
 from exporterhub.exporters.chaos.plugin import PLUGIN, to_target
 from exporterhub.exporters.chaos.settings import ChaosTargetSettings
-from exporterhub.hub import build_hub
 from exporterhub.simulators.chaos import ChaosSimConfig, ChaosSimulator
 
-from .conftest import Exporter, Scrape
+from .conftest import Scrape, running_exporter
 
 FAST = {
     "fast_interval": 0.3,
@@ -52,21 +48,7 @@ async def sim() -> AsyncIterator[ChaosSimulator]:
 
 @pytest.fixture
 def exporter_for() -> Callable[[Sequence[Target]], Any]:
-    @asynccontextmanager
-    async def run(targets: Sequence[Target]) -> AsyncIterator[Exporter]:
-        wanted = list(targets)
-
-        async def load() -> Sequence[Target]:
-            return wanted
-
-        state = build_hub({PLUGIN.kind: PLUGIN}, load, title="test")
-        async with (
-            running_server(create_app(state)) as url,
-            httpx.AsyncClient(base_url=url, timeout=5) as client,
-        ):
-            yield Exporter(state, client)
-
-    return run
+    return partial(running_exporter, PLUGIN)
 
 
 def lines_up(scrape: Scrape) -> bool:

@@ -9,19 +9,17 @@ their own TCP port number on 127.0.0.1.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
-from exporterhub.core.app import create_app
 from exporterhub.core.plugin import Target
-from exporterhub.core.testing import free_port, running_server
+from exporterhub.core.testing import free_port
 from exporterhub.exporters.kasa.client import discover_plugs, resolve
 from exporterhub.exporters.kasa.plugin import PLUGIN, discovery_target, to_target
 from exporterhub.exporters.kasa.settings import (
@@ -31,10 +29,9 @@ from exporterhub.exporters.kasa.settings import (
     KasaDiscoverySettings,
     KasaTargetSettings,
 )
-from exporterhub.hub import build_hub
 from exporterhub.simulators.kasa import PlugSimulator, PlugSpec
 
-from .conftest import Exporter, Scrape
+from .conftest import Scrape, running_exporter
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "kasa"
 USER = "user@example.com"
@@ -99,19 +96,7 @@ def configured(name: str, host: str, port: int, kind: str = "iot") -> Target:
     )
 
 
-@asynccontextmanager
-async def exporter(targets: Sequence[Target]) -> AsyncIterator[Exporter]:
-    wanted = list(targets)
-
-    async def load() -> Sequence[Target]:
-        return wanted
-
-    state = build_hub({PLUGIN.kind: PLUGIN}, load, title="test")
-    async with (
-        running_server(create_app(state)) as url,
-        httpx.AsyncClient(base_url=url, timeout=5) as client,
-    ):
-        yield Exporter(state, client)
+exporter = partial(running_exporter, PLUGIN)
 
 
 def up(name: str) -> Callable[[Scrape], bool]:

@@ -5,24 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from pydantic import SecretStr
 
-from exporterhub.core.app import create_app
 from exporterhub.core.plugin import Target
-from exporterhub.core.testing import running_server
 from exporterhub.exporters.kasa.plugin import PLUGIN, to_target
 from exporterhub.exporters.kasa.settings import KasaDevice, KasaTargetSettings
-from exporterhub.hub import build_hub
 from exporterhub.simulators.kasa import PlugSimulator, PlugSpec
 
-from .conftest import Exporter, Scrape
+from .conftest import Scrape, running_exporter
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "kasa"
 FIXTURE_FILES = sorted(FIXTURES.glob("*.json"))
@@ -55,21 +51,7 @@ def plug_target(sim: PlugSimulator, name: str, **overrides: Any) -> Target:
 
 @pytest.fixture
 def exporter_for() -> Callable[[Sequence[Target]], Any]:
-    @asynccontextmanager
-    async def run(targets: Sequence[Target]) -> AsyncIterator[Exporter]:
-        wanted = list(targets)
-
-        async def load() -> Sequence[Target]:
-            return wanted
-
-        state = build_hub({PLUGIN.kind: PLUGIN}, load, title="test")
-        async with (
-            running_server(create_app(state)) as url,
-            httpx.AsyncClient(base_url=url, timeout=5) as client,
-        ):
-            yield Exporter(state, client)
-
-    return run
+    return partial(running_exporter, PLUGIN)
 
 
 def up(name: str) -> Callable[[Scrape], bool]:

@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
-import httpx
 import pytest
 import starlink_grpc  # type: ignore[import-untyped]
 
-from exporterhub.core.app import create_app
 from exporterhub.core.plugin import Target
-from exporterhub.core.testing import running_server
 from exporterhub.exporters.starlink.plugin import (
     PLUGIN,
     StarlinkTargetSettings,
     to_target,
 )
 from exporterhub.exporters.starlink.settings import StarlinkConfig
-from exporterhub.hub import build_hub
 from exporterhub.simulators.starlink import (
     DishFaults,
     DishSimConfig,
     StarlinkDishSimulator,
 )
 
-from .conftest import Exporter, Scrape
+from .conftest import Scrape, running_exporter
 
 FIXED = (
     "starlink_dish_latitude_degrees",
@@ -51,21 +47,7 @@ def dish_target(**config: Any) -> Target:
 
 @pytest.fixture
 def exporter_for() -> Callable[[Sequence[Target]], Any]:
-    @asynccontextmanager
-    async def run(targets: Sequence[Target]) -> AsyncIterator[Exporter]:
-        wanted = list(targets)
-
-        async def load() -> Sequence[Target]:
-            return wanted
-
-        state = build_hub({PLUGIN.kind: PLUGIN}, load, title="test")
-        async with (
-            running_server(create_app(state)) as url,
-            httpx.AsyncClient(base_url=url, timeout=5) as client,
-        ):
-            yield Exporter(state, client)
-
-    return run
+    return partial(running_exporter, PLUGIN)
 
 
 def has_fixed(scrape: Scrape) -> bool:
