@@ -30,6 +30,7 @@ from exporterhub.exporters.kasa.section import (
     DiscoveryOptions,
     KasaDiscoverySettings,
     KasaTargetSettings,
+    PlugPolling,
     TapoSection,
     build_discovery,
     build_targets,
@@ -113,31 +114,24 @@ class TapoExporterSettings(BaseSettings):
         check_discovery(self.discovery_options, self.credentials)
         return self
 
-    def discovery(self) -> KasaDiscoverySettings | None:
-        """Return the discovery worker's settings, or None when it is not needed."""
-        return build_discovery(
-            self.discovery_options,
-            self.credentials,
-            self.tapo_username,
-            self.tapo_password,
+    def polling(self) -> PlugPolling:
+        """Return how plugs are polled, with the default account."""
+        return PlugPolling(
+            username=self.tapo_username,
+            password=self.tapo_password,
             refresh_interval=self.refresh_interval,
             legacy_metrics=self.legacy_metrics,
             timeout=self.timeout,
             poll_deadline=self.poll_deadline,
         )
 
+    def discovery(self) -> KasaDiscoverySettings | None:
+        """Return the discovery worker's settings, or None when it is not needed."""
+        return build_discovery(self.discovery_options, self.credentials, self.polling())
+
     def targets(self) -> list[KasaTargetSettings]:
         """Return one target per configured device."""
-        return build_targets(
-            self.tapo_plug_devices,
-            self.credentials,
-            self.tapo_username,
-            self.tapo_password,
-            refresh_interval=self.refresh_interval,
-            legacy_metrics=self.legacy_metrics,
-            timeout=self.timeout,
-            poll_deadline=self.poll_deadline,
-        )
+        return build_targets(self.tapo_plug_devices, self.credentials, self.polling())
 
 
 def _section_data(data: Mapping[str, Any], source: str) -> TapoSection:

@@ -204,36 +204,21 @@ class KasaTargetSettings(PlugPolling):
 def build_targets(
     devices: list[KasaDevice],
     credentials: Mapping[str, CredentialSet] | None,
-    default_username: SecretStr | str,
-    default_password: SecretStr | str,
-    *,
-    refresh_interval: float,
-    legacy_metrics: bool,
-    timeout: float,
-    poll_deadline: float | None,
+    polling: PlugPolling,
 ) -> list[KasaTargetSettings]:
     """Return one ``KasaTargetSettings`` per device, its credential set resolved.
 
-    A device naming no set gets the default username and password.
+    ``polling`` holds the default account and the poll settings; a device naming a
+    set gets that set's account instead.
     """
     targets = []
     for device in devices:
-        username, password = as_secret(default_username), as_secret(default_password)
+        fields = polling.model_dump()
         if device.credentials is not None:
             # check_devices vetted the name when the model was validated.
             chosen = (credentials or {})[device.credentials]
-            username, password = chosen.username, chosen.password
-        targets.append(
-            KasaTargetSettings(
-                device=device,
-                username=username,
-                password=password,
-                refresh_interval=refresh_interval,
-                timeout=timeout,
-                poll_deadline=poll_deadline,
-                legacy_metrics=legacy_metrics,
-            )
-        )
+            fields.update(username=chosen.username, password=chosen.password)
+        targets.append(KasaTargetSettings(device=device, **fields))
     return targets
 
 
@@ -270,40 +255,26 @@ class KasaDiscoverySettings(PlugPolling):
 def build_discovery(
     options: DiscoveryOptions,
     credentials: Mapping[str, CredentialSet] | None,
-    default_username: SecretStr | str,
-    default_password: SecretStr | str,
-    *,
-    refresh_interval: float,
-    legacy_metrics: bool,
-    timeout: float,
-    poll_deadline: float | None,
+    polling: PlugPolling,
 ) -> KasaDiscoverySettings | None:
     """Return the discovery worker's settings; None when it has nothing to do.
 
+    ``polling`` holds the default account and the poll settings of the plugs found.
     It also runs without discovery when ``legacy_metrics`` asks for the original's
     ``tapo_discovered_devices``.
     """
-    if not options.active and not legacy_metrics:
+    if not options.active and not polling.legacy_metrics:
         return None
-    default = CredentialSet(
-        username=as_secret(default_username), password=as_secret(default_password)
-    )
+    default = CredentialSet(username=polling.username, password=polling.password)
     sets = dict(credentials or {})
     first = sets.pop(options.credentials) if options.credentials else default
     # Then every other named set, then the default account (when one is set).
     accounts = [*sets.values()]
     if options.credentials and default.username.get_secret_value():
         accounts.append(default)
-    return KasaDiscoverySettings(
-        options=options,
-        username=first.username,
-        password=first.password,
-        accounts=tuple(accounts),
-        refresh_interval=refresh_interval,
-        timeout=timeout,
-        poll_deadline=poll_deadline,
-        legacy_metrics=legacy_metrics,
-    )
+    fields = polling.model_dump()
+    fields.update(username=first.username, password=first.password)
+    return KasaDiscoverySettings(options=options, accounts=tuple(accounts), **fields)
 
 
 def check_discovery(
@@ -384,20 +355,25 @@ class TapoSection(BaseModel):
         check_discovery(self.discovery_options, self.credentials)
         return self
 
-    def discovery(
+    def polling(
         self, default_username: SecretStr | str, default_password: SecretStr | str
-    ) -> KasaDiscoverySettings | None:
-        """Return the discovery worker's settings, or None when it is not needed."""
-        return build_discovery(
-            self.discovery_options,
-            self.credentials,
-            default_username,
-            default_password,
+    ) -> PlugPolling:
+        """Return how plugs are polled, with the default account (from env)."""
+        return PlugPolling(
+            username=as_secret(default_username),
+            password=as_secret(default_password),
             refresh_interval=self.prometheus_options.refresh_interval,
             legacy_metrics=self.prometheus_options.legacy_metrics,
             timeout=self.timeout,
             poll_deadline=self.poll_deadline,
         )
+
+    def discovery(
+        self, default_username: SecretStr | str, default_password: SecretStr | str
+    ) -> KasaDiscoverySettings | None:
+        """Return the discovery worker's settings, or None when it is not needed."""
+        polling = self.polling(default_username, default_password)
+        return build_discovery(self.discovery_options, self.credentials, polling)
 
     def targets(
         self, default_username: SecretStr | str, default_password: SecretStr | str
@@ -408,13 +384,5 @@ class TapoSection(BaseModel):
             default_username: for devices that name no credential set (from env).
             default_password: likewise.
         """
-        return build_targets(
-            self.devices,
-            self.credentials,
-            default_username,
-            default_password,
-            refresh_interval=self.prometheus_options.refresh_interval,
-            legacy_metrics=self.prometheus_options.legacy_metrics,
-            timeout=self.timeout,
-            poll_deadline=self.poll_deadline,
-        )
+        polling = self.polling(default_username, default_password)
+        return build_targets(self.devices, self.credentials, polling)
