@@ -26,6 +26,7 @@ __all__ = [
     "ConnectionType",
     "DeviceEntry",
     "KasaDevice",
+    "hostport",
     "parse_device",
     "split_devices",
 ]
@@ -76,7 +77,12 @@ def parse_device(text: str) -> KasaDevice:
     return KasaDevice(host=host, port=port)
 
 
-def _hostport(host: str, port: int | None) -> str:
+def hostport(host: str, port: int | None) -> str:
+    """Return ``host[:port]`` as a user writes it (``[v6]:port`` for IPv6).
+
+    >>> hostport("::1", 9999), hostport("plug.lan", None)
+    ('[::1]:9999', 'plug.lan')
+    """
     shown = f"[{host}]" if ":" in host else host
     return shown if port is None else f"{shown}:{port}"
 
@@ -113,13 +119,13 @@ class KasaDevice(BaseModel):
     @model_validator(mode="after")
     def _default_name(self) -> KasaDevice:
         if not self.name:
-            object.__setattr__(self, "name", _hostport(self.host, self.port))
+            object.__setattr__(self, "name", hostport(self.host, self.port))
         return self
 
     @property
     def address(self) -> str:
         """Return ``host[:port]`` as a user would write it."""
-        return _hostport(self.host, self.port)
+        return hostport(self.host, self.port)
 
 
 def split_devices(value: object) -> object:

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from exporterhub.exporters.kasa.devices import KasaDevice
+from exporterhub.exporters.kasa.devices import KasaDevice, hostport
 from exporterhub.exporters.kasa.section import KasaDiscoverySettings, KasaTargetSettings
 
 __all__ = [
@@ -113,9 +113,8 @@ class FoundPlug:
 
 
 def _address(host: str, port: int | None, connection_type: str) -> str:
-    shown = f"[{host}]" if ":" in host else host
     default = _DEFAULT_PORTS.get(connection_type)
-    return shown if port is None or port == default else f"{shown}:{port}"
+    return hostport(host, None if port == default else port)
 
 
 @dataclass(slots=True)
