@@ -1,19 +1,35 @@
 """Runs an ASGI app on uvicorn with the project's listen-address syntax and shutdown.
 
-SIGINT/SIGTERM stop accepting scrapes, run the app's lifespan shutdown (which closes
-device connections) and return within about two seconds. No app logic lives here.
+The server parses HTTP with httptools (the C parser; h11 when it is missing) inside
+``connections``' guard (read deadlines, a connection cap), and ``run`` drives a
+command's coroutine on uvloop when it is installed (plain asyncio otherwise): uvicorn
+picks neither by itself when its ``serve()`` runs inside our own loop. SIGINT/SIGTERM
+stop accepting scrapes, run the app's lifespan shutdown (which closes device
+connections) and return within about two seconds. No app logic lives here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
+from exporterhub.core.connections import ConnectionGuard, ServerLimits, guarded_protocol
 from exporterhub.core.errors import ConfigError
 
-__all__ = ["bind_socket", "make_server", "parse_listen_address"]
+__all__ = [
+    "bind_socket",
+    "loop_factory",
+    "make_server",
+    "parse_listen_address",
+    "run",
+]
+
+T = TypeVar("T")
 
 
 def parse_listen_address(address: str) -> tuple[str, int]:
@@ -61,16 +77,51 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def make_server(app: FastAPI, host: str, port: int) -> uvicorn.Server:
-    """Return a uvicorn server for ``app`` (call ``await server.serve()``)."""
+def make_server(
+    app: ASGIApp,
+    host: str,
+    port: int,
+    *,
+    guard: ConnectionGuard | None = None,
+    http: str = "httptools",
+) -> uvicorn.Server:
+    """Return a uvicorn server for ``app`` (call ``await server.serve()``).
+
+    Args:
+        app: the ASGI app.
+        host: listen host (for uvicorn's own messages; the socket is bound apart).
+        port: listen port, likewise.
+        guard: deadlines and the connection cap; one with the default limits
+            when None.
+        http: ``httptools`` or ``h11`` (tests run both parsers).
+    """
+    guard = guard or ConnectionGuard(ServerLimits())
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
+        http=guarded_protocol(guard, http),
         log_config=None,
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=1,
-        timeout_keep_alive=30,
+        timeout_keep_alive=max(1, round(guard.limits.idle_timeout)),
+        server_header=False,
     )
     return uvicorn.Server(config)
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """Return uvloop's loop factory when uvloop is installed, else None (asyncio)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a declared dependency
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine to completion on the fastest loop available."""
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        return runner.run(main)

@@ -14,8 +14,9 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
+from exporterhub.core.connections import ConnectionGuard
 from exporterhub.core.server import bind_socket, make_server
 
 __all__ = ["FakeClock", "free_port", "running_server", "wait_until"]
@@ -93,15 +94,22 @@ async def wait_until(
 
 
 @contextlib.asynccontextmanager
-async def running_server(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
+async def running_server(
+    app: ASGIApp,
+    port: int | None = None,
+    *,
+    guard: ConnectionGuard | None = None,
+    http: str = "httptools",
+) -> AsyncIterator[str]:
     """Serve ``app`` on 127.0.0.1 inside the current loop; yield its base URL.
 
     The listening socket is bound here (port 0 by default) and handed to uvicorn,
     so no other socket can take the port between choosing and binding it.
+    ``guard`` (limits, the connection count) and ``http`` go to ``make_server``.
     """
     sock = bind_socket("127.0.0.1", port or 0)
     chosen = sock.getsockname()[1]
-    server = make_server(app, "127.0.0.1", chosen)
+    server = make_server(app, "127.0.0.1", chosen, guard=guard, http=http)
     server.config.install_signal_handlers = False  # type: ignore[attr-defined]
     task: asyncio.Task[Any] = asyncio.create_task(server.serve(sockets=[sock]))
     try:
