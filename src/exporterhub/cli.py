@@ -6,7 +6,6 @@ Parses flags, loads configuration and hands over to ``hub``; no logic of its own
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import sys
 from collections.abc import Callable, Sequence
@@ -19,6 +18,7 @@ from exporterhub import __version__
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.logging import LEVELS, configure_logging
 from exporterhub.core.plugin import Target
+from exporterhub.core.server import run
 from exporterhub.exporters import KINDS, MODULES, load_plugins
 from exporterhub.hub import (
     build_hub,
@@ -114,7 +114,7 @@ async def _serve(args: argparse.Namespace) -> None:
         return await reload_targets()
 
     state = build_hub(plugins, load)
-    await serve(state, settings.web.listen_address)
+    await serve(state, settings.web.listen_address, settings.web)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,9 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from exporterhub.demo import run_demo
 
             configure_logging(args.log_level or "info", args.log_format or "auto")
-            asyncio.run(run_demo(args.listen_address, speed=args.speed))
+            run(run_demo(args.listen_address, speed=args.speed))
             return 0
-        asyncio.run(_serve(args))
+        run(_serve(args))
     except ConfigError as exc:
         print(f"exporterhub: {exc}", file=sys.stderr)
         return 2

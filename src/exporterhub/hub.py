@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from prometheus_client import CollectorRegistry, disable_created_metrics
+from prometheus_client import CollectorRegistry, Counter, disable_created_metrics
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -23,12 +23,23 @@ from exporterhub import __version__
 from exporterhub.core.app import HubState, create_app
 from exporterhub.core.clock import Clock, SystemClock
 from exporterhub.core.config import load_settings, read_yaml
+from exporterhub.core.connections import (
+    AcceptErrorThrottle,
+    ConnectionGuard,
+    ServerLimits,
+    raise_open_file_limit,
+)
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.exposition import Exposition
 from exporterhub.core.logging import configure_logging
 from exporterhub.core.metrics import build_info
 from exporterhub.core.plugin import ExporterPlugin, Target
-from exporterhub.core.server import bind_socket, make_server, parse_listen_address
+from exporterhub.core.server import (
+    bind_socket,
+    make_server,
+    parse_listen_address,
+    run,
+)
 from exporterhub.core.targets import TargetRunner
 from exporterhub.exporters import load_plugins
 
@@ -49,11 +60,46 @@ LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 
 
 class WebSettings(BaseModel):
-    """The HTTP listener."""
+    """The HTTP listener and how long and how many clients it tolerates."""
 
     model_config = ConfigDict(extra="forbid")
 
     listen_address: str = DEFAULT_LISTEN_ADDRESS
+    max_connections: int = Field(
+        default=512,
+        ge=1,
+        le=1_000_000,
+        description="Open HTTP connections at most (at most half the open-file "
+        "limit); at the cap the slowest waiting client is dropped.",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=3600, description="Time for a request's headers."
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="Time for a request's body."
+    )
+    write_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Time a client may leave an answer unread.",
+    )
+    idle_timeout_seconds: float = Field(
+        default=30.0,
+        ge=1,
+        le=3600,
+        description="Time a keep-alive connection may wait for its next request.",
+    )
+
+    def limits(self, open_files: int) -> ServerLimits:
+        """Return the server limits, the cap lowered to half of ``open_files``."""
+        return ServerLimits(
+            header_timeout=self.header_timeout_seconds,
+            body_timeout=self.body_timeout_seconds,
+            write_timeout=self.write_timeout_seconds,
+            idle_timeout=self.idle_timeout_seconds,
+            max_connections=max(1, min(self.max_connections, open_files // 2)),
+        )
 
     @field_validator("listen_address")
     @classmethod
@@ -172,12 +218,23 @@ def build_hub(
         )
     exposition = Exposition(clock, registry)
     runner = TargetRunner(plugins, exposition, clock)
+    dropped = Counter(
+        "exporterhub_http_connections_dropped",
+        "HTTP connections the server closed itself: slow requests (header_timeout, "
+        "body_timeout), unread answers (write_timeout), the slowest at the "
+        "connection cap (evicted) or new ones refused at the cap (refused).",
+        ["reason"],
+        registry=registry,
+    )
+    for reason in ("header_timeout", "body_timeout", "write_timeout", "evicted"):
+        dropped.labels(reason)
     state = HubState(
         title=title,
         exposition=exposition,
         runner=runner,
         clock=clock,
         load_targets=load_targets,
+        count_dropped_connection=lambda reason: dropped.labels(reason).inc(),
     )
     for plugin in plugins.values():
         extend = getattr(plugin, "extend_app", None)
@@ -186,15 +243,26 @@ def build_hub(
     return state
 
 
-async def serve(state: HubState, listen_address: str) -> None:
+async def serve(
+    state: HubState, listen_address: str, web: WebSettings | None = None
+) -> None:
     """Serve ``state`` until SIGINT/SIGTERM.
+
+    Raises the open-file limit first, caps connections below it, counts dropped
+    connections in ``exporterhub_http_connections_dropped_total{reason}`` and logs
+    failed ``accept()`` calls once per interval.
 
     Raises:
         ConfigError: the listen address is invalid.
     """
     host, port = parse_listen_address(listen_address)
     sock = bind_socket(host, port)
-    server = make_server(create_app(state), host, port)
+    limits = (web or WebSettings()).limits(raise_open_file_limit())
+    guard = ConnectionGuard(limits, state.count_dropped_connection)
+    server = make_server(create_app(state), host, port, guard=guard)
+    asyncio.get_running_loop().set_exception_handler(
+        AcceptErrorThrottle(limits.log_interval)
+    )
     try:
         await server.serve(sockets=[sock])
     finally:
@@ -254,7 +322,7 @@ def file_targets(
 def run_command(prog: str, command: Callable[[], Coroutine[Any, Any, None]]) -> int:
     """Run a command's coroutine; a ConfigError is one line and exit status 2."""
     try:
-        asyncio.run(command())
+        run(command())
     except ConfigError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2

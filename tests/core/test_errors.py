@@ -58,7 +58,8 @@ class TestErrorTree:
     [
         pytest.param("exporterhub.core.snapshot", 2, id="snapshot"),
         pytest.param("exporterhub.core.metrics", 2, id="metrics"),
-        pytest.param("exporterhub.core.app", 2, id="app"),
+        pytest.param("exporterhub.core.negotiation", 3, id="negotiation"),
+        pytest.param("exporterhub.core.api.errors", 2, id="api-errors"),
         pytest.param("exporterhub.core.server", 1, id="server"),
         pytest.param("exporterhub.core.config", 3, id="config"),
         pytest.param("exporterhub.core.testing", 3, id="testing"),

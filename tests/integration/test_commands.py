@@ -163,7 +163,7 @@ class TestHubServe:
                 config.write_text("exporters: {phd2: {targets: [{port: 99999}]}}\n")
                 bad = await client.post(f"http://127.0.0.1:{port}/-/reload")
                 assert bad.status_code == 400
-                assert "exporters.phd2.targets.0.port" in bad.json()["error"]
+                assert "exporters.phd2.targets.0.port" in bad.json()["detail"]
                 targets = (
                     await client.get(f"http://127.0.0.1:{port}/api/targets")
                 ).json()

@@ -1,10 +1,12 @@
 """The ASGI app every exporter is served by.
 
-Routes: ``/`` landing page, ``/metrics`` (text 0.0.4, OpenMetrics when asked, gzip when
-accepted), ``/health`` and ``/-/healthy`` (alive), ``/-/ready`` (targets applied),
-``/-/reload`` (POST: re-read the config, restart only the targets that changed) and
-``/api/targets`` (link state per target, no settings). Handlers read memory only; none
-awaits a device.
+Routes: ``/`` landing page, ``/metrics`` (answered by ``frontdoor`` from the
+prepared bytes: text 0.0.4, OpenMetrics when asked, gzip when accepted), ``/health``
+and ``/-/healthy`` (alive), ``/-/ready`` (targets applied), ``/-/reload`` (POST:
+re-read the config, restart only the targets that changed) and ``/api/targets``
+(link state per target, no settings). Every route has response models, so the
+OpenAPI document at ``/openapi.json`` describes what it answers; every error uses
+``core.api``'s JSON shape. Handlers read memory only; none awaits a device.
 """
 
 from __future__ import annotations
@@ -18,24 +20,60 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from exporterhub import __version__
+from exporterhub.core.api import ErrorBody, error_response, install_error_handlers
 from exporterhub.core.clock import Clock
 from exporterhub.core.errors import ConfigError
-from exporterhub.core.exposition import (
-    OPENMETRICS_CONTENT_TYPE,
-    TEXT_CONTENT_TYPE,
-    Exposition,
-)
+from exporterhub.core.exposition import Exposition
+from exporterhub.core.frontdoor import FrontDoor
 from exporterhub.core.plugin import Target
-from exporterhub.core.snapshot import is_fresh
+from exporterhub.core.snapshot import LinkState, is_fresh
 from exporterhub.core.targets import TargetRunner
 
-__all__ = ["HubState", "create_app", "wants_openmetrics"]
+__all__ = ["HealthAnswer", "HubState", "ReloadResult", "TargetStatus", "create_app"]
 
 _log = structlog.get_logger(__name__)
+
+
+class HealthAnswer(BaseModel):
+    """``GET /health``: the process is alive; exporters may add fields (``mode``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: str = Field(description="Always ok while the process answers.")
+    uptime: float = Field(description="Seconds since the exporter started.")
+    version: str = Field(description="exporterhub version.")
+    targets: int = Field(description="Targets watched.")
+    targets_up: int = Field(
+        description="Targets whose last read succeeded and is fresh."
+    )
+
+
+class TargetStatus(BaseModel):
+    """One watched target's link and freshness (never its settings)."""
+
+    kind: str
+    name: str
+    labels: dict[str, str] = Field(description="The identity labels of its series.")
+    link: LinkState
+    up: bool = Field(description="Last poll or read succeeded and its data is fresh.")
+    last_success: float | None = Field(
+        description="Unix time of the last successful poll or read."
+    )
+    reconnects: int
+
+
+class ReloadResult(BaseModel):
+    """``POST /-/reload``: the targets by what the reload did to them (kind/name)."""
+
+    started: list[str]
+    stopped: list[str]
+    restarted: list[str]
+    unchanged: list[str]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -53,6 +91,7 @@ class HubState:
             changes; 0 renders inside the scrape instead (tests of the cache).
         routers: exporter-specific routes (an exporter's own REST API).
         health_fields: add fields to the ``/health`` answer (an exporter's mode).
+        count_dropped_connection: counts connections the server closed itself.
     """
 
     title: str
@@ -68,41 +107,11 @@ class HubState:
     settled: bool = False
     reloads: int = 0
     extra_links: list[tuple[str, str]] = field(default_factory=list)
+    count_dropped_connection: Callable[[str], None] | None = None
+    """Counts a connection the server dropped, by reason (the hub's metric)."""
 
 
-def _accepted(header: str, wanted: str) -> bool:
-    """Say whether a comma-separated Accept-style header admits ``wanted`` (q > 0)."""
-    for part in header.split(","):
-        name, *params = (p.strip() for p in part.split(";"))
-        if name.lower() != wanted:
-            continue
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    return float(value) > 0
-                except ValueError:
-                    return False
-        return True
-    return False
-
-
-def wants_openmetrics(accept: str) -> bool:
-    """Say whether an ``Accept`` header asks for OpenMetrics.
-
-    >>> wants_openmetrics("application/openmetrics-text;version=1.0.0,text/plain;q=0.5")
-    True
-    >>> wants_openmetrics("text/plain;version=0.0.4;q=1,*/*;q=0.1")
-    False
-    """
-    return _accepted(accept, "application/openmetrics-text")
-
-
-def _accepts_gzip(header: str) -> bool:
-    return _accepted(header, "gzip")
-
-
-def create_app(state: HubState) -> FastAPI:
+def create_app(state: HubState) -> FrontDoor:
     """Build the app; its lifespan starts the targets and stops them on exit."""
 
     @asynccontextmanager
@@ -134,30 +143,12 @@ def create_app(state: HubState) -> FastAPI:
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        redirect_slashes=False,
     )
     app.state.hub = state
+    install_error_handlers(app)
 
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics(request: Request) -> Response:
-        openmetrics = wants_openmetrics(request.headers.get("accept", ""))
-        media = OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE
-        compressed = _accepts_gzip(request.headers.get("accept-encoding", ""))
-        body = state.exposition.served(openmetrics, compressed)
-        if body is None:  # the background renderer has not run yet
-            exposition = state.exposition
-            body = (
-                exposition.gzip_body(openmetrics)
-                if compressed
-                else exposition.body(openmetrics)
-            )
-        # Set as a header, not media_type: Starlette would append a charset to
-        # text/plain, and COMPAT fixes the exact value.
-        headers = {"Content-Type": media, "Vary": "Accept, Accept-Encoding"}
-        if compressed:
-            headers["Content-Encoding"] = "gzip"
-        return Response(body, headers=headers)
-
-    @app.get("/health")
+    @app.get("/health", response_model=HealthAnswer)
     async def health() -> dict[str, Any]:
         """Say the process is alive, with uptime and target counts."""
         now = state.clock.time()
@@ -178,7 +169,13 @@ def create_app(state: HubState) -> FastAPI:
         """Answer 200 while the process serves requests."""
         return "Healthy\n"
 
-    @app.get("/-/ready", response_class=PlainTextResponse)
+    @app.get(
+        "/-/ready",
+        response_class=PlainTextResponse,
+        responses={
+            503: {"description": "Not ready yet", "content": {"text/plain": {}}}
+        },
+    )
     async def ready() -> PlainTextResponse:
         """Answer 200 once the config is loaded and every target tried once.
 
@@ -195,7 +192,11 @@ def create_app(state: HubState) -> FastAPI:
             return PlainTextResponse("Ready\n")
         return PlainTextResponse("Not ready\n", status_code=503)
 
-    @app.post("/-/reload")
+    @app.post(
+        "/-/reload",
+        response_model=ReloadResult,
+        responses={400: {"model": ErrorBody, "description": "Invalid configuration"}},
+    )
     async def reload() -> JSONResponse:
         """Re-read the config; restart only the targets whose settings changed."""
         try:
@@ -203,18 +204,18 @@ def create_app(state: HubState) -> FastAPI:
             result = await state.runner.apply(targets)
         except ConfigError as exc:
             _log.warning("reload_failed", error=str(exc))
-            return JSONResponse({"error": str(exc)}, status_code=400)
+            return error_response(400, "invalid_config", str(exc))
         state.reloads += 1
         return JSONResponse(
-            {
-                "started": result.started,
-                "stopped": result.stopped,
-                "restarted": result.restarted,
-                "unchanged": result.unchanged,
-            }
+            ReloadResult(
+                started=result.started,
+                stopped=result.stopped,
+                restarted=result.restarted,
+                unchanged=result.unchanged,
+            ).model_dump()
         )
 
-    @app.get("/api/targets")
+    @app.get("/api/targets", response_model=list[TargetStatus])
     async def targets() -> list[dict[str, Any]]:
         """List every target with its link state and freshness (never settings)."""
         now = state.clock.time()
@@ -257,4 +258,4 @@ def create_app(state: HubState) -> FastAPI:
             "</body></html>"
         )
 
-    return app
+    return FrontDoor(app, state.exposition)

@@ -129,13 +129,29 @@ def validation_problems(
     return problems
 
 
+def _full_allow(allow: str) -> str:
+    """Add what every route answers besides its own methods: HEAD with GET, OPTIONS.
+
+    >>> _full_allow("GET")
+    'GET, HEAD, OPTIONS'
+    """
+    methods = {m.strip() for m in allow.split(",") if m.strip()}
+    if "GET" in methods:
+        methods.add("HEAD")
+    methods.add("OPTIONS")
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route FastAPI's own errors (404, 405, 422, crashes) through the one shape."""
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for it
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return error_response(exc.status_code, detail=detail, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405 and "Allow" in headers:
+            headers["Allow"] = _full_allow(headers["Allow"])
+        return error_response(exc.status_code, detail=detail, headers=headers)
 
     async def invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it

@@ -1,0 +1,237 @@
+"""The ASGI entry in front of FastAPI: the fast ``/metrics`` path and the HTTP rules.
+
+- ``GET``/``HEAD /metrics`` is answered here, from the bytes the exposition's
+  renderer prepared, with content negotiation (q-values, OpenMetrics versions) and
+  gzip; FastAPI's routing and middleware cost more than the answer itself, and
+  this is the route Prometheus calls every few seconds.
+- ``HEAD`` works on every ``GET`` route (monitoring probes use it): the ``GET``'s
+  status and headers, no body. ``OPTIONS`` answers 204 with the path's ``Allow``.
+- A write (``POST``, ``PUT``, ``PATCH``) under ``/api/`` must say
+  ``Content-Type: application/json`` or gets 415: a web page the user happens to
+  visit can send a form or ``text/plain`` "simple request" without a CORS
+  preflight, never a JSON one.
+- A request with both ``Content-Length`` and ``Transfer-Encoding`` is refused with
+  400 and the connection closed (request smuggling; httptools refuses it already,
+  h11 does not).
+- ``/metrics/`` and other known paths with a trailing slash redirect to the path
+  without it, with a ``Location`` that holds only the path: never built from the
+  client's ``Host`` header.
+
+Every answer made here uses the API's JSON error shape. No route logic, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import lru_cache
+from typing import Final
+
+import orjson
+from fastapi import FastAPI
+from starlette.datastructures import State
+from starlette.routing import Match
+from starlette.types import Message, Receive, Scope, Send
+
+from exporterhub.core.exposition import Exposition
+from exporterhub.core.negotiation import Format, accepts_gzip, negotiate
+
+__all__ = ["FrontDoor"]
+
+_WRITES: Final = frozenset({"POST", "PUT", "PATCH"})
+_METHODS: Final = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_VARY: Final = (b"vary", b"Accept, Accept-Encoding")
+_GZIP: Final = (b"content-encoding", b"gzip")
+_METRICS_ALLOW: Final = b"GET, HEAD, OPTIONS"
+
+
+@lru_cache(maxsize=64)
+def _format(accept: bytes) -> tuple[Format, bytes]:
+    chosen = negotiate(accept.decode("latin-1"))
+    return chosen, chosen.content_type.encode("latin-1")
+
+
+@lru_cache(maxsize=64)
+def _gzip(accept_encoding: bytes) -> bool:
+    return accepts_gzip(accept_encoding.decode("latin-1"))
+
+
+def _error_message(
+    status: int, error: str, detail: str, *headers: tuple[bytes, bytes]
+) -> tuple[Message, Message]:
+    body = orjson.dumps({"error": error, "detail": detail, "fields": []})
+    start: Message = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *headers,
+        ],
+    }
+    return start, {"type": "http.response.body", "body": body}
+
+
+def _without_body(send: Send) -> Send:
+    """Wrap ``send`` so the response keeps its status and headers but no body."""
+
+    async def send_head(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return send_head
+
+
+class FrontDoor:
+    """The ASGI app the server runs: the rules above, then the FastAPI app.
+
+    Args:
+        app: the FastAPI app with every route.
+        exposition: what ``/metrics`` serves.
+    """
+
+    def __init__(self, app: FastAPI, exposition: Exposition) -> None:
+        self.app = app
+        self.exposition = exposition
+        app.router.redirect_slashes = False  # redirected here, without Host
+
+    @property
+    def state(self) -> State:
+        """The FastAPI app's state (``state.hub`` is the served hub)."""
+        return self.app.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one ASGI connection."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method: str = scope["method"]
+        path: str = scope["path"]
+        if path == "/metrics":
+            if method == "GET" or method == "HEAD":
+                await self._metrics(scope, send, head=method == "HEAD")
+                return
+            if method != "OPTIONS":
+                await self._answer(
+                    405,
+                    "method_not_allowed",
+                    "Method Not Allowed",
+                    (b"allow", _METRICS_ALLOW),
+                )(send)
+                return
+        refusal = self._refusal(scope, method, path)
+        if refusal is not None:
+            await refusal(send)
+            return
+        if method == "HEAD":
+            scope = {**scope, "method": "GET"}
+            send = _without_body(send)
+        await self.app(scope, receive, send)
+
+    async def _metrics(self, scope: Scope, send: Send, *, head: bool) -> None:
+        accept = encoding = b""
+        for name, value in scope["headers"]:
+            if name == b"accept":
+                accept = value
+            elif name == b"accept-encoding":
+                encoding = value
+        (chosen, content_type), compressed = _format(accept), _gzip(encoding)
+        exposition = self.exposition
+        body = exposition.served(chosen.openmetrics, compressed)
+        if body is None:  # the background renderer has not prepared this one yet
+            body = (
+                exposition.gzip_body(chosen.openmetrics)
+                if compressed
+                else exposition.body(chosen.openmetrics)
+            )
+        headers = [
+            (b"content-type", content_type),
+            (b"content-length", str(len(body)).encode()),
+            _VARY,
+        ]
+        if compressed:
+            headers.append(_GZIP)
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if head else body})
+
+    def _refusal(
+        self, scope: Scope, method: str, path: str
+    ) -> Callable[[Send], Awaitable[None]] | None:
+        """Return the answer that stops this request here, or None to route it."""
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        names = {name for name, _ in headers}
+        if b"content-length" in names and b"transfer-encoding" in names:
+            return self._answer(
+                400,
+                "bad_request",
+                "Content-Length and Transfer-Encoding together are refused.",
+                (b"connection", b"close"),
+            )
+        if method in _WRITES and path.startswith("/api/"):
+            content_type = next((v for n, v in headers if n == b"content-type"), b"")
+            media = content_type.split(b";", 1)[0].strip().lower()
+            if media != b"application/json" and not media.endswith(b"+json"):
+                return self._answer(
+                    415,
+                    "unsupported_media_type",
+                    "Send the body as JSON with Content-Type: application/json.",
+                )
+        if method == "OPTIONS":
+            allowed = self.allowed_methods(scope)
+            if not allowed:
+                return self._answer(404, "not_found", "Not Found")
+            return self._empty(204, (b"allow", ", ".join(allowed).encode()))
+        if path != "/" and path.endswith("/"):
+            bare = path.rstrip("/") or "/"
+            if self.allowed_methods({**scope, "path": bare}):
+                query = scope.get("query_string", b"")
+                location = bare.encode() + (b"?" + query if query else b"")
+                return self._empty(308, (b"location", location))
+        return None
+
+    def allowed_methods(self, scope: Scope) -> list[str]:
+        """Return the methods the app answers on the scope's path (none: unknown)."""
+        if scope["path"] == "/metrics":  # answered above the app's routes
+            return ["GET", "HEAD", "OPTIONS"]
+        # Probe method by method: included routers do not list their methods.
+        allowed = {
+            method
+            for method in _METHODS
+            if any(
+                route.matches({**scope, "method": method})[0] is Match.FULL
+                for route in self.app.router.routes
+            )
+        }
+        if allowed and "GET" in allowed:
+            allowed.add("HEAD")
+        if allowed:
+            allowed.add("OPTIONS")
+        return sorted(allowed)
+
+    @staticmethod
+    def _answer(
+        status: int, error: str, detail: str, *headers: tuple[bytes, bytes]
+    ) -> Callable[[Send], Awaitable[None]]:
+        start, body = _error_message(status, error, detail, *headers)
+
+        async def answer(send: Send) -> None:
+            await send(start)
+            await send(body)
+
+        return answer
+
+    @staticmethod
+    def _empty(
+        status: int, *headers: tuple[bytes, bytes]
+    ) -> Callable[[Send], Awaitable[None]]:
+        async def answer(send: Send) -> None:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [(b"content-length", b"0"), *headers],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+
+        return answer
