@@ -1,4 +1,5 @@
-"""``python -m benchmarks [ingest] [scrape] [startup] [chaos] [starlink] [kasa]``
+"""``python -m benchmarks [ingest] [scrape] [startup] [chaos] [starlink] [kasa]
+[prometheus]``
 (``make bench``: all).
 
 Prints a Markdown table of medians and same-run ratios. A run of all suites
@@ -16,7 +17,7 @@ import traceback
 
 
 def main(argv: list[str]) -> int:
-    from benchmarks import chaos, ingest, kasa, scrape, starlink, startup
+    from benchmarks import chaos, ingest, kasa, prometheus, scrape, starlink, startup
     from benchmarks.report import Report
     from exporterhub.core.logging import configure_logging
 
@@ -28,6 +29,7 @@ def main(argv: list[str]) -> int:
         "chaos": chaos.run,
         "starlink": starlink.run,
         "kasa": kasa.run,
+        "prometheus": prometheus.run,
     }
     chosen = argv or list(suites)
     unknown = [name for name in chosen if name not in suites]

@@ -36,6 +36,8 @@ def fmt(value: float | None, unit: str = "") -> str:
         if value < 1:
             return f"{value * 1e3:.2f} ms"
         return f"{value:.3f} s"
+    if unit == "share":
+        return f"{value * 100:.2f} % of a core"
     if unit == "B":
         return f"{value / 1024:,.0f} KiB" if value >= 10_240 else f"{value:,.0f} B"
     if abs(value) >= 1000:

@@ -1,32 +1,37 @@
-"""HTTP servers for the scrape benchmark, each run in its own process.
+"""HTTP servers for the scrape benchmarks, each run in its own process.
 
-``python -m benchmarks.servers candidate PORT``: the real exporter path:
-``hub.build_hub`` + ``hub.serve`` (``create_app``, uvicorn via ``core.server``) with
-100 running workers of the bench plugin that publish new values every second.
+``python -m benchmarks.servers WHICH PORT [FILE]``, all on 127.0.0.1:
 
-``python -m benchmarks.servers candidate-static PORT``: the same, but the workers
-publish once and never again (diagnostic: the app without re-renders).
-
-``python -m benchmarks.servers baseline PORT``: the same uvicorn settings
-(``core.server.make_server``) and FastAPI, ``/metrics`` returning one pre-rendered
-bytes constant of the same content (or its gzip when accepted).
-
-Both bind 127.0.0.1 only.
+- ``candidate``: the real exporter path, ``hub.build_hub`` + ``hub.serve`` run by
+  ``core.server.run`` exactly as the commands run it (uvloop, httptools, the front
+  door), with 100 workers of the bench plugin that publish new values every second.
+- ``candidate-static``: the same, workers publish once and never again (diagnostic:
+  the app without re-renders).
+- ``ceiling``: the true ceiling: a bare ASGI callable on uvicorn with uvloop and
+  httptools that hands out one pre-rendered bytes constant of the same content (or
+  its gzip when accepted). No routing, no negotiation beyond gzip.
+- ``ceiling-file``: the same bare server for the bytes in ``FILE`` (the small
+  exposition of a standalone exporter, fetched from it by the benchmark).
+- ``fastapi``: the earlier baseline: FastAPI returning the constant, on the
+  project's ``make_server`` (kept as a second row).
+- ``prometheus-client``: the same 10,000 series as prometheus_client ``Gauge``
+  series set every second with ``gauge.labels(...).set(value)``, served by
+  prometheus_client's ``start_http_server`` (an exporter written the usual way).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+import gzip
+import math
+import time
+from pathlib import Path
 
 from benchmarks import workload
-from exporterhub.core.exposition import TEXT_CONTENT_TYPE
 from exporterhub.core.logging import configure_logging
-from exporterhub.core.server import bind_socket, make_server
+from exporterhub.core.negotiation import TEXT_CONTENT_TYPE
+from exporterhub.core.server import bind_socket, make_server, run
 
 HOST = "127.0.0.1"
 
@@ -45,7 +50,62 @@ async def serve_candidate(port: int, changing: bool = True) -> None:
     await serve(workload.build_state(changing=changing), f"{HOST}:{port}")
 
 
-async def serve_baseline(port: int) -> None:
+def _bare_app(body: bytes, packed: bytes):
+    plain_headers = [
+        (b"content-type", TEXT_CONTENT_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    gzip_headers = [
+        (b"content-type", TEXT_CONTENT_TYPE.encode()),
+        (b"content-length", str(len(packed)).encode()),
+        (b"content-encoding", b"gzip"),
+    ]
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        compressed = any(
+            name == b"accept-encoding" and b"gzip" in value
+            for name, value in scope["headers"]
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": gzip_headers if compressed else plain_headers,
+            }
+        )
+        await send(
+            {"type": "http.response.body", "body": packed if compressed else body}
+        )
+
+    return app
+
+
+def serve_ceiling(port: int, body: bytes, packed: bytes) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(
+        _bare_app(body, packed),
+        host=HOST,
+        port=port,
+        http="httptools",
+        loop="uvloop",
+        lifespan="off",
+        log_config=None,
+        access_log=False,
+    )
+    sock = bind_socket(HOST, port)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+async def serve_fastapi(port: int) -> None:
+    from fastapi import FastAPI, Request
+    from fastapi.responses import Response
+
     body, packed = prerendered()
     app = FastAPI()
 
@@ -54,10 +114,13 @@ async def serve_baseline(port: int) -> None:
         if "gzip" in request.headers.get("accept-encoding", ""):
             return Response(
                 packed,
-                media_type=TEXT_CONTENT_TYPE,
-                headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+                headers={
+                    "Content-Type": TEXT_CONTENT_TYPE,
+                    "Content-Encoding": "gzip",
+                    "Vary": "Accept-Encoding",
+                },
             )
-        return Response(body, media_type=TEXT_CONTENT_TYPE)
+        return Response(body, headers={"Content-Type": TEXT_CONTENT_TYPE})
 
     sock = bind_socket(HOST, port)
     try:
@@ -66,18 +129,68 @@ async def serve_baseline(port: int) -> None:
         sock.close()
 
 
+def serve_prometheus_client(port: int) -> None:
+    from prometheus_client import CollectorRegistry, Gauge, start_http_server
+
+    registry = CollectorRegistry()
+    gauges = [
+        Gauge(
+            spec.name,
+            spec.help,
+            ["host", "inst", "channel"],
+            registry=registry,
+        )
+        for spec in workload.SPECS
+    ]
+    label_values = [
+        [
+            (*(v for _, v in workload.identity(index)), channel)
+            for channel in workload.CHANNELS
+        ]
+        for index in range(workload.N_TARGETS)
+    ]
+    start_http_server(port, addr=HOST, registry=registry)
+    while True:  # new values on every whole second, as the candidate's workers
+        now = time.time()
+        tick = int(now)
+        for index, labels in enumerate(label_values):
+            values = iter(workload.values(index, tick))
+            # The usual way: look the child up by its labels and set it.
+            for gauge in gauges:
+                for label in labels:
+                    gauge.labels(*label).set(next(values))
+        time.sleep(max(0.0, math.floor(now) + 1.0 - time.time()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("which", choices=("candidate", "candidate-static", "baseline"))
+    parser.add_argument(
+        "which",
+        choices=(
+            "candidate",
+            "candidate-static",
+            "ceiling",
+            "ceiling-file",
+            "fastapi",
+            "prometheus-client",
+        ),
+    )
     parser.add_argument("port", type=int)
+    parser.add_argument("file", nargs="?", type=Path)
     args = parser.parse_args()
     configure_logging("warning", "json")
-    if args.which == "baseline":
-        main_coro = serve_baseline(args.port)
-    else:
-        main_coro = serve_candidate(args.port, changing=args.which == "candidate")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main_coro)
+        if args.which == "ceiling":
+            serve_ceiling(args.port, *prerendered())
+        elif args.which == "ceiling-file":
+            body = args.file.read_bytes()
+            serve_ceiling(args.port, body, gzip.compress(body, 5, mtime=0))
+        elif args.which == "prometheus-client":
+            serve_prometheus_client(args.port)
+        elif args.which == "fastapi":
+            run(serve_fastapi(args.port))
+        else:
+            run(serve_candidate(args.port, changing=args.which == "candidate"))
 
 
 if __name__ == "__main__":
