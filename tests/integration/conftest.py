@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from exporterhub.core.app import HubState, create_app
 from exporterhub.core.clock import Clock
 from exporterhub.core.plugin import ExporterPlugin, Target
-from exporterhub.core.testing import FakeClock, running_server
+from exporterhub.core.testing import FakeClock, running_server, wait_until
 from exporterhub.exporters.phd2.plugin import PLUGIN, to_target
 from exporterhub.exporters.phd2.settings import Phd2TargetSettings
 from exporterhub.hub import build_hub
@@ -83,6 +83,18 @@ class Exporter:
             pytest.fail(
                 f"condition not met within {within}s; last scrape:\n{last.text}"
             )
+
+    async def until_prepared(self, clock: FakeClock, step: float = 0.5) -> None:
+        """Return once the background renderer has bytes ready for this client.
+
+        Scrapes are answered from those bytes from then on, not rendered on the
+        request: the path whose freshness the ageing tests hold to account. The
+        renderer paces itself on ``clock``, so time moves by ``step`` meanwhile.
+        """
+        await self.scrape()  # asks for this client's variant: text format, gzip
+        exposition = self.state.exposition
+        clock.advance(step)
+        await wait_until(lambda: exposition.served(False, True) is not None)
 
     async def scrape_advancing(
         self,

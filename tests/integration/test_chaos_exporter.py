@@ -472,9 +472,10 @@ class TestHangingApi:
                 s = await exporter.scrape_until(lines_up)
                 taken = clock.time()
                 assert s.value("aaisp_last_success_timestamp_seconds") == taken
+                await exporter.until_prepared(clock, step=0.5)
                 sim.faults.hang = True
 
-                clock.advance(2 * fast)  # the FAST tier is due: its request hangs
+                clock.advance(2 * fast - 0.5)  # the FAST tier is due: it hangs
                 await wait_until(lambda: any(r.fault == "hang" for r in sim.requests))
                 s = await exporter.scrape()  # exactly at the quota's age: kept
                 assert s.value("aaisp_broadband_quota_remaining_bytes",
