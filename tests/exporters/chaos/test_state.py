@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from exporterhub.core.snapshot import AgeingData
 from exporterhub.exporters.chaos.protocol import (
     InfoLine,
     QuotaLine,
@@ -196,6 +197,10 @@ class TestPruning:
 
 class TestAgeingData:
     """The snapshot carries each value's expiry; ``at`` and ``current`` apply it."""
+
+    def test_is_ageing_data_for_the_core(self):
+        """The core recognises the snapshot as data that ages in parts."""
+        assert isinstance(full_state().snapshot(NOW), AgeingData)
 
     def test_at_equals_a_later_snapshot(self):
         """A snapshot viewed later shows what a snapshot taken then would show."""

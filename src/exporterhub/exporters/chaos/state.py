@@ -34,7 +34,7 @@ Unix seconds). Rules followed (``shared/protocols/chaos.md`` §4, §7, §8, §9)
   notices anything.
 - ``complete=True`` (bulk mode: the answer covered every line the login sees): a
   known line missing from the answer loses that tier's values at once instead of
-  at pruning time. Its ``service_up`` is left alone - the worker asks for it
+  at their age. Its ``service_up`` is left alone - the worker asks for it
   individually, and that poll's outcome (``apply_*`` or ``service_failed``) decides.
 - ``service_up`` (§8.1) is 1 when the latest info or quota poll of the line
   returned data, 0 when it returned an error (``service_failed``).
