@@ -6,7 +6,16 @@ import dataclasses
 
 import pytest
 
-from exporterhub.core.snapshot import LinkState, TargetRecord, is_fresh
+from exporterhub.core.snapshot import (
+    AgeingData,
+    LinkState,
+    TargetRecord,
+    expires_at,
+    is_fresh,
+    schedule,
+    view,
+    within_max_age,
+)
 
 
 def _record(**kwargs):
@@ -121,6 +130,79 @@ class TestIsFresh:
         record = _record().with_data(1, 50.0).with_link(LinkState.ERROR)
         assert record.healthy is False
         assert is_fresh(record, 55.0) is True
+
+
+@dataclasses.dataclass(frozen=True)
+class Halves:
+    """Two values: ``a`` (required) valid until ``a_until``, ``b`` until ``b_until``."""
+
+    a: int | None
+    a_until: float
+    b: int | None
+    b_until: float
+
+    def expiries(self):
+        return [self.b_until, self.a_until, self.b_until]
+
+    def at(self, now):
+        return dataclasses.replace(
+            self,
+            a=self.a if now <= self.a_until else None,
+            b=self.b if now <= self.b_until else None,
+        )
+
+    def current(self, now):
+        return now <= self.a_until
+
+
+class TestAgeingData:
+    """Data that ages in parts decides the view and freshness at read time."""
+
+    @pytest.fixture
+    def record(self):
+        halves = Halves(a=1, a_until=105.0, b=2, b_until=103.0)
+        return _record(max_age=10.0).with_data(halves, 100.0)
+
+    def test_is_an_ageing_data(self, record):
+        """The test type satisfies the protocol; plain data does not."""
+        assert isinstance(record.data, AgeingData)
+        assert not isinstance(1, AgeingData)
+
+    @pytest.mark.parametrize(
+        ("now", "fresh"),
+        [
+            pytest.param(105.0, True, id="at-part-deadline"),
+            pytest.param(105.5, False, id="required-part-expired"),
+            pytest.param(111.0, False, id="record-expired"),
+        ],
+    )
+    def test_fresh_needs_the_required_part(self, record, now, fresh):
+        """is_fresh is False once the required part expired, within max age."""
+        assert within_max_age(record, now) is (now <= 110.0)
+        assert is_fresh(record, now) is fresh
+
+    def test_record_age_wins_over_current_parts(self):
+        """Past the record's max age the data is stale whatever its parts say."""
+        halves = Halves(a=1, a_until=1e9, b=2, b_until=1e9)
+        record = _record(max_age=10.0).with_data(halves, 100.0)
+        assert is_fresh(record, 110.5) is False
+
+    def test_view_prunes_at_now(self, record):
+        """view() gives the data's pruned view; plain data comes back as is."""
+        assert view(record, 104.0) == Halves(a=1, a_until=105.0, b=None, b_until=103.0)
+        assert view(_record().with_data(7, 0.0), 1e9) == 7
+
+    def test_schedule_sorted_and_distinct(self, record):
+        """The schedule holds every part's instant and the record's, once each."""
+        assert schedule(record) == (103.0, 105.0, 110.0)
+        assert expires_at(record) == 110.0
+
+    def test_schedule_of_expired_record_keeps_part_instants(self, record):
+        """A record whose data was declared stale still lists its parts' instants."""
+        expired = dataclasses.replace(record, taken_at=None)
+        assert expires_at(expired) is None
+        assert schedule(expired) == (103.0, 105.0)
+        assert is_fresh(expired, 100.0) is False
 
 
 def test_link_state_values():

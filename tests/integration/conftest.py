@@ -1,4 +1,4 @@
-"""Fixtures for tests that run the real exporter against the real PHD2 simulator."""
+"""Fixtures for tests that run real exporters against their real simulators."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporterhub.core.app import HubState, create_app
+from exporterhub.core.clock import Clock
 from exporterhub.core.plugin import ExporterPlugin, Target
-from exporterhub.core.testing import running_server
+from exporterhub.core.testing import FakeClock, running_server, wait_until
 from exporterhub.exporters.phd2.plugin import PLUGIN, to_target
 from exporterhub.exporters.phd2.settings import Phd2TargetSettings
 from exporterhub.hub import build_hub
@@ -83,6 +84,45 @@ class Exporter:
                 f"condition not met within {within}s; last scrape:\n{last.text}"
             )
 
+    async def until_prepared(self, clock: FakeClock, step: float = 0.5) -> None:
+        """Return once the background renderer has bytes ready for this client.
+
+        Scrapes are answered from those bytes from then on, not rendered on the
+        request: the path whose freshness the ageing tests hold to account. The
+        renderer paces itself on ``clock``, so time moves by ``step`` meanwhile.
+        """
+        await self.scrape()  # asks for this client's variant: text format, gzip
+        exposition = self.state.exposition
+        clock.advance(step)
+        await wait_until(lambda: exposition.served(False, True) is not None)
+
+    async def scrape_advancing(
+        self,
+        clock: FakeClock,
+        predicate: Callable[[Scrape], bool],
+        *,
+        step: float,
+        within: float = 30.0,
+    ) -> Scrape:
+        """Scrape until ``predicate`` holds, moving ``clock`` by ``step`` between.
+
+        For exporters on a fake clock whose workers must run again (retry, next
+        poll) before the condition can hold; bounded in real time by ``within``.
+        """
+        last = Scrape("")
+        try:
+            async with asyncio.timeout(within):
+                while True:
+                    last = await self.scrape()
+                    if predicate(last):
+                        return last
+                    clock.advance(step)
+                    await asyncio.sleep(0.02)
+        except TimeoutError:
+            pytest.fail(
+                f"condition not met within {within}s; last scrape:\n{last.text}"
+            )
+
 
 def phd2_target(port: int, name: str = "rig", **overrides: Any) -> Target:
     return to_target(
@@ -102,15 +142,19 @@ async def simulator() -> AsyncIterator[Phd2Simulator]:
 
 @asynccontextmanager
 async def running_exporter(
-    plugin: ExporterPlugin, targets: Sequence[Target]
+    plugin: ExporterPlugin, targets: Sequence[Target], clock: Clock | None = None
 ) -> AsyncIterator[Exporter]:
-    """Run one exporter's real hub and app on loopback for ``targets``."""
+    """Run one exporter's real hub and app on loopback for ``targets``.
+
+    ``clock`` (a ``FakeClock`` in tests of ageing) drives the workers, the
+    renderer and freshness; the system clock by default.
+    """
     wanted = list(targets)
 
     async def load() -> Sequence[Target]:
         return wanted
 
-    state = build_hub({plugin.kind: plugin}, load, title="test")
+    state = build_hub({plugin.kind: plugin}, load, title="test", clock=clock)
     async with (
         running_server(create_app(state)) as url,
         httpx.AsyncClient(base_url=url, timeout=5) as client,

@@ -11,6 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from exporterhub.core.plugin import Target
+from exporterhub.core.testing import FakeClock, wait_until
 from exporterhub.exporters.chaos.plugin import PLUGIN, to_target
 from exporterhub.exporters.chaos.settings import ChaosTargetSettings
 from exporterhub.simulators.chaos import ChaosSimConfig, ChaosSimulator
@@ -429,3 +430,88 @@ class TestPolitenessUnderFailure:
             error_type="rate_limited",
         )
         assert limited == 0.0
+
+
+QUOTA_FAMILIES = (
+    "aaisp_broadband_quota_total_bytes",
+    "aaisp_broadband_quota_remaining_bytes",
+    "aaisp_broadband_quota_used_bytes",
+    "aaisp_broadband_quota_percentage",
+    "aaisp_broadband_quota_timestamp_seconds",
+)
+SYNC_FAMILIES = (
+    "aaisp_broadband_line_sync_download_bps",
+    "aaisp_broadband_line_sync_upload_bps",
+    "aaisp_broadband_line_sync_download_adjusted_bps",
+)
+
+
+class TestHangingApi:
+    """An API that hangs (rather than refusing): values go at their age anyway.
+
+    The exporter runs on a fake clock; its HTTP requests wait on real time, with a
+    request timeout far longer than the test, so the worker is stuck in a request
+    the whole time and publishes nothing. Whatever leaves the scrape leaves because
+    the clock passed its age.
+    """
+
+    async def test_values_go_at_their_age_and_come_back(self, exporter_for):
+        """Quota at 2 x fast, sync rates at 2 x medium, aaisp_up 0, info stays."""
+        clock = FakeClock()
+        fast, medium = 10.0, 20.0
+        target = {
+            "fast_interval": fast,
+            "medium_interval": medium,
+            "slow_interval": 60.0,
+            "request_timeout": 120.0,
+            "max_retries": 1,
+        }
+        async with ChaosSimulator(ChaosSimConfig(port=0)) as sim:
+            port = sim.port
+            async with exporter_for([chaos_target(sim, **target)], clock) as exporter:
+                s = await exporter.scrape_until(lines_up)
+                taken = clock.time()
+                assert s.value("aaisp_last_success_timestamp_seconds") == taken
+                await exporter.until_prepared(clock, step=0.5)
+                sim.faults.hang = True
+
+                clock.advance(2 * fast - 0.5)  # the FAST tier is due: it hangs
+                await wait_until(lambda: any(r.fault == "hang" for r in sim.requests))
+                s = await exporter.scrape()  # exactly at the quota's age: kept
+                assert s.value("aaisp_broadband_quota_remaining_bytes",
+                               service="40213") == 37_654_120_448  # fmt: skip
+                assert s.value("aaisp_up") == 1.0
+
+                clock.advance(0.25)
+                s = await exporter.scrape()
+                for name in QUOTA_FAMILIES:
+                    assert s.series(name) == [], name
+                assert s.value("aaisp_broadband_line_sync_download_bps",
+                               service="40211") == 1_000_000_000  # fmt: skip
+                assert s.value("aaisp_up") == 0.0
+                assert s.value("aaisp_last_success_timestamp_seconds") == taken
+                assert len(s.series("aaisp_broadband_service_info")) == 3
+                # The worker has not given up on its request: this is the scrape.
+                assert not [x for x in s.series("aaisp_collector_errors_total")
+                            if x.value > 0]  # fmt: skip
+
+                clock.advance(2 * medium - 2 * fast)
+                s = await exporter.scrape()
+                for name in (*SYNC_FAMILIES, "aaisp_broadband_service_up"):
+                    assert s.series(name) == [], name
+                assert s.value("aaisp_up") == 0.0
+                assert s.value("aaisp_last_success_timestamp_seconds") == taken
+                assert len(s.series("aaisp_broadband_service_info")) == 3
+                assert not [x for x in s.series("aaisp_collector_errors_total")
+                            if x.value > 0]  # fmt: skip
+
+                # The API is restarted: hung requests end, the next ones answer.
+                await sim.stop()
+                async with ChaosSimulator(ChaosSimConfig(port=port)):
+                    s = await exporter.scrape_advancing(
+                        clock,
+                        lambda s: lines_up(s) and s.value("aaisp_up") == 1.0,
+                        step=1.0,
+                    )
+        assert s.value("aaisp_broadband_line_sync_download_bps", service="40211")
+        assert (s.value("aaisp_last_success_timestamp_seconds") or 0) > taken

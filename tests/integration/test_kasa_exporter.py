@@ -14,6 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from exporterhub.core.plugin import Target
+from exporterhub.core.testing import FakeClock
 from exporterhub.exporters.kasa.plugin import PLUGIN, to_target
 from exporterhub.exporters.kasa.settings import KasaDevice, KasaTargetSettings
 from exporterhub.simulators.kasa import PlugSimulator, PlugSpec
@@ -219,6 +220,63 @@ class TestFaultsBesideAHealthyPlug:
             )  # fmt: skip
         assert s.value("tapo_up", target="locked") == 0.0
         assert s.series("tapo_relay_on") == []
+
+
+class TestSilentPlug:
+    """A plug that accepts and never answers: values go at the max age.
+
+    The exporter runs on a fake clock; python-kasa waits on real time, with a
+    timeout far longer than this test, so the worker sits in its request and
+    publishes nothing. What leaves the scrape leaves because the clock passed the
+    max age (2 x the refresh interval).
+    """
+
+    async def test_values_go_at_max_age_and_come_back(self, exporter_for):
+        """Past max age: no values, tapo_up 0, device info and last success stay."""
+        clock = FakeClock()
+        interval = 10.0
+        spec = PlugSpec(profile=fixture("HS110"), protocol="xor", frozen=True)
+        async with PlugSimulator(spec) as sim:
+            target = plug_target(
+                sim, "plug", refresh_interval=interval, timeout=30, poll_deadline=120
+            )
+            async with exporter_for([target], clock) as exporter:
+                s = await exporter.scrape_until(up("plug"))
+                taken = clock.time()
+                assert s.value("tapo_last_success_timestamp_seconds") == taken
+                await exporter.until_prepared(clock, step=0.5)
+                answered = sim.requests
+                sim.faults.silent = True
+
+                clock.advance(2 * interval - 0.5)  # the poll is due: it hangs
+                s = await exporter.scrape()  # exactly at the max age: kept
+                assert up("plug")(s)
+                assert s.value("tapo_relay_on", target="plug") is not None
+
+                clock.advance(0.25)
+                s = await exporter.scrape()
+                for name in (
+                    "tapo_relay_on",
+                    "tapo_power_watts",
+                    "tapo_energy_joules_total",
+                    "tapo_wifi_rssi_dbm",
+                ):
+                    assert s.series(name) == [], name  # fmt: skip
+                assert s.value("tapo_up") == 0.0
+                assert s.value("tapo_last_success_timestamp_seconds") == taken
+                assert s.series("tapo_device_info")
+                # The worker has not given up on its request: this is the scrape.
+                assert not [x for x in s.series("tapo_exporter_poll_errors_total")
+                            if x.value > 0]  # fmt: skip
+                assert sim.requests == answered
+
+                # The plug restarts: the hung connection ends, the next poll answers.
+                sim.faults.silent = False
+                await sim.stop()
+                await sim.start()
+                s = await exporter.scrape_advancing(clock, up("plug"), step=1.0)
+        assert s.value("tapo_relay_on", target="plug") is not None
+        assert (s.value("tapo_last_success_timestamp_seconds") or 0) > taken
 
 
 class TestLegacyNames:

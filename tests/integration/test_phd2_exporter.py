@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from exporterhub.core.testing import FakeClock
 from exporterhub.simulators.phd2 import Phd2SimConfig, Phd2Simulator
 
 from .conftest import Scrape, phd2_target
@@ -50,6 +51,10 @@ def rms(values: list[float]) -> float:
 
 def guiding(scrape: Scrape) -> bool:
     return scrape.value("phd2_status", status="Guiding") == 1.0
+
+
+def looping(scrape: Scrape) -> bool:
+    return scrape.value("phd2_status", status="Looping") == 1.0
 
 
 def up(scrape: Scrape) -> bool:
@@ -245,6 +250,56 @@ class TestFaults:
             )
             assert scrape.value("phd2_connected") == 1.0
             assert scrape.value("phd2_error_total", type="timeout") in (None, 0.0)
+
+
+class TestStalledPeer:
+    """A PHD2 that stays connected and says nothing: values go at the max age.
+
+    The exporter runs on a fake clock; its requests to PHD2 time out on real time,
+    far later than this test, so the worker sits in a request and publishes
+    nothing. What leaves the scrape leaves because the clock passed the max age.
+    """
+
+    async def test_values_go_at_max_age_and_come_back(self, simulator, make_exporter):
+        """Past max age: no values, phd2_up 0, phd2_info and last success stay."""
+        clock = FakeClock()
+        target = phd2_target(
+            simulator.port, state_interval=5.0, equipment_interval=5.0, rpc_timeout=60
+        )
+        max_age = 3 * 5.0 + 60  # Phd2TargetSettings.max_age
+        async with make_exporter([target], clock) as exporter:
+            s = await exporter.scrape_until(
+                lambda s: up(s) and s.value("phd2_connected") is not None
+            )
+            taken = clock.time()
+            assert s.value("phd2_last_success_timestamp_seconds") == taken
+            await exporter.until_prepared(clock, step=0.5)
+            simulator.faults.stall = True
+
+            clock.advance(max_age - 0.5)  # the poll tiers are due: requests hang
+            s = await exporter.scrape()  # exactly at the max age: kept
+            assert up(s)
+            assert s.value("phd2_status", status="Stopped") == 1.0
+
+            clock.advance(0.25)
+            s = await exporter.scrape()
+            assert s.series("phd2_status") == []
+            assert s.series("phd2_connected") == []
+            assert s.series("phd2_current_equipment") == []
+            assert s.value("phd2_up") == 0.0
+            assert s.value("phd2_last_success_timestamp_seconds") == taken
+            assert s.series("phd2_info")
+            # The worker has not given up on its requests: this is the scrape.
+            assert s.value("phd2_error_total", type="timeout") in (None, 0.0)
+            assert s.value("phd2_exporter_link_state", state="connected") == 1.0
+
+            simulator.faults.stall = False  # PHD2 talks again
+            await simulator.send_event("LoopingExposures", Frame=1)
+            # Time moves on while PHD2 talks: the renderer paces on this clock.
+            s = await exporter.scrape_advancing(
+                clock, lambda s: up(s) and looping(s), step=0.1
+            )
+            assert (s.value("phd2_last_success_timestamp_seconds") or 0) > taken
 
 
 class TestSeveralInstances:

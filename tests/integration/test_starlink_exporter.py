@@ -10,6 +10,7 @@ import pytest
 import starlink_grpc  # type: ignore[import-untyped]
 
 from exporterhub.core.plugin import Target
+from exporterhub.core.testing import FakeClock
 from exporterhub.exporters.starlink.plugin import (
     PLUGIN,
     StarlinkTargetSettings,
@@ -258,6 +259,71 @@ class TestLiveMode:
                 )
             )
         assert s.value("starlink_up") == 1.0
+
+
+LIVE_VALUES = (
+    "starlink_network_latency_ms",
+    "starlink_network_throughput_down_mbps",
+    "starlink_dish_latitude_degrees",
+    "starlink_dish_obstruction_percent",
+)
+"""Values one pass against the fake dish gives (heading needs two positions)."""
+
+
+def has_live(scrape: Scrape) -> bool:
+    return all(scrape.value(name) is not None for name in LIVE_VALUES)
+
+
+class TestSilentDish:
+    """A dish that accepts and never answers: values go at the max age.
+
+    The exporter runs on a fake clock; the gRPC call waits on real time, with a
+    timeout far longer than this test, so the worker sits in its call and
+    publishes nothing. What leaves the scrape leaves because the clock passed the
+    max age (max(3 x the update interval, 2 x the call timeout)).
+    """
+
+    async def test_values_go_at_max_age_and_come_back(self, exporter_for):
+        """Past max age: no values, starlink_up 0, dish info and last success stay."""
+        clock = FakeClock()
+        max_age = 60.0  # max(3 * 5, 2 * 30)
+        async with StarlinkDishSimulator(DishSimConfig(port=0)) as dish:
+            port = dish.address.rsplit(":", 1)[1]
+            live = {"dish_address": dish.address, "timeout_seconds": 30.0}
+            target = dish_target(mode="live", live=live, update_interval_seconds=5.0)
+            async with exporter_for([target], clock) as exporter:
+                s = await exporter.scrape_until(
+                    lambda s: has_live(s) and s.value("starlink_up") == 1.0
+                )
+                taken = clock.time()
+                assert s.value("starlink_last_success_timestamp_seconds") == taken
+                await exporter.until_prepared(clock, step=0.5)
+                await dish.stop()  # the same address now accepts and never answers
+                silent = DishSimConfig(port=int(port), faults=DishFaults(silent=True))
+                async with StarlinkDishSimulator(silent):
+                    clock.advance(max_age - 0.5)  # the next pass is due: it hangs
+                    s = await exporter.scrape()  # exactly at the max age: kept
+                    assert has_live(s)
+                    assert s.value("starlink_up") == 1.0
+
+                    clock.advance(0.25)
+                    s = await exporter.scrape()
+                    for name in (*LIVE_VALUES, *FIXED):
+                        assert s.series(name) == [], name
+                    assert s.value("starlink_up") == 0.0
+                    assert s.value("starlink_last_success_timestamp_seconds") == taken
+                    assert s.series("starlink_dish_info")
+                    # The worker has not given up on its call: this is the scrape.
+                    errors = s.series("starlink_exporter_poll_errors_total")
+                    assert not [x for x in errors if x.value > 0]
+                # The dish comes back: the hung call ends, the next pass answers.
+                async with StarlinkDishSimulator(DishSimConfig(port=int(port))):
+                    s = await exporter.scrape_advancing(
+                        clock,
+                        lambda s: has_live(s) and s.value("starlink_up") == 1.0,
+                        step=1.0,
+                    )
+        assert (s.value("starlink_last_success_timestamp_seconds") or 0) > taken
 
 
 class TestHardening:

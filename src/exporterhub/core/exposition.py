@@ -1,20 +1,23 @@
 """The `/metrics` body: cached per-target blocks joined per family, plus self-metrics.
 
-Each exporter owns a ``Section``: its metric table and the latest ``TargetRecord`` of
-each of its targets. A target's lines are rendered once per (record, freshness) and
-kept; a scrape joins the cached lines family by family, and the joined body (and its
-gzip) is kept until a record changes or a target crosses its max age. Nothing here
-awaits a device or takes a lock a worker holds; the worst case on the request path is
-re-rendering the targets whose records changed since the last scrape.
+Each exporter owns a ``Section`` (``exporterhub.core.section``): its metric table and
+the latest ``TargetRecord`` of each of its targets, rendered into blocks that are
+kept until the record changes or the clock crosses an instant of its schedule. The
+joined body (and its gzip) is kept until a record changes or the clock leaves the
+body's window, the span in which nothing it shows expires. The background renderer
+prepares the bodies scrapers ask for and wakes at the end of their window; a scrape
+gets the prepared bytes only while their window holds, so no value is served past
+its max age whatever the renderer and the workers are doing. Nothing here awaits a
+device or takes a lock a worker holds; the worst case on the request path is
+re-rendering the targets whose records changed or expired since the last scrape.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gzip
-import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Sequence
 from typing import Any, Final, NamedTuple
 
 import structlog
@@ -25,17 +28,16 @@ from prometheus_client.openmetrics.exposition import (
 )
 
 from exporterhub.core.clock import Clock
-from exporterhub.core.metrics import (
-    Kind,
-    MetricSpec,
-    Sample,
-    label_block,
-    render_samples,
-    validate_table,
+from exporterhub.core.metrics import MetricSpec
+from exporterhub.core.section import (
+    ALWAYS,
+    RecordView,
+    Section,
+    Window,
+    health_specs,
 )
-from exporterhub.core.snapshot import LinkState, TargetRecord, is_fresh
 
-__all__ = ["Exposition", "RecordView", "Section", "health_specs"]
+__all__ = ["Exposition", "RecordView", "Section", "Window", "health_specs"]
 
 _log = structlog.get_logger(__name__)
 
@@ -49,178 +51,12 @@ _SELF_REFRESH_SECONDS: Final = 1.0
 _VARIANT_HORIZON_SECONDS: Final = 60.0
 
 
-class RecordView(NamedTuple):
-    """What a health row reads: the record and whether its data is fresh."""
+class _Body(NamedTuple):
+    """A joined body, what it was built from, and the window it is exact in."""
 
-    record: TargetRecord[Any]
-    fresh: bool
-
-
-def _up(view: RecordView) -> Iterable[Sample]:
-    return (((), 1.0 if view.record.healthy and view.fresh else 0.0),)
-
-
-def _last_success(view: RecordView) -> Iterable[Sample]:
-    if view.record.last_success is None:
-        return ()
-    return (((), view.record.last_success),)
-
-
-def _reconnects(view: RecordView) -> Iterable[Sample]:
-    return (((), float(view.record.reconnects)),)
-
-
-def _link_state(view: RecordView) -> Iterable[Sample]:
-    current = view.record.link
-    return (((s.value,), 1.0 if s is current else 0.0) for s in LinkState)
-
-
-def health_specs(prefix: str) -> list[MetricSpec[RecordView]]:
-    """Return the per-target health rows every exporter gets, under ``prefix``."""
-    return [
-        MetricSpec(
-            name=f"{prefix}_up",
-            help="1 when the target's last poll or stream read succeeded and its data "
-            "is fresh, else 0.",
-            kind=Kind.GAUGE,
-            value_fn=_up,
-            keep_when_stale=True,
-            on_record=True,
-        ),
-        MetricSpec(
-            name=f"{prefix}_last_success_timestamp_seconds",
-            help="Unix time of the target's last successful poll or stream read.",
-            kind=Kind.GAUGE,
-            value_fn=_last_success,
-            keep_when_stale=True,
-            on_record=True,
-        ),
-        MetricSpec(
-            name=f"{prefix}_exporter_reconnects_total",
-            help="Connections the exporter re-opened to the target after losing one.",
-            kind=Kind.COUNTER,
-            value_fn=_reconnects,
-            keep_when_stale=True,
-            on_record=True,
-        ),
-        MetricSpec(
-            name=f"{prefix}_exporter_link_state",
-            help="The exporter's link to the target: 1 for the current state, else 0.",
-            kind=Kind.GAUGE,
-            value_fn=_link_state,
-            labels=("state",),
-            keep_when_stale=True,
-            on_record=True,
-        ),
-    ]
-
-
-@dataclass(slots=True)
-class _Block:
-    record: TargetRecord[Any]
-    fresh: bool
-    lines: list[bytes]
-
-
-class Section:
-    """One exporter's metric table and its targets' latest records."""
-
-    def __init__(
-        self, kind: str, prefix: str, specs: Sequence[MetricSpec[Any]]
-    ) -> None:
-        self.kind = kind
-        self.prefix = prefix
-        self.specs: list[MetricSpec[Any]] = [*health_specs(prefix), *specs]
-        validate_table(self.specs)
-        self._records: dict[str, TargetRecord[Any]] = {}
-        self._blocks: dict[str, _Block] = {}
-        self.generation = 0
-        self.render_errors = 0
-        self.changed = asyncio.Event()
-        """Set on every publish or removal; the background renderer waits on it."""
-
-    def publish(self, record: TargetRecord[Any]) -> None:
-        """Swap in a target's new record (one dict store)."""
-        self._records[record.name] = record
-        self.generation += 1
-        self.changed.set()
-
-    def remove(self, name: str) -> None:
-        """Forget a target: its series vanish from the next scrape."""
-        if self._records.pop(name, None) is not None:
-            self.generation += 1
-            self.changed.set()
-        self._blocks.pop(name, None)
-
-    def get(self, name: str) -> TargetRecord[Any] | None:
-        """Return a target's latest record, if it has one."""
-        return self._records.get(name)
-
-    def records(self) -> list[TargetRecord[Any]]:
-        """Return the latest record of every target, in publication order."""
-        return list(self._records.values())
-
-    def freshness(self, now: float) -> tuple[bool, ...]:
-        """Return each target's freshness, in record order."""
-        return tuple(is_fresh(r, now) for r in self._records.values())
-
-    def _block(self, record: TargetRecord[Any], fresh: bool) -> list[bytes]:
-        cached = self._blocks.get(record.name)
-        if cached is not None and cached.record is record and cached.fresh == fresh:
-            return cached.lines
-        identity = label_block(record.identity)
-        view = RecordView(record, fresh)
-        lines: list[bytes] = []
-        for spec in self.specs:
-            source: object
-            if spec.on_record:
-                source = view
-            elif record.data is not None and (fresh or spec.keep_when_stale):
-                source = record.data
-            else:
-                lines.append(b"")
-                continue
-            try:
-                lines.append(render_samples(spec, source, identity))
-            except Exception:  # one bad value must not take the whole scrape down
-                self.render_errors += 1
-                _log.exception(
-                    "render_failed",
-                    kind=self.kind,
-                    target=record.name,
-                    metric=spec.name,
-                )
-                lines.append(b"")
-        self._blocks[record.name] = _Block(record, fresh, lines)
-        return lines
-
-    async def prerender(self, now: float, budget: float = 0.002) -> None:
-        """Render every changed target's block, yielding to the loop between them.
-
-        Args:
-            now: wall-clock seconds that decide freshness.
-            budget: seconds of rendering after which to let other tasks run.
-        """
-        started = time.perf_counter()
-        for record in list(self._records.values()):
-            self._block(record, is_fresh(record, now))
-            if time.perf_counter() - started > budget:
-                await asyncio.sleep(0)
-                started = time.perf_counter()
-
-    def render(self, now: float, openmetrics: bool) -> list[bytes]:
-        """Return this section's exposition parts, family by family."""
-        blocks = [
-            self._block(record, is_fresh(record, now))
-            for record in self._records.values()
-        ]
-        parts: list[bytes] = []
-        for index, spec in enumerate(self.specs):
-            lines = [block[index] for block in blocks if block[index]]
-            if lines:
-                parts.append(spec.header(openmetrics))
-                parts.extend(lines)
-        return parts
+    key: object
+    window: Window
+    body: bytes
 
 
 class Exposition:
@@ -237,11 +73,12 @@ class Exposition:
         self.registry = registry
         self._sections: dict[str, Section] = {}
         self._self_blocks: dict[bool, tuple[int, bytes]] = {}
-        self._bodies: dict[bool, tuple[object, bytes]] = {}
+        self._bodies: dict[bool, _Body] = {}
         self._gzips: dict[bool, tuple[object, bytes]] = {}
         self._served: dict[tuple[bool, bool], bytes] = {}
         self._served_key: object = None
-        self._requested: dict[tuple[bool, bool], float] = {(False, False): 0.0}
+        self._served_window = ALWAYS
+        self._requested: dict[tuple[bool, bool], float] = {}
 
     def add_section(
         self, kind: str, prefix: str, specs: Sequence[MetricSpec[Any]]
@@ -282,28 +119,35 @@ class Exposition:
         self._self_blocks[openmetrics] = (tick, text)
         return text
 
-    def _key(self, now: float, openmetrics: bool) -> object:
+    def _key(self, openmetrics: bool) -> object:
+        """Return what a body is built from, apart from the time: records and self."""
         return (
             self._self_block(openmetrics),
-            tuple((s.generation, s.freshness(now)) for s in self._sections.values()),
+            tuple(s.generation for s in self._sections.values()),
         )
 
-    def body(self, openmetrics: bool = False) -> bytes:
-        """Return the full exposition in the text format or OpenMetrics."""
+    def _body(self, openmetrics: bool) -> _Body:
         now = self._clock.time()
-        key = self._key(now, openmetrics)
+        key = self._key(openmetrics)
         cached = self._bodies.get(openmetrics)
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        if cached is not None and cached.key == key and cached.window.holds(now):
+            return cached
         parts: list[bytes] = []
+        since, until = ALWAYS
         for section in self._sections.values():
-            parts.extend(section.render(now, openmetrics))
+            rendered, window = section.render_window(now, openmetrics)
+            parts.extend(rendered)
+            since, until = max(since, window.since), min(until, window.until)
         parts.append(self._self_block(openmetrics))
         if openmetrics:
             parts.append(b"# EOF\n")
-        body = b"".join(parts)
-        self._bodies[openmetrics] = (key, body)
-        return body
+        entry = _Body(key, Window(since, until), b"".join(parts))
+        self._bodies[openmetrics] = entry
+        return entry
+
+    def body(self, openmetrics: bool = False) -> bytes:
+        """Return the full exposition in the text format or OpenMetrics, exact now."""
+        return self._body(openmetrics).body
 
     def gzip_body(self, openmetrics: bool = False) -> bytes:
         """Return the body gzipped, compressed once per change of the body."""
@@ -316,20 +160,30 @@ class Exposition:
         return packed
 
     def served(self, openmetrics: bool, compressed: bool) -> bytes | None:
-        """Return the bytes the background renderer prepared, if it has.
+        """Return the bytes the background renderer prepared, if they are still exact.
 
         This is all a scrape does while ``run_renderer`` is running: two dict
-        operations, never a render. Asking for a variant (OpenMetrics, gzip) makes
-        the renderer prepare it from then on; until it has, this returns None and
-        the caller renders once itself.
+        operations and a comparison with the prepared bytes' window, never a
+        render. None means "render it yourself" (``body()`` or ``gzip_body()``):
+        the variant (OpenMetrics, gzip) was not asked for before, and the
+        renderer prepares it from then on; or something the prepared bytes show
+        has passed its max age since they were made.
         """
         variant = (openmetrics, compressed)
-        self._requested[variant] = self._clock.monotonic()
-        return self._served.get(variant)
+        now = self._clock.time()
+        self._requested[variant] = now
+        since, until = self._served_window
+        if since < now <= until:
+            return self._served.get(variant)
+        return None
 
     def _variants(self) -> frozenset[tuple[bool, bool]]:
-        """Return the variants scraped in the last minute (plain text always)."""
-        horizon = self._clock.monotonic() - _VARIANT_HORIZON_SECONDS
+        """Return the variants scraped in the last minute (plain text always).
+
+        Measured on the wall clock ``served`` reads anyway; a clock step only
+        changes which variants are prepared ahead, never what is served.
+        """
+        horizon = self._clock.time() - _VARIANT_HORIZON_SECONDS
         wanted = {v for v, at in self._requested.items() if at >= horizon}
         wanted.add((False, False))
         return frozenset(wanted)
@@ -344,12 +198,16 @@ class Exposition:
         now = self._clock.time()
         variants = self._variants()
         formats = sorted({openmetrics for openmetrics, _ in variants})
-        key = (variants, tuple(self._key(now, om) for om in formats))
-        if key == self._served_key:
+        key = (variants, tuple(self._key(om) for om in formats))
+        if key == self._served_key and self._served_window.holds(now):
             return False
         for section in list(self._sections.values()):
             await section.prerender(now)
-        bodies = {om: self.body(om) for om in formats}
+        entries = [self._body(om) for om in formats]
+        window = Window(
+            max(e.window.since for e in entries), min(e.window.until for e in entries)
+        )
+        bodies = {om: entry.body for om, entry in zip(formats, entries, strict=True)}
         served = {(om, False): body for om, body in bodies.items()}
         compress = [om for om, gz in sorted(variants) if gz]
         packed = await asyncio.gather(
@@ -363,14 +221,16 @@ class Exposition:
         )
         self._served = served
         self._served_key = key
+        self._served_window = window
         return True
 
     async def run_renderer(self, interval: float = 0.1) -> None:
         """Keep the served bytes current until cancelled.
 
         Wakes on any publish or removal (at most once per ``interval`` seconds,
-        so a chatty stream costs at most that many renders) and at least once a
-        second for targets turning stale and for the self-metrics.
+        so a chatty stream costs at most that many renders), at the instant the
+        prepared bytes' window ends (a value passing its max age, on the clock
+        given), and at least once a second for the self-metrics.
         """
         while True:
             started = self._clock.monotonic()
@@ -380,22 +240,35 @@ class Exposition:
                 await self.refresh()
             except Exception:  # keep serving the last bytes; try again next pass
                 _log.exception("refresh_failed")
-            waits = [
-                asyncio.ensure_future(section.changed.wait())
-                for section in self._sections.values()
-            ]
-            try:
-                if waits:
-                    await asyncio.wait(
-                        waits,
-                        timeout=_SELF_REFRESH_SECONDS,
-                        return_when="FIRST_COMPLETED",
-                    )
-                else:
-                    await asyncio.sleep(_SELF_REFRESH_SECONDS)
-            finally:
-                for wait in waits:
-                    wait.cancel()
+            if await self._wait(self._served_window.until - self._clock.time()):
+                continue  # a deadline is no chatty stream: render at once
             remaining = interval - (self._clock.monotonic() - started)
             if remaining > 0:
                 await self._clock.sleep(remaining)
+
+    async def _wait(self, deadline: float) -> bool:
+        """Wait for a change, ``deadline`` seconds or a second; True on the deadline.
+
+        The deadline is slept on the injected clock (a fake one in tests: the
+        renderer then wakes when the test moves time past it), the one-second cap
+        on the event loop's.
+        """
+        waits: list[asyncio.Future[Any]] = [
+            asyncio.ensure_future(section.changed.wait())
+            for section in self._sections.values()
+        ]
+        timer: asyncio.Future[None] | None = None
+        if deadline != math.inf:
+            timer = asyncio.ensure_future(self._clock.sleep(max(0.0, deadline)))
+            waits.append(timer)
+        try:
+            if waits:
+                await asyncio.wait(
+                    waits, timeout=_SELF_REFRESH_SECONDS, return_when="FIRST_COMPLETED"
+                )
+            else:
+                await asyncio.sleep(_SELF_REFRESH_SECONDS)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        return timer is not None and timer.done() and not timer.cancelled()

@@ -3,15 +3,34 @@
 A worker folds what it receives into its exporter's own frozen snapshot type and
 publishes it wrapped in a ``TargetRecord`` together with the target's health. Readers
 (the renderer, the API) only ever see whole records. This module must not do I/O.
+
+Freshness is decided by whoever reads, at the moment it reads, from the instants a
+record carries; it never waits for the worker to publish again. A record's data is
+current for ``max_age`` seconds after ``taken_at``. Data whose parts age at different
+rates (CHAOS: quota after 2 x the fast interval, sync rates after 2 x the medium
+one) implements ``AgeingData``: the reader asks it for the view at ``now`` and
+whether the target still counts as fresh. ``schedule`` lists every instant at which
+what a reader shows of a record can change, so a rendered view can be kept exactly
+until the next one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, Self, TypeVar, cast, runtime_checkable
 
-__all__ = ["LinkState", "TargetRecord", "is_fresh"]
+__all__ = [
+    "AgeingData",
+    "LinkState",
+    "TargetRecord",
+    "expires_at",
+    "is_fresh",
+    "schedule",
+    "view",
+    "within_max_age",
+]
 
 S = TypeVar("S")
 
@@ -75,13 +94,109 @@ class TargetRecord(Generic[S]):
         return replace(self, link=link, healthy=healthy, attempted=attempted)
 
 
+@runtime_checkable
+class AgeingData(Protocol):
+    """Snapshot data whose parts expire on their own, before the record does.
+
+    An instant ``t`` below means "still valid at ``t``, expired just after": a part
+    valid until ``t`` is shown while ``now <= t``. Contract: ``at(now)`` and
+    ``current(now)`` change only at the instants ``expiries()`` lists; between two
+    of them (and before the first, and after the last) they answer the same for
+    every ``now``. That is what lets a reader render a view once and keep it until
+    the next instant. All three must be pure and cheap: they run at render time.
+    """
+
+    def expiries(self) -> Iterable[float]:
+        """Return the wall-clock instants at which some part expires (any order)."""
+        ...
+
+    def at(self, now: float) -> Self:
+        """Return the view to show at ``now``: parts past their age left out."""
+        ...
+
+    def current(self, now: float) -> bool:
+        """Say whether every part the target needs is still within its age."""
+        ...
+
+
+_AGEING_TYPES: dict[type, bool] = {}
+
+
+def _ageing(data: object) -> AgeingData | None:
+    """Return ``data`` if its type implements ``AgeingData``, else None.
+
+    Remembered per type: a runtime protocol check costs microseconds, and this
+    runs for every render of every target.
+    """
+    kind = type(data)
+    known = _AGEING_TYPES.get(kind)
+    if known is None:
+        known = _AGEING_TYPES[kind] = isinstance(data, AgeingData)
+    return cast("AgeingData", data) if known else None
+
+
+def expires_at(record: TargetRecord[object]) -> float | None:
+    """Return the instant after which the record's data is stale; None without data.
+
+    >>> r = TargetRecord(name="a", identity=(), data=1, taken_at=100.0, max_age=10)
+    >>> expires_at(r), expires_at(TargetRecord(name="b", identity=()))
+    (110.0, None)
+    """
+    if record.data is None or record.taken_at is None:
+        return None
+    return record.taken_at + record.max_age
+
+
+def within_max_age(record: TargetRecord[object], now: float) -> bool:
+    """Say whether the record's data as a whole is still within its max age.
+
+    Past it every value row goes; only rows kept when stale remain.
+
+    >>> r = TargetRecord(name="a", identity=(), data=1, taken_at=100.0, max_age=10)
+    >>> within_max_age(r, 110.0), within_max_age(r, 110.5)
+    (True, False)
+    """
+    until = expires_at(record)
+    return until is not None and now <= until
+
+
 def is_fresh(record: TargetRecord[object], now: float) -> bool:
-    """Say whether the record's data may still be served as current.
+    """Say whether the target's data counts as current (``<prefix>_up`` reads this).
+
+    True within the record's max age, and for ``AgeingData`` only while the data
+    says every part it needs is within its own age.
 
     >>> r = TargetRecord(name="a", identity=(), data=1, taken_at=100.0, max_age=10)
     >>> is_fresh(r, 105.0), is_fresh(r, 111.0)
     (True, False)
     """
-    if record.data is None or record.taken_at is None:
+    if not within_max_age(record, now):
         return False
-    return now - record.taken_at <= record.max_age
+    data = _ageing(record.data)
+    return data is None or data.current(now)
+
+
+def view(record: TargetRecord[object], now: float) -> object:
+    """Return what the metric table reads at ``now``: ``AgeingData`` pruned by age."""
+    data = _ageing(record.data)
+    return record.data if data is None else data.at(now)
+
+
+def schedule(record: TargetRecord[object]) -> tuple[float, ...]:
+    """Return, sorted, every instant at which what a reader shows may change.
+
+    The record's own expiry and, for ``AgeingData``, its parts' expiries. Between
+    two consecutive instants the rendered view of the record stays the same.
+
+    >>> r = TargetRecord(name="a", identity=(), data=1, taken_at=100.0, max_age=10)
+    >>> schedule(r), schedule(TargetRecord(name="b", identity=()))
+    ((110.0,), ())
+    """
+    instants: set[float] = set()
+    until = expires_at(record)
+    if until is not None:
+        instants.add(until)
+    data = _ageing(record.data)
+    if data is not None:
+        instants.update(data.expiries())
+    return tuple(sorted(instants))

@@ -50,7 +50,7 @@ def load(name: str) -> dict[str, Any]:
 
 def example_state(*, extras: bool = False) -> ChaosState:
     """The §11 account: services, then info, then quota (start-up order)."""
-    state = ChaosState(fast_max_age=120, medium_max_age=600)
+    state = ChaosState(fast_max_age=120, medium_max_age=600, slow_max_age=1800)
     state.apply_services(services_list(load("broadband_services.json")), NOW)
     state.apply_info(info_lines(load("broadband_info_all.json")), NOW, complete=True)
     state.apply_quota(quota_lines(load("broadband_quota_all.json")), NOW, complete=True)
@@ -62,7 +62,7 @@ def example_state(*, extras: bool = False) -> ChaosState:
 
 
 def publish(
-    snapshot: ChaosSnapshot | None, *, taken_at: float = NOW
+    snapshot: ChaosSnapshot | None, *, taken_at: float = NOW, max_age: float = 120
 ) -> tuple[Section, TargetRecord[ChaosSnapshot]]:
     section = Section("chaos", PREFIX, CHAOS_SPECS)
     record: TargetRecord[ChaosSnapshot] = TargetRecord(
@@ -70,7 +70,7 @@ def publish(
         identity=(("target", TARGET),),
         data=snapshot,
         taken_at=taken_at,
-        max_age=120,
+        max_age=max_age,
         link=LinkState.CONNECTED,
         healthy=True,
         last_success=taken_at,
@@ -194,7 +194,7 @@ class TestWorkedExample:
 
     def test_quota_before_info_is_absent(self):
         """Quota answered before any info answer produces no quota series."""
-        state = ChaosState(fast_max_age=120, medium_max_age=600)
+        state = ChaosState(fast_max_age=120, medium_max_age=600, slow_max_age=1800)
         state.apply_quota(
             quota_lines(load("broadband_quota_all.json")), NOW, complete=True
         )
@@ -204,7 +204,7 @@ class TestWorkedExample:
 
     def test_failed_line_without_info(self):
         """A line failing before any info shows service_up 0 with an empty login."""
-        state = ChaosState(fast_max_age=120, medium_max_age=600)
+        state = ChaosState(fast_max_age=120, medium_max_age=600, slow_max_age=1800)
         state.service_failed("40299", NOW)
         section, _ = publish(state.snapshot(NOW))
         samples = values(render(section))
@@ -218,7 +218,7 @@ class TestWorkedExample:
 
     def test_negative_remaining(self):
         """Negative remaining gives used above the total and a percentage over 100."""
-        state = ChaosState(fast_max_age=120, medium_max_age=600)
+        state = ChaosState(fast_max_age=120, medium_max_age=600, slow_max_age=1800)
         state.apply_info([InfoLine(service_id="1", login="a@a.1")], NOW, complete=True)
         state.apply_quota(
             [QuotaLine(service_id="1", quota_monthly=100, quota_remaining=-50)],
@@ -234,7 +234,7 @@ class TestWorkedExample:
 
     def test_quota_without_remaining(self):
         """A quota line without remaining keeps only its total."""
-        state = ChaosState(fast_max_age=120, medium_max_age=600)
+        state = ChaosState(fast_max_age=120, medium_max_age=600, slow_max_age=1800)
         state.apply_info(
             [InfoLine(service_id="1", login="a@a.1", quota_monthly=100)],
             NOW,
@@ -327,6 +327,76 @@ class TestStale:
             not n.startswith(("aaisp_broadband", "aaisp_telephony")) for n in names
         )
         assert "aaisp_up" in names
+
+
+QUOTA_FAMILIES = (
+    "aaisp_broadband_quota_total_bytes",
+    "aaisp_broadband_quota_remaining_bytes",
+    "aaisp_broadband_quota_used_bytes",
+    "aaisp_broadband_quota_percentage",
+    "aaisp_broadband_quota_timestamp_seconds",
+)
+SYNC_FAMILIES = (
+    "aaisp_broadband_line_sync_download_bps",
+    "aaisp_broadband_line_sync_upload_bps",
+    "aaisp_broadband_line_sync_download_adjusted_bps",
+)
+
+
+class TestAgeingAtRenderTime:
+    """One snapshot, rendered later: each tier's rows go at their own age.
+
+    The record's max age is the plugin's (2 x the slow interval), so anything that
+    goes earlier goes because the snapshot's parts expired, not the record.
+    """
+
+    def test_quota_goes_at_fast_max_age_and_up_drops(self):
+        """At 120 s quota rows and up=1 are shown; just past it both are gone."""
+        section, _ = publish(example_state().snapshot(NOW), max_age=1800)
+        at_age = values(render(section, now=NOW + 120))
+        assert value(at_age, "aaisp_up") == 1.0
+        assert value(
+            at_age, "aaisp_broadband_quota_remaining_bytes",
+            service="40213", login="exmpl@a.3",
+        ) == 37_654_120_448  # fmt: skip
+        past = values(render(section, now=NOW + 120.5))
+        for name in QUOTA_FAMILIES:
+            assert series(past, name) == [], name
+        assert value(past, "aaisp_up") == 0.0
+        assert value(
+            past, "aaisp_broadband_line_sync_download_bps",
+            service="40211", login="exmpl@a.1",
+        ) == 1_000_000_000  # fmt: skip
+        assert len(series(past, "aaisp_broadband_service_up")) == 3
+        assert len(series(past, "aaisp_broadband_service_info")) == 3
+        assert value(past, "aaisp_last_success_timestamp_seconds") == NOW
+
+    def test_sync_rates_and_service_up_go_at_medium_max_age(self):
+        """Past 600 s sync rows and service_up go; service_info and counts stay."""
+        section, _ = publish(example_state(extras=True).snapshot(NOW), max_age=1800)
+        assert series(values(render(section, now=NOW + 600)), SYNC_FAMILIES[0])
+        past = values(render(section, now=NOW + 600.5))
+        for name in (*SYNC_FAMILIES, "aaisp_broadband_service_up"):
+            assert series(past, name) == [], name
+        assert len(series(past, "aaisp_broadband_service_info")) == 3
+        assert value(past, "aaisp_login_services_total", subsystem="broadband") == 3
+        assert series(past, "aaisp_telephony_rate_pence_per_minute")
+        assert value(past, "aaisp_up") == 0.0
+
+    def test_slow_extras_go_at_slow_max_age(self):
+        """Past 1800 s the rate card, logins and counts go; service_info stays."""
+        section, _ = publish(example_state(extras=True).snapshot(NOW), max_age=3600)
+        assert series(values(render(section, now=NOW + 1800)), "aaisp_login_info")
+        past = values(render(section, now=NOW + 1800.5))
+        for name in (
+            "aaisp_telephony_rate_pence_per_minute",
+            "aaisp_telephony_rate_min_charge_pence",
+            "aaisp_telephony_rate_prefixes",
+            "aaisp_login_info",
+            "aaisp_login_services_total",
+        ):
+            assert series(past, name) == [], name
+        assert len(series(past, "aaisp_broadband_service_info")) == 3
 
 
 class TestTableRules:

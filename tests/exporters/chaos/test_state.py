@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from exporterhub.core.snapshot import AgeingData
 from exporterhub.exporters.chaos.protocol import (
     InfoLine,
     QuotaLine,
@@ -20,6 +21,7 @@ FIXTURES = Path(__file__).parents[2] / "fixtures" / "chaos"
 NOW = 1_741_615_300.0
 FAST = 120.0
 MEDIUM = 600.0
+SLOW = 1800.0
 
 
 def load(name: str) -> dict[str, Any]:
@@ -27,7 +29,7 @@ def load(name: str) -> dict[str, Any]:
 
 
 def full_state(now: float = NOW) -> ChaosState:
-    state = ChaosState(fast_max_age=FAST, medium_max_age=MEDIUM)
+    state = ChaosState(fast_max_age=FAST, medium_max_age=MEDIUM, slow_max_age=SLOW)
     state.apply_services(["40211", "40212", "40213"], now)
     state.apply_info(info_lines(load("broadband_info_all.json")), now, complete=True)
     state.apply_quota(quota_lines(load("broadband_quota_all.json")), now, complete=True)
@@ -61,7 +63,7 @@ class TestServiceList:
 
     def test_services_union(self):
         """services() joins the list, the choices and lines seen in info answers."""
-        state = ChaosState(fast_max_age=FAST, medium_max_age=MEDIUM)
+        state = ChaosState(fast_max_age=FAST, medium_max_age=MEDIUM, slow_max_age=SLOW)
         assert state.services() == []
         state.apply_services(["1", "2"], NOW)
         state.apply_choices(["2", "3"])
@@ -71,7 +73,7 @@ class TestServiceList:
 
     def test_info_before_list_is_shown(self):
         """Before any service list, lines from info answers are shown."""
-        state = ChaosState(fast_max_age=FAST, medium_max_age=MEDIUM)
+        state = ChaosState(fast_max_age=FAST, medium_max_age=MEDIUM, slow_max_age=SLOW)
         state.apply_info([InfoLine(service_id="7", login="a@a.7")], NOW, complete=True)
         state.apply_choices(["7"])
         assert line(state, "7") == LineSnapshot(service_id="7", login="a@a.7", up=True)
@@ -80,7 +82,7 @@ class TestServiceList:
 class TestMerge:
     def test_info_and_quota_merge_by_id(self):
         """Sync rates from info and quota from quota land on the same line."""
-        state = ChaosState(fast_max_age=FAST, medium_max_age=MEDIUM)
+        state = ChaosState(fast_max_age=FAST, medium_max_age=MEDIUM, slow_max_age=SLOW)
         state.apply_info(
             [InfoLine(service_id="40212", login="exmpl@a.2", tx_rate=5)],
             NOW,
@@ -121,7 +123,7 @@ class TestMerge:
 
     def test_labels_from_info_only(self):
         """A line known only from quota shows nothing until info gives its login."""
-        state = ChaosState(fast_max_age=FAST, medium_max_age=MEDIUM)
+        state = ChaosState(fast_max_age=FAST, medium_max_age=MEDIUM, slow_max_age=SLOW)
         state.apply_quota(
             [QuotaLine(service_id="9", quota_monthly=10, quota_remaining=1)],
             NOW,
@@ -137,7 +139,7 @@ class TestMerge:
 
     def test_info_without_login_gives_empty_label(self):
         """An info line without login is described with an empty login."""
-        state = ChaosState(fast_max_age=FAST, medium_max_age=MEDIUM)
+        state = ChaosState(fast_max_age=FAST, medium_max_age=MEDIUM, slow_max_age=SLOW)
         state.apply_info([InfoLine(service_id="9")], NOW, complete=False)
         assert line(state, "9") == LineSnapshot(service_id="9", login="", up=True)
 
@@ -193,6 +195,82 @@ class TestPruning:
         assert (got.up, got.tx_rate, got.quota_monthly) == (True, None, 500_000_000_000)
 
 
+class TestAgeingData:
+    """The snapshot carries each value's expiry; ``at`` and ``current`` apply it."""
+
+    def test_is_ageing_data_for_the_core(self):
+        """The core recognises the snapshot as data that ages in parts."""
+        assert isinstance(full_state().snapshot(NOW), AgeingData)
+
+    def test_at_equals_a_later_snapshot(self):
+        """A snapshot viewed later shows what a snapshot taken then would show."""
+        state = full_state()
+        early = state.snapshot(NOW)
+        for later in (NOW + FAST, NOW + FAST + 1, NOW + MEDIUM + 1, NOW + SLOW + 1):
+            assert early.at(later) == state.snapshot(later), later
+
+    def test_expiries_list_every_tier(self):
+        """The instants are each tier's age after the answers that fed it."""
+        assert set(full_state().snapshot(NOW).expiries()) == {
+            NOW + FAST,
+            NOW + MEDIUM,
+            NOW + SLOW,
+        }
+
+    def test_current_until_the_quota_expires(self):
+        """current() holds up to fast_max_age after the last quota and no longer."""
+        snap = full_state().snapshot(NOW)
+        assert snap.current(NOW + FAST) is True
+        assert snap.current(NOW + FAST + 0.5) is False
+
+    def test_nothing_fetched_is_current(self):
+        """A state that fetched nothing yet has no part to be stale."""
+        snap = ChaosState(
+            fast_max_age=FAST, medium_max_age=MEDIUM, slow_max_age=SLOW
+        ).snapshot(NOW)
+        assert snap.current(NOW + 1e6) is True
+        assert set(snap.expiries()) == set()
+
+    def test_info_with_quota_refreshes_the_quota_part(self):
+        """An info answer carrying quota keeps quota current like a quota answer."""
+        state = full_state()
+        later = NOW + FAST
+        info = info_lines(load("broadband_info_all.json"))
+        state.apply_info(info, later, complete=False)
+        snap = state.snapshot(later)
+        assert snap.current(NOW + FAST + 1) is True
+        got = next(x for x in snap.at(NOW + FAST + 1).lines if x.service_id == "40212")
+        assert got.quota_monthly == 500_000_000_000
+
+    def test_info_without_quota_leaves_the_quota_part(self):
+        """Info lines without quota fields do not make old quota current."""
+        state = full_state()
+        bare = [InfoLine(service_id="40211", login="exmpl@a.1", tx_rate=1)]
+        state.apply_info(bare, NOW + FAST, complete=False)
+        assert state.snapshot(NOW + FAST).current(NOW + FAST + 1) is False
+
+    def test_slow_extras_expire_on_their_own(self):
+        """Rate card, logins and counts go after slow_max_age; lines stay known."""
+        state = full_state()
+        state.apply_ratecard(ratecard(load("telephony_ratecard.json")), NOW)
+        state.apply_login_services(["exmpl@a"], NOW)
+        view = state.snapshot(NOW).at(NOW + SLOW + 1)
+        assert (view.ratecard, view.control_logins) == (None, None)
+        assert view.service_counts == ()
+        state.set_telephony_services(2, NOW + SLOW)  # a newer answer: stays
+        late = state.snapshot(NOW + SLOW).at(NOW + SLOW + 1)
+        assert late.service_counts == (("telephony", 2),)
+        assert [x.login for x in late.lines] == ["exmpl@a.1", "exmpl@a.2", "exmpl@a.3"]
+
+    def test_unknown_telephony_count_has_no_age(self):
+        """Forgetting the telephony count forgets its part too."""
+        state = ChaosState(fast_max_age=FAST, medium_max_age=MEDIUM, slow_max_age=SLOW)
+        state.set_telephony_services(1, NOW)
+        assert state.snapshot(NOW).current(NOW + SLOW + 1) is False
+        state.set_telephony_services(None, NOW)
+        assert state.snapshot(NOW).current(NOW + SLOW + 1) is True
+
+
 class TestServiceUp:
     def test_failed_then_recovered(self):
         """service_failed sets up to 0 and the next answer restores 1."""
@@ -211,7 +289,7 @@ class TestServiceUp:
 
     def test_failure_before_info_is_visible(self):
         """A line that fails before any info answer shows up 0 without a login."""
-        state = ChaosState(fast_max_age=FAST, medium_max_age=MEDIUM)
+        state = ChaosState(fast_max_age=FAST, medium_max_age=MEDIUM, slow_max_age=SLOW)
         state.apply_services(["9"], NOW)
         state.service_failed("9", NOW)
         assert line(state, "9") == LineSnapshot(service_id="9", up=False)
@@ -219,7 +297,7 @@ class TestServiceUp:
 
     def test_success_before_info_is_hidden(self):
         """A quota-only line that answered has nothing to show yet."""
-        state = ChaosState(fast_max_age=FAST, medium_max_age=MEDIUM)
+        state = ChaosState(fast_max_age=FAST, medium_max_age=MEDIUM, slow_max_age=SLOW)
         state.apply_quota([QuotaLine(service_id="9")], NOW, complete=False)
         assert line(state, "9") is None
 
@@ -283,7 +361,9 @@ class TestSlowTier:
 
     def test_empty_state(self):
         """A fresh state has no lines and no extras."""
-        snap = ChaosState(fast_max_age=FAST, medium_max_age=MEDIUM).snapshot(NOW)
+        snap = ChaosState(
+            fast_max_age=FAST, medium_max_age=MEDIUM, slow_max_age=SLOW
+        ).snapshot(NOW)
         assert (snap.lines, snap.ratecard, snap.control_logins) == ((), None, None)
         assert snap.service_counts == ()
         assert RateCard().rates == ()

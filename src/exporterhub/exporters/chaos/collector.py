@@ -15,7 +15,9 @@ Rows appear only when their value is known: no quota rows for lines without a qu
 0 for missing), no quota rows before an info answer gave the line's ``login``, and
 no rate card or login rows unless those optional collectors ran.
 ``aaisp_login_services_total`` has a row per subsystem whose ``services`` answer
-the state holds, so its ``broadband`` row is there whenever the service list is.
+the state holds and is within the SLOW tier's age, so its ``broadband`` row is
+there whenever a current service list is. Every value row leaves at its tier's
+age (see ``state``): the snapshot it reads is already the core's view at ``now``.
 The exporter self-metrics of §8.3 live in the worker's registry, not here.
 """
 

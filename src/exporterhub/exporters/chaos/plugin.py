@@ -69,6 +69,7 @@ class _Worker:
         self.state = ChaosState(
             fast_max_age=2 * settings.fast_interval,
             medium_max_age=2 * settings.medium_interval,
+            slow_max_age=2 * settings.slow_interval,
         )
         self.paused_until = 0.0
         self._last_ok: dict[str, bool] = {}
@@ -95,9 +96,10 @@ class _Worker:
     def _publish(self, ok: bool) -> None:
         """Publish after a tier run: fresh if it succeeded, healthy only if all are.
 
-        Values of each tier age out on their own (the state prunes them), so a
+        Values of each tier age out on their own (each carries its expiry in the
+        snapshot and the core applies it at scrape time, published or not), so a
         success of any tier refreshes the record; ``aaisp_up`` stays 0 while any
-        enabled collector's latest run failed.
+        enabled collector's latest run failed or any enabled data is past its age.
         """
         snapshot = self.state.snapshot(self.clock.time())
         if ok:

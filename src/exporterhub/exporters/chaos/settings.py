@@ -111,8 +111,9 @@ class ChaosTargetSettings(BaseModel):
     def max_age(self) -> float:
         """Seconds after which a target with no successful poll shows no values.
 
-        Twice the longest enabled tier: each tier's own values are pruned at
-        twice its interval by the state, so this only catches a silent worker.
+        Twice the longest enabled tier: the outer bound. Each tier's own values
+        expire earlier, at twice that tier's interval after their answer (the
+        snapshot carries each expiry; the core applies it at scrape time).
         """
         intervals = [self.slow_interval]
         if self.enable_broadband:
