@@ -237,6 +237,7 @@ class TestServedIsExact:
 
     async def test_part_deadline_between_renders(self, exposition, publisher, clock):
         """A deadline crossed after a render: served() is None, the body omits it."""
+        assert exposition.served(False, False) is None  # a scraper asks once
         assert await exposition.refresh() is True
         prepared = exposition.served(False, False)
         assert 'x_quick{target="a"} 1.5\n' in text(prepared)
@@ -266,6 +267,7 @@ class TestServedIsExact:
 
     async def test_unchanged_when_nothing_expires(self, exposition, publisher, clock):
         """Without a crossed instant refresh keeps the bytes it prepared."""
+        exposition.served(False, False)  # a scraper asks once
         await exposition.refresh()
         first = exposition.served(False, False)
         clock.advance(QUICK_AGE / 2)

@@ -27,14 +27,13 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 from exporterhub.core.exposition import (
-    OPENMETRICS_CONTENT_TYPE,
-    TEXT_CONTENT_TYPE,
     Exposition,
     RecordView,
     Section,
     health_specs,
 )
 from exporterhub.core.metrics import Kind, MetricSpec, Sample, one
+from exporterhub.core.negotiation import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE
 from exporterhub.core.plugin import TargetPublisher
 from exporterhub.core.snapshot import LinkState, TargetRecord
 
@@ -649,8 +648,10 @@ class TestHealthRows:
 
 class TestServedVariants:
     async def test_renderer_prepares_only_requested_variants(self, golden, clock):
-        """Plain text is always prepared; gzip/OpenMetrics once a scraper asks."""
+        """Nothing is prepared until a scraper asks; then only what it asked for."""
         exposition, _ = golden
+        assert await exposition.refresh() is False  # nobody scrapes: no work
+        assert exposition.served(False, False) is None  # the first scrape asks
         assert await exposition.refresh() is True
         assert exposition.served(False, False) == exposition.body(False)
         assert exposition.served(True, True) is None  # not asked for before
@@ -660,9 +661,20 @@ class TestServedVariants:
         assert gzip.decompress(packed) == exposition.body(True)
         assert await exposition.refresh() is False  # nothing changed since
 
+    async def test_variants_nobody_asks_for_are_dropped(self, golden, clock):
+        """A variant not scraped for five minutes is no longer prepared."""
+        exposition, _ = golden
+        exposition.served(True, True)
+        assert await exposition.refresh() is True
+        assert exposition.served(True, True) is not None
+        clock.advance(301)
+        assert await exposition.refresh() is False
+        assert exposition.served(False, False) is None
+
     async def test_unchanged_self_metrics_keep_the_body(self, golden, clock):
         """A new second with the same self-metrics does not rebuild the body."""
         exposition, _ = golden
+        exposition.served(False, False)  # a scraper asks once
         await exposition.refresh()
         first = exposition.served(False, False)
         clock.advance(1.5)
