@@ -2,8 +2,10 @@
 
 ``GET /api/config`` returns exactly the shape ``POST``/``PUT`` accept (both merge the
 body into the current configuration); an invalid body or malformed JSON is answered
-with 400 and a JSON message naming every bad field, and changes nothing. Handlers read
-memory only; they never wait on the dish.
+with 400 and a JSON message naming every bad field, and changes nothing. Updates are
+serialised: each one is merged into the configuration the previous one left, so
+concurrent partial updates to different keys all survive. Handlers read memory only;
+they never wait on the dish.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ def _bad_request(detail: list[dict[str, str]], error: str) -> JSONResponse:
 def build_router(plugin: StarlinkPlugin) -> APIRouter:
     """Return the routes, bound to the plugin's running worker."""
     router = APIRouter(prefix="/api", tags=["starlink"])
+    config_lock = asyncio.Lock()
 
     @router.get("/status")
     async def status() -> JSONResponse:
@@ -158,13 +161,20 @@ def build_router(plugin: StarlinkPlugin) -> APIRouter:
                 [{"field": "(body)", "message": "expected a JSON object"}],
                 "invalid configuration",
             )
-        try:
-            # Validation of a large route is CPU work: keep it off the event loop.
-            new = await asyncio.to_thread(merge_update, worker.config, body)
-        except ValidationError as exc:
-            return _bad_request(field_errors(exc), "invalid configuration")
-        keys = changed_keys(worker.config, new)
-        worker.update_config(new)
+        # Read, merge and apply under one lock: two updates that both read the
+        # old config while the merge runs in a thread would lose one of them.
+        async with config_lock:
+            worker = plugin.worker()
+            if worker is None:
+                return JSONResponse({"error": "no dish configured"}, status_code=503)
+            current = worker.config
+            try:
+                # Validating a large route is CPU work: keep it off the event loop.
+                new = await asyncio.to_thread(merge_update, current, body)
+            except ValidationError as exc:
+                return _bad_request(field_errors(exc), "invalid configuration")
+            worker.update_config(new)
+        keys = changed_keys(current, new)
         if keys:
             _log.info("starlink_config_changed", keys=keys)
         return JSONResponse(new.model_dump(mode="json"))
