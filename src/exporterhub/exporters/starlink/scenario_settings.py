@@ -18,10 +18,18 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from exporterhub.exporters.starlink.settings_rules import FROZEN
 from exporterhub.exporters.starlink.telemetry import ALERTS, DISH_STATES
 
-__all__ = ["MAX_EVENTS", "EventKind", "ScenarioEvent", "ScenarioSettings"]
+__all__ = [
+    "MAX_EVENTS",
+    "MAX_SCENARIO_SECONDS",
+    "EventKind",
+    "ScenarioEvent",
+    "ScenarioSettings",
+]
 
 MAX_EVENTS: Final = 10_000
 """Most events a scenario timeline may list."""
+MAX_SCENARIO_SECONDS: Final = 365 * 86_400.0
+"""Longest time on the scenario clock a setting may name: a year, in seconds."""
 
 EventKind = Literal[
     "obstruction", "outage", "reboot", "rain", "snow", "thermal_throttle",
@@ -33,9 +41,10 @@ class ScenarioEvent(BaseModel):
     """One timed event on the scenario clock (seconds since the scenario began).
 
     Attributes:
-        at_seconds: start, seconds on the scenario clock.
+        at_seconds: start, seconds on the scenario clock, 0..``MAX_SCENARIO_SECONDS``.
         event: what happens (see ``EventKind``).
-        duration_seconds: how long; ``None`` = until the scenario changes.
+        duration_seconds: how long, seconds, 0.1..``MAX_SCENARIO_SECONDS``;
+            ``None`` = until the scenario changes.
             Ignored by ``reboot`` (its phases have their own durations).
         intensity: ``obstruction``: sky fraction obstructed (0..1) to move to;
             ``congestion``: congestion added (0..1).
@@ -45,9 +54,11 @@ class ScenarioEvent(BaseModel):
 
     model_config = FROZEN
 
-    at_seconds: float = Field(default=0.0, ge=0.0)
+    at_seconds: float = Field(default=0.0, ge=0.0, le=MAX_SCENARIO_SECONDS)
     event: EventKind
-    duration_seconds: float | None = Field(default=None, gt=0.0)
+    duration_seconds: float | None = Field(
+        default=None, ge=0.1, le=MAX_SCENARIO_SECONDS
+    )
     intensity: float = Field(default=1.0, ge=0.0, le=1.0)
     cause: str = "SEARCHING"
     alert: str | None = Field(default=None, validate_default=True)
@@ -80,7 +91,8 @@ class ScenarioSettings(BaseModel):
             ``reboot``, ``rain_fade``, ``thermal_throttle`` or ``custom``.
         events: the timeline (at most ``MAX_EVENTS``); added to the named
             scenario's own events.
-        repeat_seconds: replay the timeline with this period, seconds (>= 1).
+        repeat_seconds: replay the timeline with this period, seconds,
+            1..``MAX_SCENARIO_SECONDS``.
     """
 
     model_config = FROZEN
@@ -90,4 +102,4 @@ class ScenarioSettings(BaseModel):
         "custom",
     ] = "normal"  # fmt: skip
     events: tuple[ScenarioEvent, ...] = Field(default=(), max_length=MAX_EVENTS)
-    repeat_seconds: float | None = Field(default=None, ge=1.0)
+    repeat_seconds: float | None = Field(default=None, ge=1.0, le=MAX_SCENARIO_SECONDS)

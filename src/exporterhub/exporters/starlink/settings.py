@@ -17,7 +17,7 @@ and are re-exported here, so ``settings`` stays the one import for callers:
 - ``link_settings``: ``NetworkSettings``, ``ObstructionSettings``,
   ``WeatherSettings``.
 - ``scenario_settings``: ``ScenarioEvent``, ``ScenarioSettings``, ``EventKind``,
-  ``MAX_EVENTS``.
+  ``MAX_EVENTS``, ``MAX_SCENARIO_SECONDS``.
 - ``settings_rules``: the shared model config and ordering rule.
 
 This module reads the config file and nothing else; it starts nothing.
@@ -45,6 +45,7 @@ from exporterhub.exporters.starlink.route_settings import (
 )
 from exporterhub.exporters.starlink.scenario_settings import (
     MAX_EVENTS,
+    MAX_SCENARIO_SECONDS,
     EventKind,
     ScenarioEvent,
     ScenarioSettings,
@@ -55,6 +56,7 @@ __all__ = [
     "DEFAULT_DISH_ADDRESS",
     "MAX_EVENTS",
     "MAX_LEG_DEGREES",
+    "MAX_SCENARIO_SECONDS",
     "MAX_SEED",
     "MAX_WAYPOINTS",
     "EventKind",
@@ -82,8 +84,9 @@ class LiveSettings(BaseModel):
 
     Attributes:
         dish_address: ``host:port`` of the dish gRPC API.
-        timeout_seconds: per-call timeout, seconds.
-        location_interval_seconds: seconds between ``get_location`` reads, while
+        timeout_seconds: per-call timeout, seconds, 0.1..300.
+        location_interval_seconds: seconds between ``get_location`` reads,
+            0.1..3600, while
             ``get_status`` is read on every pass (``update_interval_seconds``).
             The location is read on the first pass of a new client (start, a
             changed ``live`` section, a mode switch) and on the first good pass
@@ -94,8 +97,8 @@ class LiveSettings(BaseModel):
     model_config = FROZEN
 
     dish_address: str = Field(default=DEFAULT_DISH_ADDRESS, min_length=3)
-    timeout_seconds: float = Field(default=2.0, gt=0.0, le=300.0)
-    location_interval_seconds: float = Field(default=5.0, gt=0.0, le=3600.0)
+    timeout_seconds: float = Field(default=2.0, ge=0.1, le=300.0)
+    location_interval_seconds: float = Field(default=5.0, ge=0.1, le=3600.0)
 
     @field_validator("dish_address")
     @classmethod

@@ -1,8 +1,8 @@
 """What every section of the Starlink configuration model shares.
 
 ``FROZEN`` is the model config of every section (immutable, unknown keys
-rejected) and ``not_below`` is the ordering rule behind the cross-field
-validators (``min <= typical <= max``). The section models live in
+rejected, no infinity or NaN) and ``not_below`` is the ordering rule behind the
+cross-field validators (``min <= typical <= max``). The section models live in
 ``route_settings``, ``link_settings``, ``scenario_settings`` and ``settings``.
 
 This module must not define models, read files or know any key of the
@@ -17,8 +17,10 @@ from pydantic import ConfigDict, ValidationInfo
 
 __all__ = ["FROZEN", "not_below"]
 
-FROZEN: Final = ConfigDict(frozen=True, extra="forbid")
-"""Model config of every section: frozen, and unknown keys are errors."""
+FROZEN: Final = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+"""Model config of every section: frozen, unknown keys are errors, and infinity
+and NaN are refused (YAML can spell them; JSON cannot, so the schema could not say
+they are allowed)."""
 
 
 def not_below(info: ValidationInfo, value: float, *names: str) -> None:
