@@ -206,10 +206,11 @@ INVALID = [
         {"update_interval_seconds": True}, "update_interval_seconds", id="interval-bool"
     ),
     pytest.param({"seed": -1}, "seed", id="seed-negative"),
-    pytest.param({"seed": 2**63}, "seed", id="seed-too-big"),
+    pytest.param({"seed": 2**53}, "seed", id="seed-too-big"),
+    pytest.param({"seed": 2.0**53}, "seed", id="seed-too-big-float"),
     pytest.param({"seed": True}, "seed", id="seed-bool"),
     pytest.param({"seed": "5"}, "seed", id="seed-str"),
-    pytest.param({"seed": 5.0}, "seed", id="seed-float"),
+    pytest.param({"seed": 5.5}, "seed", id="seed-fraction"),
     pytest.param({"route": {"speed_knots": "45"}}, "route.speed_knots", id="speed-str"),
     pytest.param(
         {"route": {"speed_knots": True}}, "route.speed_knots", id="speed-bool"
@@ -306,7 +307,7 @@ class TestValidation:
             DEFAULTS,
             {
                 "update_interval_seconds": 0.1,
-                "seed": 2**63 - 1,
+                "seed": 2**53 - 1,
                 "route": {
                     "speed_knots": 0,
                     "waypoints": [
@@ -319,7 +320,7 @@ class TestValidation:
                 },
             },
         )
-        assert config.seed == 2**63 - 1
+        assert config.seed == 2**53 - 1
         assert len(config.route.waypoints) == 10_000
 
     def test_message_is_readable(self):

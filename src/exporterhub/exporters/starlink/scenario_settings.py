@@ -15,8 +15,8 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from exporterhub.exporters.starlink.settings_rules import FROZEN
-from exporterhub.exporters.starlink.telemetry import ALERTS, DISH_STATES
+from exporterhub.exporters.starlink.settings_rules import FROZEN, Number
+from exporterhub.exporters.starlink.telemetry import AlertName, OutageState
 
 __all__ = [
     "MAX_EVENTS",
@@ -48,37 +48,26 @@ class ScenarioEvent(BaseModel):
             Ignored by ``reboot`` (its phases have their own durations).
         intensity: ``obstruction``: sky fraction obstructed (0..1) to move to;
             ``congestion``: congestion added (0..1).
-        cause: ``outage`` only: the dish state shown (not CONNECTED).
-        alert: ``alert`` only: which alert to raise.
+        cause: ``outage`` only: the dish state shown (any but CONNECTED).
+        alert: ``alert`` only, and required there: which alert to raise.
     """
 
     model_config = FROZEN
 
-    at_seconds: float = Field(default=0.0, ge=0.0, le=MAX_SCENARIO_SECONDS)
+    at_seconds: Number = Field(default=0.0, ge=0.0, le=MAX_SCENARIO_SECONDS)
     event: EventKind
-    duration_seconds: float | None = Field(
+    duration_seconds: Number | None = Field(
         default=None, ge=0.1, le=MAX_SCENARIO_SECONDS
     )
-    intensity: float = Field(default=1.0, ge=0.0, le=1.0)
-    cause: str = "SEARCHING"
-    alert: str | None = Field(default=None, validate_default=True)
-
-    @field_validator("cause")
-    @classmethod
-    def _cause(cls, value: str) -> str:
-        if value not in DISH_STATES or value == "CONNECTED":
-            raise ValueError("must be a dish state other than CONNECTED")
-        return value
+    intensity: Number = Field(default=1.0, ge=0.0, le=1.0)
+    cause: OutageState = "SEARCHING"
+    alert: AlertName | None = Field(default=None, validate_default=True)
 
     @field_validator("alert")
     @classmethod
     def _alert(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None:
-            if info.data.get("event") == "alert":
-                raise ValueError("an alert event needs the alert to raise")
-            return value
-        if value not in ALERTS:
-            raise ValueError("unknown alert name")
+        if value is None and info.data.get("event") == "alert":
+            raise ValueError("an alert event needs the alert to raise")
         return value
 
 
@@ -102,4 +91,4 @@ class ScenarioSettings(BaseModel):
         "custom",
     ] = "normal"  # fmt: skip
     events: tuple[ScenarioEvent, ...] = Field(default=(), max_length=MAX_EVENTS)
-    repeat_seconds: float | None = Field(default=None, ge=1.0, le=MAX_SCENARIO_SECONDS)
+    repeat_seconds: Number | None = Field(default=None, ge=1.0, le=MAX_SCENARIO_SECONDS)
