@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from exporterhub.core.api import validation_problems
 from exporterhub.core.errors import ConfigError
 from exporterhub.exporters.starlink.settings import (
     DEFAULT_DISH_ADDRESS,
     StarlinkConfig,
     changed_keys,
-    field_errors,
     load_config,
     merge_update,
 )
@@ -23,7 +23,7 @@ DEFAULTS = StarlinkConfig()
 def _fields(update):
     with pytest.raises(ValidationError) as info:
         merge_update(DEFAULTS, update)
-    return [error["field"] for error in field_errors(info.value)]
+    return [problem.field for problem in validation_problems(info.value)]
 
 
 INVALID = [
@@ -284,9 +284,9 @@ class TestValidation:
         ]
         with pytest.raises(ValidationError) as info:
             merge_update(DEFAULTS, {"route": {"waypoints": points}})
-        (error,) = field_errors(info.value)
-        assert error["field"] == "route.waypoints"
-        assert "waypoints 1 and 2 are nearly antipodal" in error["message"]
+        (error,) = validation_problems(info.value)
+        assert error.field == "route.waypoints"
+        assert "waypoints 1 and 2 are nearly antipodal" in error.message
 
     def test_loop_closing_leg_is_checked(self):
         """With ``loop`` the last-to-first leg counts; out-and-back never uses it."""
@@ -297,7 +297,7 @@ class TestValidation:
         ]
         with pytest.raises(ValidationError) as info:
             merge_update(DEFAULTS, {"route": {"waypoints": points}})
-        assert "waypoints 2 and 0" in field_errors(info.value)[0]["message"]
+        assert "waypoints 2 and 0" in validation_problems(info.value)[0].message
         config = merge_update(DEFAULTS, {"route": {"waypoints": points, "loop": False}})
         assert len(config.route.waypoints) == 3
 
@@ -327,8 +327,8 @@ class TestValidation:
         """Cross-field messages say which bound was broken, without pydantic noise."""
         with pytest.raises(ValidationError) as info:
             merge_update(DEFAULTS, {"network": {"latency_typical_ms": 10}})
-        (error,) = field_errors(info.value)
-        assert error == {
+        (error,) = validation_problems(info.value)
+        assert error.model_dump() == {
             "field": "network.latency_typical_ms",
             "message": "must be >= latency_min_ms (20.0)",
         }

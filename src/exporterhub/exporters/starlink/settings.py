@@ -9,7 +9,8 @@ is exactly what an update accepts.
 
 This module holds the whole model (``StarlinkConfig``), the ``live`` section,
 loading the config file and the ``/api/config`` helpers (``merge_update``,
-``field_errors``, ``changed_keys``). The other sections live in sibling modules
+``changed_keys``); errors are reported through the core's
+``validation_problems``. The other sections live in sibling modules
 and are re-exported here, so ``settings`` stays the one import for callers:
 
 - ``route_settings``: ``Waypoint``, ``RouteSettings``, ``MAX_WAYPOINTS``,
@@ -86,7 +87,6 @@ __all__ = [
     "Waypoint",
     "WeatherSettings",
     "changed_keys",
-    "field_errors",
     "load_config",
     "merge_update",
 ]
@@ -211,16 +211,6 @@ def merge_update(current: StarlinkConfig, update: Mapping[str, Any]) -> Starlink
     return StarlinkConfig.model_validate(
         _deep_merge(current.model_dump(mode="json"), update)
     )
-
-
-def field_errors(exc: ValidationError) -> list[dict[str, str]]:
-    """Return each problem as ``{"field": "network.latency_min_ms", "message": …}``."""
-    errors = []
-    for error in exc.errors(include_url=False):
-        field = ".".join(str(part) for part in error["loc"])
-        message = str(error["msg"]).removeprefix("Value error, ")
-        errors.append({"field": field, "message": message})
-    return errors
 
 
 def _flatten(data: object, prefix: str, out: dict[str, Any]) -> None:

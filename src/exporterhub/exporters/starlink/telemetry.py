@@ -17,11 +17,14 @@ __all__ = [
     "MODES",
     "AlertName",
     "DishState",
+    "Mode",
     "OutageState",
     "Telemetry",
 ]
 
-MODES: Final = ("simulation", "live")
+Mode = Literal["simulation", "live"]
+"""Where samples come from."""
+MODES: Final[tuple[str, ...]] = get_args(Mode)
 
 OutageState = Literal[
     "BOOTING",
@@ -78,7 +81,7 @@ class Telemetry:
     """
 
     timestamp: float
-    mode: str
+    mode: Mode
     latitude_degrees: float | None = None
     longitude_degrees: float | None = None
     altitude_meters: float | None = None
