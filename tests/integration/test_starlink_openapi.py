@@ -50,6 +50,7 @@ from exporterhub.core.app import create_app
 from exporterhub.core.plugin import Target
 from exporterhub.core.testing import running_server
 from exporterhub.exporters.starlink.plugin import PLUGIN
+from exporterhub.exporters.starlink.settings import StarlinkConfig
 from exporterhub.hub import build_hub
 
 from .test_starlink_exporter import dish_target
@@ -162,6 +163,15 @@ def _refs(node: Any) -> Iterator[str]:
             yield from _refs(item)
 
 
+def _rules(node: Any) -> Any:
+    """Return a schema without its ``default`` annotations."""
+    if isinstance(node, dict):
+        return {k: _rules(v) for k, v in node.items() if k != "default"}
+    if isinstance(node, list):
+        return [_rules(item) for item in node]
+    return node
+
+
 STARLINK_OPERATIONS = [
     ("/api/status", "get"),
     ("/api/config", "get"),
@@ -211,6 +221,22 @@ class TestDocument:
             "LiveSettings",
         ):
             assert schemas[name].get("required", []) == [], name
+
+    def test_config_component_is_what_validation_uses(self):
+        """The shared StarlinkConfig component is the model's validation schema.
+
+        FastAPI builds it from the response model (serialisation mode); the
+        request body refers to it too, so both must state the same rules.
+        (FastAPI spells some ``default`` annotations differently; they do not
+        take part in validation.)
+        """
+        template = "#/components/schemas/{model}"
+        wanted = StarlinkConfig.model_json_schema(ref_template=template)
+        defs = wanted.pop("$defs")
+        schemas = DOCUMENT["components"]["schemas"]
+        assert _rules(schemas["StarlinkConfig"]) == _rules(wanted)
+        for name, definition in defs.items():
+            assert _rules(schemas[name]) == _rules(definition), name
 
     def test_served_document_is_the_tested_one(self, openapi_document):
         """The running exporter serves the document the generated tests come from."""
