@@ -131,7 +131,9 @@ class TestSimulationService:
             reply = await exporter.client.post("/api/config", json=body)
             after = (await exporter.client.get("/api/config")).json()
         assert reply.status_code == 400
-        fields = [d["field"] for d in reply.json()["detail"]]
+        assert reply.json()["error"] == "invalid_body"
+        assert isinstance(reply.json()["detail"], str)
+        fields = [d["field"] for d in reply.json()["fields"]]
         assert any(f.startswith(field) for f in fields), fields
         assert after == before
 
@@ -144,7 +146,8 @@ class TestSimulationService:
                 headers={"content-type": "application/json"},
             )
         assert reply.status_code == 400
-        assert reply.json()["error"] == "malformed JSON"
+        assert reply.json()["error"] == "malformed_json"
+        assert reply.json()["fields"] == []
 
 
 @pytest.fixture(autouse=True)
@@ -328,7 +331,7 @@ class TestSilentDish:
 
 class TestHardening:
     async def test_oversized_body_is_refused_unread(self, exporter_for):
-        """A body over 1 MiB gets 400 and the configuration stays as it was."""
+        """A body over 1 MiB gets 413 and the configuration stays as it was."""
         async with exporter_for([dish_target()]) as exporter:
             before = (await exporter.client.get("/api/config")).json()
             reply = await exporter.client.post(
@@ -337,8 +340,8 @@ class TestHardening:
                 headers={"content-type": "application/json"},
             )
             after = (await exporter.client.get("/api/config")).json()
-        assert reply.status_code == 400
-        assert reply.json()["error"] == "body too large"
+        assert reply.status_code == 413
+        assert reply.json()["error"] == "body_too_large"
         assert after == before
 
     async def test_longer_interval_keeps_values_fresh_and_shorter_applies_at_once(

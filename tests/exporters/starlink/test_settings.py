@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from exporterhub.core.api import validation_problems
 from exporterhub.core.errors import ConfigError
 from exporterhub.exporters.starlink.settings import (
     DEFAULT_DISH_ADDRESS,
     StarlinkConfig,
     changed_keys,
-    field_errors,
     load_config,
     merge_update,
 )
@@ -23,7 +23,7 @@ DEFAULTS = StarlinkConfig()
 def _fields(update):
     with pytest.raises(ValidationError) as info:
         merge_update(DEFAULTS, update)
-    return [error["field"] for error in field_errors(info.value)]
+    return [problem.field for problem in validation_problems(info.value)]
 
 
 INVALID = [
@@ -206,10 +206,11 @@ INVALID = [
         {"update_interval_seconds": True}, "update_interval_seconds", id="interval-bool"
     ),
     pytest.param({"seed": -1}, "seed", id="seed-negative"),
-    pytest.param({"seed": 2**63}, "seed", id="seed-too-big"),
+    pytest.param({"seed": 2**53}, "seed", id="seed-too-big"),
+    pytest.param({"seed": 2.0**53}, "seed", id="seed-too-big-float"),
     pytest.param({"seed": True}, "seed", id="seed-bool"),
     pytest.param({"seed": "5"}, "seed", id="seed-str"),
-    pytest.param({"seed": 5.0}, "seed", id="seed-float"),
+    pytest.param({"seed": 5.5}, "seed", id="seed-fraction"),
     pytest.param({"route": {"speed_knots": "45"}}, "route.speed_knots", id="speed-str"),
     pytest.param(
         {"route": {"speed_knots": True}}, "route.speed_knots", id="speed-bool"
@@ -283,9 +284,9 @@ class TestValidation:
         ]
         with pytest.raises(ValidationError) as info:
             merge_update(DEFAULTS, {"route": {"waypoints": points}})
-        (error,) = field_errors(info.value)
-        assert error["field"] == "route.waypoints"
-        assert "waypoints 1 and 2 are nearly antipodal" in error["message"]
+        (error,) = validation_problems(info.value)
+        assert error.field == "route.waypoints"
+        assert "waypoints 1 and 2 are nearly antipodal" in error.message
 
     def test_loop_closing_leg_is_checked(self):
         """With ``loop`` the last-to-first leg counts; out-and-back never uses it."""
@@ -296,7 +297,7 @@ class TestValidation:
         ]
         with pytest.raises(ValidationError) as info:
             merge_update(DEFAULTS, {"route": {"waypoints": points}})
-        assert "waypoints 2 and 0" in field_errors(info.value)[0]["message"]
+        assert "waypoints 2 and 0" in validation_problems(info.value)[0].message
         config = merge_update(DEFAULTS, {"route": {"waypoints": points, "loop": False}})
         assert len(config.route.waypoints) == 3
 
@@ -306,7 +307,7 @@ class TestValidation:
             DEFAULTS,
             {
                 "update_interval_seconds": 0.1,
-                "seed": 2**63 - 1,
+                "seed": 2**53 - 1,
                 "route": {
                     "speed_knots": 0,
                     "waypoints": [
@@ -319,15 +320,15 @@ class TestValidation:
                 },
             },
         )
-        assert config.seed == 2**63 - 1
+        assert config.seed == 2**53 - 1
         assert len(config.route.waypoints) == 10_000
 
     def test_message_is_readable(self):
         """Cross-field messages say which bound was broken, without pydantic noise."""
         with pytest.raises(ValidationError) as info:
             merge_update(DEFAULTS, {"network": {"latency_typical_ms": 10}})
-        (error,) = field_errors(info.value)
-        assert error == {
+        (error,) = validation_problems(info.value)
+        assert error.model_dump() == {
             "field": "network.latency_typical_ms",
             "message": "must be >= latency_min_ms (20.0)",
         }

@@ -20,6 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from exporterhub import __version__
+from exporterhub.core.api import validation_problems
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.logging import LEVELS, configure_logging
 from exporterhub.core.plugin import Target
@@ -30,7 +31,6 @@ from exporterhub.exporters.starlink.plugin import (
 )
 from exporterhub.exporters.starlink.settings import (
     StarlinkConfig,
-    field_errors,
     load_config,
     merge_update,
 )
@@ -122,7 +122,7 @@ def load_with_env(path: Path) -> tuple[StarlinkConfig, bool]:
             config = merge_update(config, update)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{e['field']}: {e['message']}" for e in field_errors(exc)
+                f"{p.field}: {p.message}" for p in validation_problems(exc)
             )
             raise ConfigError(f"environment ({_ENV_PREFIX}*): {problems}") from exc
     return config, existed

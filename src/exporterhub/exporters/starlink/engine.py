@@ -48,7 +48,7 @@ from exporterhub.exporters.starlink._network import (
 from exporterhub.exporters.starlink._route import RouteModel, RouteSample
 from exporterhub.exporters.starlink._scenario import Effects, ScenarioClock
 from exporterhub.exporters.starlink.link_settings import WeatherSettings
-from exporterhub.exporters.starlink.settings import StarlinkConfig
+from exporterhub.exporters.starlink.settings import MAX_SEED, StarlinkConfig
 from exporterhub.exporters.starlink.telemetry import Telemetry
 
 __all__ = [
@@ -167,7 +167,8 @@ class SimulationEngine:
         if seed is None:
             seed = config.seed
         if seed is None:
-            seed = random.SystemRandom().randrange(2**63)
+            # Within the config bounds, so the seed in use can be configured.
+            seed = random.SystemRandom().randrange(MAX_SEED + 1)
         self.seed = seed
         self._rngs = {
             name: random.Random(_rng_seed(seed, name)) for name in _COMPONENTS

@@ -17,7 +17,14 @@ from typing import Final, Literal
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from exporterhub.exporters.starlink.geo import EARTH_RADIUS_M, haversine_m
-from exporterhub.exporters.starlink.settings_rules import FROZEN, not_below
+from exporterhub.exporters.starlink.settings_rules import (
+    FROZEN,
+    Flag,
+    Number,
+    WholeNumber,
+    not_below,
+    whole_number,
+)
 
 __all__ = ["MAX_LEG_DEGREES", "MAX_WAYPOINTS", "RouteSettings", "Waypoint"]
 
@@ -35,16 +42,16 @@ class Waypoint(BaseModel):
         latitude: degrees, WGS 84, -90..90.
         longitude: degrees, -180..180.
         altitude_meters: unused by the simulation yet (the route altitude applies).
-        speed_knots: target speed on the leg that starts here, > 0; route speed
-            if unset.
+        speed_knots: target speed on the leg that starts here, knots,
+            0.1..2000; route speed if unset.
     """
 
     model_config = FROZEN
 
-    latitude: float = Field(ge=-90.0, le=90.0)
-    longitude: float = Field(ge=-180.0, le=180.0)
-    altitude_meters: float | None = Field(default=None, ge=-500.0, le=20_000.0)
-    speed_knots: float | None = Field(default=None, gt=0.0, le=2000.0, strict=True)
+    latitude: Number = Field(ge=-90.0, le=90.0)
+    longitude: Number = Field(ge=-180.0, le=180.0)
+    altitude_meters: Number | None = Field(default=None, ge=-500.0, le=20_000.0)
+    speed_knots: Number | None = Field(default=None, ge=0.1, le=2000.0)
 
 
 _DEFAULT_WAYPOINTS: Final = (
@@ -67,12 +74,13 @@ class RouteSettings(BaseModel):
             and the first) less than ``MAX_LEG_DEGREES`` apart.
         center_latitude: circle centre, degrees.
         center_longitude: circle centre, degrees.
-        radius_meters: circle radius, metres.
+        radius_meters: circle (and random walk) radius, metres, 10..5 000 000.
         direction: circle direction seen from above.
         start_latitude: straight pattern start, degrees.
         start_longitude: straight pattern start, degrees.
         bearing_degrees: straight pattern initial bearing, degrees true.
-        length_meters: straight pattern length; the vehicle turns round at the end.
+        length_meters: straight pattern length, metres, 10..19 000 000; the
+            vehicle turns round at the end.
         speed_knots: target ground speed, knots.
         altitude_meters: ground/sea altitude, and the aircraft's minimum, metres.
         cruise_altitude_meters: aircraft profile cruise altitude, metres.
@@ -85,24 +93,28 @@ class RouteSettings(BaseModel):
     model_config = FROZEN
 
     pattern: Literal["waypoints", "circle", "straight", "random_walk"] = "waypoints"
-    loop: bool = True
+    loop: Flag = True
     waypoints: tuple[Waypoint, ...] = Field(
         default=_DEFAULT_WAYPOINTS, max_length=MAX_WAYPOINTS
     )
-    center_latitude: float = Field(default=40.7128, ge=-90.0, le=90.0)
-    center_longitude: float = Field(default=-74.0060, ge=-180.0, le=180.0)
-    radius_meters: float = Field(default=2000.0, gt=0.0, le=5_000_000.0)
+    center_latitude: Number = Field(default=40.7128, ge=-90.0, le=90.0)
+    center_longitude: Number = Field(default=-74.0060, ge=-180.0, le=180.0)
+    radius_meters: Number = Field(default=2000.0, ge=10.0, le=5_000_000.0)
     direction: Literal["clockwise", "anticlockwise"] = "clockwise"
-    start_latitude: float = Field(default=40.7128, ge=-90.0, le=90.0)
-    start_longitude: float = Field(default=-74.0060, ge=-180.0, le=180.0)
-    bearing_degrees: float = Field(default=90.0, ge=0.0, lt=360.0)
-    length_meters: float = Field(default=50_000.0, gt=0.0, le=19_000_000.0)
-    speed_knots: float = Field(default=45.0, ge=0.0, le=2000.0, strict=True)
-    altitude_meters: float = Field(default=120.0, ge=-500.0, le=20_000.0)
-    cruise_altitude_meters: float = Field(default=10_500.0, ge=0.0, le=20_000.0)
+    start_latitude: Number = Field(default=40.7128, ge=-90.0, le=90.0)
+    start_longitude: Number = Field(default=-74.0060, ge=-180.0, le=180.0)
+    bearing_degrees: Number = Field(default=90.0, ge=0.0, lt=360.0)
+    length_meters: Number = Field(default=50_000.0, ge=10.0, le=19_000_000.0)
+    speed_knots: Number = Field(default=45.0, ge=0.0, le=2000.0)
+    altitude_meters: Number = Field(default=120.0, ge=-500.0, le=20_000.0)
+    cruise_altitude_meters: Number = Field(default=10_500.0, ge=0.0, le=20_000.0)
     profile: Literal["ground", "ship", "aircraft"] = "ground"
-    walk_seed: int = Field(default=0, ge=0, le=2**31 - 1, strict=True)
-    walk_steps: int = Field(default=400, ge=3, le=MAX_WAYPOINTS, strict=True)
+    walk_seed: WholeNumber = Field(default=0, ge=0, le=2**31 - 1)
+    walk_steps: WholeNumber = Field(default=400, ge=3, le=MAX_WAYPOINTS)
+
+    _whole = field_validator("walk_seed", "walk_steps", mode="before")(
+        staticmethod(whole_number)
+    )
 
     @field_validator("waypoints")
     @classmethod

@@ -15,13 +15,21 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from exporterhub.exporters.starlink.settings_rules import FROZEN
-from exporterhub.exporters.starlink.telemetry import ALERTS, DISH_STATES
+from exporterhub.exporters.starlink.settings_rules import FROZEN, Number
+from exporterhub.exporters.starlink.telemetry import AlertName, OutageState
 
-__all__ = ["MAX_EVENTS", "EventKind", "ScenarioEvent", "ScenarioSettings"]
+__all__ = [
+    "MAX_EVENTS",
+    "MAX_SCENARIO_SECONDS",
+    "EventKind",
+    "ScenarioEvent",
+    "ScenarioSettings",
+]
 
 MAX_EVENTS: Final = 10_000
 """Most events a scenario timeline may list."""
+MAX_SCENARIO_SECONDS: Final = 365 * 86_400.0
+"""Longest time on the scenario clock a setting may name: a year, in seconds."""
 
 EventKind = Literal[
     "obstruction", "outage", "reboot", "rain", "snow", "thermal_throttle",
@@ -33,41 +41,33 @@ class ScenarioEvent(BaseModel):
     """One timed event on the scenario clock (seconds since the scenario began).
 
     Attributes:
-        at_seconds: start, seconds on the scenario clock.
+        at_seconds: start, seconds on the scenario clock, 0..``MAX_SCENARIO_SECONDS``.
         event: what happens (see ``EventKind``).
-        duration_seconds: how long; ``None`` = until the scenario changes.
+        duration_seconds: how long, seconds, 0.1..``MAX_SCENARIO_SECONDS``;
+            ``None`` = until the scenario changes.
             Ignored by ``reboot`` (its phases have their own durations).
         intensity: ``obstruction``: sky fraction obstructed (0..1) to move to;
             ``congestion``: congestion added (0..1).
-        cause: ``outage`` only: the dish state shown (not CONNECTED).
-        alert: ``alert`` only: which alert to raise.
+        cause: ``outage`` only: the dish state shown (any but CONNECTED).
+        alert: ``alert`` only, and required there: which alert to raise.
     """
 
     model_config = FROZEN
 
-    at_seconds: float = Field(default=0.0, ge=0.0)
+    at_seconds: Number = Field(default=0.0, ge=0.0, le=MAX_SCENARIO_SECONDS)
     event: EventKind
-    duration_seconds: float | None = Field(default=None, gt=0.0)
-    intensity: float = Field(default=1.0, ge=0.0, le=1.0)
-    cause: str = "SEARCHING"
-    alert: str | None = Field(default=None, validate_default=True)
-
-    @field_validator("cause")
-    @classmethod
-    def _cause(cls, value: str) -> str:
-        if value not in DISH_STATES or value == "CONNECTED":
-            raise ValueError("must be a dish state other than CONNECTED")
-        return value
+    duration_seconds: Number | None = Field(
+        default=None, ge=0.1, le=MAX_SCENARIO_SECONDS
+    )
+    intensity: Number = Field(default=1.0, ge=0.0, le=1.0)
+    cause: OutageState = "SEARCHING"
+    alert: AlertName | None = Field(default=None, validate_default=True)
 
     @field_validator("alert")
     @classmethod
     def _alert(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None:
-            if info.data.get("event") == "alert":
-                raise ValueError("an alert event needs the alert to raise")
-            return value
-        if value not in ALERTS:
-            raise ValueError("unknown alert name")
+        if value is None and info.data.get("event") == "alert":
+            raise ValueError("an alert event needs the alert to raise")
         return value
 
 
@@ -80,7 +80,8 @@ class ScenarioSettings(BaseModel):
             ``reboot``, ``rain_fade``, ``thermal_throttle`` or ``custom``.
         events: the timeline (at most ``MAX_EVENTS``); added to the named
             scenario's own events.
-        repeat_seconds: replay the timeline with this period, seconds (>= 1).
+        repeat_seconds: replay the timeline with this period, seconds,
+            1..``MAX_SCENARIO_SECONDS``.
     """
 
     model_config = FROZEN
@@ -90,4 +91,4 @@ class ScenarioSettings(BaseModel):
         "custom",
     ] = "normal"  # fmt: skip
     events: tuple[ScenarioEvent, ...] = Field(default=(), max_length=MAX_EVENTS)
-    repeat_seconds: float | None = Field(default=None, ge=1.0)
+    repeat_seconds: Number | None = Field(default=None, ge=1.0, le=MAX_SCENARIO_SECONDS)

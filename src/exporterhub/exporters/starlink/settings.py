@@ -9,7 +9,8 @@ is exactly what an update accepts.
 
 This module holds the whole model (``StarlinkConfig``), the ``live`` section,
 loading the config file and the ``/api/config`` helpers (``merge_update``,
-``field_errors``, ``changed_keys``). The other sections live in sibling modules
+``changed_keys``); errors are reported through the core's
+``validation_problems``. The other sections live in sibling modules
 and are re-exported here, so ``settings`` stays the one import for callers:
 
 - ``route_settings``: ``Waypoint``, ``RouteSettings``, ``MAX_WAYPOINTS``,
@@ -17,7 +18,7 @@ and are re-exported here, so ``settings`` stays the one import for callers:
 - ``link_settings``: ``NetworkSettings``, ``ObstructionSettings``,
   ``WeatherSettings``.
 - ``scenario_settings``: ``ScenarioEvent``, ``ScenarioSettings``, ``EventKind``,
-  ``MAX_EVENTS``.
+  ``MAX_EVENTS``, ``MAX_SCENARIO_SECONDS``.
 - ``settings_rules``: the shared model config and ordering rule.
 
 This module reads the config file and nothing else; it starts nothing.
@@ -29,9 +30,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from exporterhub.core.config import read_yaml, validate_model
+from exporterhub.exporters.starlink.address import (
+    HOST_PORT_PATTERN,
+    MAX_ADDRESS_LENGTH,
+)
 from exporterhub.exporters.starlink.link_settings import (
     NetworkSettings,
     ObstructionSettings,
@@ -45,16 +57,23 @@ from exporterhub.exporters.starlink.route_settings import (
 )
 from exporterhub.exporters.starlink.scenario_settings import (
     MAX_EVENTS,
+    MAX_SCENARIO_SECONDS,
     EventKind,
     ScenarioEvent,
     ScenarioSettings,
 )
-from exporterhub.exporters.starlink.settings_rules import FROZEN
+from exporterhub.exporters.starlink.settings_rules import (
+    FROZEN,
+    Number,
+    WholeNumber,
+    whole_number,
+)
 
 __all__ = [
     "DEFAULT_DISH_ADDRESS",
     "MAX_EVENTS",
     "MAX_LEG_DEGREES",
+    "MAX_SCENARIO_SECONDS",
     "MAX_SEED",
     "MAX_WAYPOINTS",
     "EventKind",
@@ -68,23 +87,26 @@ __all__ = [
     "Waypoint",
     "WeatherSettings",
     "changed_keys",
-    "field_errors",
     "load_config",
     "merge_update",
 ]
 
 DEFAULT_DISH_ADDRESS: Final = "192.168.100.1:9200"
-MAX_SEED: Final = 2**63 - 1
+MAX_SEED: Final = 2**53 - 1
+"""Largest seed: the largest integer every JSON client reads exactly."""
 
 
 class LiveSettings(BaseModel):
     """How live mode reaches the dish.
 
     Attributes:
-        dish_address: ``host:port`` of the dish gRPC API.
-        timeout_seconds: per-call timeout, seconds.
-        location_interval_seconds: seconds between ``get_location`` reads, while
-            ``get_status`` is read on every pass (``update_interval_seconds``).
+        dish_address: ``host:port`` of the dish gRPC API: an RFC 1123 host
+            name, an IPv4 address or an IPv6 address in brackets, and a port
+            1..65535; at most ``MAX_ADDRESS_LENGTH`` characters (see ``address``).
+        timeout_seconds: per-call timeout, seconds, 0.1..300.
+        location_interval_seconds: seconds between ``get_location`` reads,
+            0.1..3600, while ``get_status`` is read on every pass
+            (``update_interval_seconds``).
             The location is read on the first pass of a new client (start, a
             changed ``live`` section, a mode switch) and on the first good pass
             after a failed one; passes in between publish the position of the
@@ -93,17 +115,30 @@ class LiveSettings(BaseModel):
 
     model_config = FROZEN
 
-    dish_address: str = Field(default=DEFAULT_DISH_ADDRESS, min_length=3)
-    timeout_seconds: float = Field(default=2.0, gt=0.0, le=300.0)
-    location_interval_seconds: float = Field(default=5.0, gt=0.0, le=3600.0)
+    dish_address: str = Field(
+        default=DEFAULT_DISH_ADDRESS,
+        max_length=MAX_ADDRESS_LENGTH,
+        pattern=HOST_PORT_PATTERN,
+    )
+    timeout_seconds: Number = Field(default=2.0, ge=0.1, le=300.0)
+    location_interval_seconds: Number = Field(default=5.0, ge=0.1, le=3600.0)
 
-    @field_validator("dish_address")
+    @field_validator("dish_address", mode="wrap")
     @classmethod
-    def _host_port(cls, value: str) -> str:
-        host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("must be host:port")
-        return value
+    def _host_port(cls, value: object, check: ValidatorFunctionWrapHandler) -> str:
+        # The pattern is the rule (and in the schema); its message would quote
+        # all 1 800 characters of it, so say what it means instead.
+        try:
+            address: str = check(value)
+        except ValidationError as exc:
+            if any(e["type"] == "string_pattern_mismatch" for e in exc.errors()):
+                raise PydanticCustomError(
+                    "string_pattern_mismatch",
+                    "must be host:port: a host name, an IPv4 address or an "
+                    "[IPv6] address, then a port 1-65535",
+                ) from None
+            raise
+        return address
 
 
 class StarlinkConfig(BaseModel):
@@ -113,7 +148,7 @@ class StarlinkConfig(BaseModel):
         mode: ``simulation`` (default) or ``live``.
         update_interval_seconds: seconds between simulation steps / dish polls,
             0.1..3600.
-        seed: makes a simulation run reproducible, 0..2**63-1; ``None`` = random.
+        seed: makes a simulation run reproducible, 0..2**53-1; ``None`` = random.
             Changing it re-seeds the running simulation.
         route: see ``RouteSettings``.
         network: see ``NetworkSettings``.
@@ -126,14 +161,16 @@ class StarlinkConfig(BaseModel):
     model_config = FROZEN
 
     mode: Literal["simulation", "live"] = "simulation"
-    update_interval_seconds: float = Field(default=1.0, ge=0.1, le=3600.0, strict=True)
-    seed: int | None = Field(default=None, ge=0, le=MAX_SEED, strict=True)
+    update_interval_seconds: Number = Field(default=1.0, ge=0.1, le=3600.0)
+    seed: WholeNumber | None = Field(default=None, ge=0, le=MAX_SEED)
     route: RouteSettings = RouteSettings()
     network: NetworkSettings = NetworkSettings()
     obstruction: ObstructionSettings = ObstructionSettings()
     weather: WeatherSettings | None = None
     scenario: ScenarioSettings | None = None
     live: LiveSettings = LiveSettings()
+
+    _whole = field_validator("seed", mode="before")(staticmethod(whole_number))
 
 
 def load_config(path: Path) -> tuple[StarlinkConfig, bool]:
@@ -174,16 +211,6 @@ def merge_update(current: StarlinkConfig, update: Mapping[str, Any]) -> Starlink
     return StarlinkConfig.model_validate(
         _deep_merge(current.model_dump(mode="json"), update)
     )
-
-
-def field_errors(exc: ValidationError) -> list[dict[str, str]]:
-    """Return each problem as ``{"field": "network.latency_min_ms", "message": …}``."""
-    errors = []
-    for error in exc.errors(include_url=False):
-        field = ".".join(str(part) for part in error["loc"])
-        message = str(error["msg"]).removeprefix("Value error, ")
-        errors.append({"field": field, "message": message})
-    return errors
 
 
 def _flatten(data: object, prefix: str, out: dict[str, Any]) -> None:

@@ -9,14 +9,24 @@ Pure data; no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal, get_args
 
-__all__ = ["ALERTS", "DISH_STATES", "MODES", "Telemetry"]
+__all__ = [
+    "ALERTS",
+    "DISH_STATES",
+    "MODES",
+    "AlertName",
+    "DishState",
+    "Mode",
+    "OutageState",
+    "Telemetry",
+]
 
-MODES: Final = ("simulation", "live")
+Mode = Literal["simulation", "live"]
+"""Where samples come from."""
+MODES: Final[tuple[str, ...]] = get_args(Mode)
 
-DISH_STATES: Final = (
-    "CONNECTED",
+OutageState = Literal[
     "BOOTING",
     "SEARCHING",
     "STOWED",
@@ -27,10 +37,14 @@ DISH_STATES: Final = (
     "NO_PINGS",
     "SLEEPING",
     "UNKNOWN",
-)
+]
+"""Dish states other than CONNECTED (what an outage shows, §5.5)."""
+DishState = Literal["CONNECTED", OutageState]
+"""Every dish state."""
+DISH_STATES: Final[tuple[str, ...]] = get_args(DishState)
 """Values of ``starlink_dish_state{state}`` (protocol notes §2.2, §5.5)."""
 
-ALERTS: Final = (
+AlertName = Literal[
     "motors_stuck",
     "thermal_shutdown",
     "thermal_throttle",
@@ -51,8 +65,10 @@ ALERTS: Final = (
     "router_water_detected",
     "upsu_router_port_slow",
     "no_ethernet_link",
-)
-"""Known dish alerts (§5.6); each is exported as ``starlink_dish_alert_<name>``."""
+]
+"""A known dish alert (§5.6)."""
+ALERTS: Final[tuple[str, ...]] = get_args(AlertName)
+"""Known dish alerts; each is exported as ``starlink_dish_alert_<name>``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,7 +81,7 @@ class Telemetry:
     """
 
     timestamp: float
-    mode: str
+    mode: Mode
     latitude_degrees: float | None = None
     longitude_degrees: float | None = None
     altitude_meters: float | None = None

@@ -1,0 +1,159 @@
+"""The ``/api/status`` document: its models and how a sample fills them.
+
+Readable field names with units in them (protocol notes §1) and an ISO 8601
+timestamp with an explicit offset. Without a sample the document is only
+``{"timestamp": null, "mode": ..., "available": false}``; with one, every
+section is present and a value the source did not give is ``null``, never a
+made-up zero. The models are what the served OpenAPI document describes, and
+``status_document`` builds the answer from them, so the two cannot drift.
+
+Pure: no I/O, no clock; it reads the ``Telemetry`` it is given.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from exporterhub.exporters.starlink.telemetry import Mode, Telemetry
+
+__all__ = [
+    "DishStatus",
+    "NetworkStatus",
+    "ObstructionStatus",
+    "PositionStatus",
+    "StatusDocument",
+    "status_document",
+]
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class PositionStatus(BaseModel):
+    """Where the dish is and how it moves; ``null`` where the source has no fix."""
+
+    model_config = _STRICT
+
+    latitude_degrees: float | None = Field(description="WGS 84 latitude, degrees.")
+    longitude_degrees: float | None = Field(description="Longitude, degrees.")
+    altitude_meters: float | None = Field(description="Altitude, metres.")
+    speed_knots: float | None = Field(description="Ground speed, knots.")
+    heading_degrees: float | None = Field(description="Heading, degrees true.")
+    location_available: bool | None = Field(
+        description="Whether the source reports a position at all."
+    )
+
+
+class NetworkStatus(BaseModel):
+    """The link: latency, throughput and packet loss."""
+
+    model_config = _STRICT
+
+    latency_ms: float | None = Field(description="RTT dish to PoP, milliseconds.")
+    throughput_down_mbps: float | None = Field(
+        description="Downlink, Mbit/s: capacity in simulation, traffic live."
+    )
+    throughput_up_mbps: float | None = Field(
+        description="Uplink, Mbit/s: capacity in simulation, traffic live."
+    )
+    packet_loss_percent: float | None = Field(description="Packet loss, percent.")
+
+
+class ObstructionStatus(BaseModel):
+    """How much of the sky is blocked and whether it is blocked right now."""
+
+    model_config = _STRICT
+
+    obstruction_percent: float | None = Field(
+        description="Fraction of the sky obstructed, percent."
+    )
+    currently_obstructed: bool | None = Field(
+        description="An obstruction interrupts the link right now."
+    )
+
+
+class DishStatus(BaseModel):
+    """The dish itself: state, uptime, signal, alerts, GPS, power, identity."""
+
+    model_config = _STRICT
+
+    state: str | None = Field(description="Dish state, e.g. CONNECTED, SEARCHING.")
+    uptime_seconds: float | None = Field(description="Seconds since boot.")
+    signal_quality_percent: float | None = Field(
+        description="Derived signal score 0-100 (the dish reports no SNR)."
+    )
+    snr_above_noise_floor: bool | None = Field(
+        description="The dish's own SNR-above-noise-floor flag."
+    )
+    alerts: list[str] = Field(description="Names of the active alerts.")
+    gps_valid: bool | None = Field(description="The GPS fix is valid.")
+    gps_satellites: int | None = Field(description="GPS satellites in view.")
+    power_watts: float | None = Field(description="Power draw, watts.")
+    id: str | None = Field(description="Dish identifier.")
+    hardware_version: str | None = Field(description="Hardware revision.")
+    software_version: str | None = Field(description="Firmware version.")
+
+
+class StatusDocument(BaseModel):
+    """Current telemetry; the four sections are present only when ``available``."""
+
+    model_config = _STRICT
+
+    timestamp: str | None = Field(
+        json_schema_extra={"format": "date-time"},
+        description="When the sample was taken, ISO 8601 with offset; "
+        "null before the first sample.",
+    )
+    mode: Mode = Field(description="Where samples come from.")
+    available: bool = Field(description="Whether there is a sample yet.")
+    position: PositionStatus | None = None
+    network: NetworkStatus | None = None
+    obstruction: ObstructionStatus | None = None
+    dish: DishStatus | None = None
+
+
+def status_document(telemetry: Telemetry | None, mode: Mode) -> dict[str, Any]:
+    """Return the ``/api/status`` JSON for one sample (units in the names)."""
+    if telemetry is None:
+        empty = StatusDocument(timestamp=None, mode=mode, available=False)
+        return empty.model_dump(mode="json", exclude_unset=True)
+    t = telemetry
+    document = StatusDocument(
+        timestamp=datetime.fromtimestamp(t.timestamp, tz=UTC).isoformat(),
+        mode=t.mode,
+        available=True,
+        position=PositionStatus(
+            latitude_degrees=t.latitude_degrees,
+            longitude_degrees=t.longitude_degrees,
+            altitude_meters=t.altitude_meters,
+            speed_knots=t.speed_knots,
+            heading_degrees=t.heading_degrees,
+            location_available=t.location_available,
+        ),
+        network=NetworkStatus(
+            latency_ms=t.latency_ms,
+            throughput_down_mbps=t.throughput_down_mbps,
+            throughput_up_mbps=t.throughput_up_mbps,
+            packet_loss_percent=t.packet_loss_percent,
+        ),
+        obstruction=ObstructionStatus(
+            obstruction_percent=t.obstruction_percent,
+            currently_obstructed=t.currently_obstructed,
+        ),
+        dish=DishStatus(
+            state=t.state,
+            uptime_seconds=t.uptime_seconds,
+            signal_quality_percent=t.signal_quality_percent,
+            snr_above_noise_floor=t.snr_above_noise_floor,
+            alerts=list(t.alerts),
+            gps_valid=t.gps_valid,
+            gps_satellites=t.gps_satellites,
+            power_watts=t.power_watts,
+            id=t.dish_id,
+            hardware_version=t.hardware_version,
+            software_version=t.software_version,
+        ),
+    )
+    return document.model_dump(mode="json")
