@@ -42,7 +42,7 @@ from typing import Any, Final
 
 from exporterhub.exporters.phd2.fields import Pulse, integer, number, pulse
 from exporterhub.exporters.phd2.protocol import GuiderState
-from exporterhub.exporters.phd2.rms import RollingMeanSquare
+from exporterhub.exporters.phd2.rms import RollingMeanSquares
 from exporterhub.exporters.phd2.snapshot import (
     ALERT_LEVELS,
     DEC_DIRECTIONS,
@@ -68,9 +68,19 @@ _STAR_STATES: Final = frozenset(
 
 _STATE_NAMES: Final = frozenset(GuiderState)
 
+# Enum members as module constants: ``GuiderState.GUIDING`` is a class attribute
+# lookup through the enum machinery on every use (~80 ns on Python 3.11).
+_GUIDING: Final = GuiderState.GUIDING
+_PAUSED: Final = GuiderState.PAUSED
+_LOST_LOCK: Final = GuiderState.LOST_LOCK
+
 _MAX_DISTANCE: Final = 1e6
 """Pixels; a larger distance is garbage (no camera is that wide) and would overflow
 the sum of squares, so such a step stays out of the RMS window."""
+
+_EXACT_INT: Final = 2**53
+"""Largest pulse length in ms taken on the fast path: ``ms / 1000.0`` then equals
+``fields.pulse``'s ``float(ms) / 1000.0`` and cannot overflow."""
 
 
 class EventHandlers:
@@ -92,16 +102,13 @@ class EventHandlers:
     # Identity, last values and the cached snapshot.
     _version: str | None
     _overlap: bool | None
-    _step: tuple[dict[str, Any], bool, Pulse, Pulse] | None
+    _step: tuple[dict[str, Any], bool] | None
     _last_step: GuideStepValues | None
     _last_step_at: float | None
     _settle: tuple[bool, int | None, int | None] | None
     _snapshot: Phd2Snapshot | None
-    # RMS windows.
-    _ra_raw: RollingMeanSquare
-    _dec_raw: RollingMeanSquare
-    _ra_guide: RollingMeanSquare
-    _dec_guide: RollingMeanSquare
+    # RMS windows of RADistanceRaw, DECDistanceRaw, RADistanceGuide, DECDistanceGuide.
+    _rms: RollingMeanSquares
     # Counters.
     _star_lost: dict[str, int]
     _alerts: dict[str, int]
@@ -120,8 +127,8 @@ class EventHandlers:
     # -- state machine (§7) --------------------------------------------------------
 
     def _set_state(self, state: GuiderState) -> None:
-        if state is GuiderState.PAUSED:
-            if self._state is not GuiderState.PAUSED:
+        if state is _PAUSED:
+            if self._state is not _PAUSED:
                 self._paused_from = self._state
         else:
             self._paused_from = None
@@ -204,11 +211,7 @@ class EventHandlers:
         if counting:
             # A new guiding run (not the replay of the current one) starts a new
             # RMS window: the last run's figure says nothing about this one.
-            size = self._ra_raw.size
-            self._ra_raw = RollingMeanSquare(size)
-            self._dec_raw = RollingMeanSquare(size)
-            self._ra_guide = RollingMeanSquare(size)
-            self._dec_guide = RollingMeanSquare(size)
+            self._rms = RollingMeanSquares(self._rms.size, width=4)
             self._snapshot = None
         self._set_state(GuiderState.GUIDING)
 
@@ -276,68 +279,125 @@ class EventHandlers:
     def _on_guide_step(
         self, fields: dict[str, Any], now: float, counting: bool
     ) -> None:
-        frame = integer(fields, "Frame")
-        ra_raw = number(fields, "RADistanceRaw")
-        dec_raw = number(fields, "DECDistanceRaw")
-        ra_guide = number(fields, "RADistanceGuide")
-        dec_guide = number(fields, "DECDistanceGuide")
-        ra_pulse = pulse(fields, "RADuration", "RADirection", RA_DIRECTIONS)
-        dec_pulse = pulse(fields, "DECDuration", "DECDirection", DEC_DIRECTIONS)
+        # The exporter's hot path, once per GuideStep: exact-type checks for what
+        # PHD2 sends, the tolerant ``fields`` readers for anything else; values
+        # only the snapshot shows are read once per snapshot, not once per step
+        # (``_last_step_values``).
         ao = "Pos" in fields
-        dead_reckoning = (
-            self._lost_frame is not None
-            and frame == self._lost_frame
-            and number(fields, "dx") == 0.0
-            and number(fields, "dy") == 0.0
-        )
         if ao:
             self._ao_seen = True
-        excluded = (
+        dead_reckoning = False
+        if self._lost_frame is not None:
+            dead_reckoning = (
+                integer(fields, "Frame") == self._lost_frame
+                and number(fields, "dx") == 0.0
+                and number(fields, "dy") == 0.0
+            )
+            self._lost_frame = None
+        if (
             self._settling
             or self._dither_pending
             or dead_reckoning
             or (self._ao_seen and not ao)
-        )
-        measured = False
-        if (
-            not excluded
-            and ra_raw is not None
-            and dec_raw is not None
-            and ra_guide is not None
-            and dec_guide is not None
-            and max(abs(ra_raw), abs(dec_raw), abs(ra_guide), abs(dec_guide))
-            <= _MAX_DISTANCE
         ):
-            self._ra_raw.push(ra_raw)
-            self._dec_raw.push(dec_raw)
-            self._ra_guide.push(ra_guide)
-            self._dec_guide.push(dec_guide)
-            measured = True
-        self._dither_pending = False
-        self._lost_frame = None
-        # The remaining fields are read once per snapshot, not once per step.
-        self._step = (fields, measured, ra_pulse, dec_pulse)
+            self._dither_pending = False
+            measured = False
+        else:
+            try:
+                ra_raw = fields["RADistanceRaw"]
+                dec_raw = fields["DECDistanceRaw"]
+                ra_guide = fields["RADistanceGuide"]
+                dec_guide = fields["DECDistanceGuide"]
+            except KeyError:
+                ra_raw = None  # fails the type check below
+            if (
+                type(ra_raw) is float
+                and type(dec_raw) is float
+                and type(ra_guide) is float
+                and type(dec_guide) is float
+            ):
+                # A NaN or infinity fails the bounds like an absurd distance.
+                measured = (
+                    -_MAX_DISTANCE <= ra_raw <= _MAX_DISTANCE
+                    and -_MAX_DISTANCE <= dec_raw <= _MAX_DISTANCE
+                    and -_MAX_DISTANCE <= ra_guide <= _MAX_DISTANCE
+                    and -_MAX_DISTANCE <= dec_guide <= _MAX_DISTANCE
+                )
+                if measured:
+                    self._rms.push((ra_raw, dec_raw, ra_guide, dec_guide))
+            else:
+                measured = self._push_distances(fields)
+        self._step = (fields, measured)
         self._last_step = None
         self._last_step_at = now
         self._guide_steps += 1
+        get = fields.get
         pulses = self._pulses
-        for seconds, direction in (ra_pulse, dec_pulse):
-            if direction is not None:
-                pulses[direction] = pulses.get(direction, 0.0) + seconds
-        if fields.get("RALimited") is True:
+        milliseconds = get("RADuration")
+        if milliseconds is not None:
+            direction = get("RADirection")
+            if (
+                type(milliseconds) is int
+                and 0 < milliseconds <= _EXACT_INT
+                and direction in RA_DIRECTIONS
+            ):
+                pulses[direction] += milliseconds / 1000.0
+            else:
+                self._add_pulse(
+                    pulse(fields, "RADuration", "RADirection", RA_DIRECTIONS)
+                )
+        milliseconds = get("DECDuration")
+        if milliseconds is not None:
+            direction = get("DECDirection")
+            if (
+                type(milliseconds) is int
+                and 0 < milliseconds <= _EXACT_INT
+                and direction in DEC_DIRECTIONS
+            ):
+                pulses[direction] += milliseconds / 1000.0
+            else:
+                self._add_pulse(
+                    pulse(fields, "DECDuration", "DECDirection", DEC_DIRECTIONS)
+                )
+        if get("RALimited") is True:
             self._ra_limited += 1
-        if fields.get("DecLimited") is True:
+        if get("DecLimited") is True:
             self._dec_limited += 1
         state = self._state
-        if state is GuiderState.PAUSED or (
-            dead_reckoning and state is GuiderState.LOST_LOCK
-        ):
+        if state is _GUIDING or state is _PAUSED:
             return
-        self._set_state(GuiderState.GUIDING)
+        if dead_reckoning and state is _LOST_LOCK:
+            return
+        self._set_state(_GUIDING)
+
+    def _push_distances(self, fields: dict[str, Any]) -> bool:
+        """Push a step whose distances are not all floats; say if it was measured."""
+        ra_raw = number(fields, "RADistanceRaw")
+        dec_raw = number(fields, "DECDistanceRaw")
+        ra_guide = number(fields, "RADistanceGuide")
+        dec_guide = number(fields, "DECDistanceGuide")
+        if (
+            ra_raw is None
+            or dec_raw is None
+            or ra_guide is None
+            or dec_guide is None
+            or max(abs(ra_raw), abs(dec_raw), abs(ra_guide), abs(dec_guide))
+            > _MAX_DISTANCE
+        ):
+            return False
+        self._rms.push((ra_raw, dec_raw, ra_guide, dec_guide))
+        return True
+
+    def _add_pulse(self, step_pulse: Pulse) -> None:
+        seconds, direction = step_pulse
+        if direction is not None:
+            self._pulses[direction] = self._pulses.get(direction, 0.0) + seconds
 
     def _last_step_values(self) -> GuideStepValues | None:
         if self._last_step is None and self._step is not None:
-            fields, measured, ra_pulse, dec_pulse = self._step
+            fields, measured = self._step
+            ra_pulse = pulse(fields, "RADuration", "RADirection", RA_DIRECTIONS)
+            dec_pulse = pulse(fields, "DECDuration", "DECDirection", DEC_DIRECTIONS)
             error_code = integer(fields, "ErrorCode")
             self._last_step = GuideStepValues(
                 frame=integer(fields, "Frame"),

@@ -3,8 +3,10 @@ r"""Frame, parse and encode PHD2 event-server messages. Pure functions, no I/O.
 PHD2's event server (protocol reference: ``shared/protocols/phd2.md``) sends one JSON
 object per ``\r\n``-terminated line: events and JSON-RPC responses interleaved. This
 module turns bytes into typed messages (``LineBuffer`` → ``parse_line``) and requests
-into bytes (``encode_request``). It never touches a socket, never logs and never raises
-on input from the wire.
+into bytes (``encode_request``); the read loop uses ``parse_message``, which checks an
+event but leaves it as its parsed object (``EventFields``), so a GuideStep costs no
+allocation beyond the parser's. It never touches a socket, never logs and never
+raises on input from the wire.
 
 Common fields of every event (§4)::
 
@@ -70,6 +72,7 @@ __all__ = [
     "KNOWN_EVENTS",
     "MAX_REQUEST_BYTES",
     "Event",
+    "EventFields",
     "GuiderState",
     "LineBuffer",
     "Malformed",
@@ -77,7 +80,9 @@ __all__ = [
     "RpcError",
     "RpcResponse",
     "encode_request",
+    "event_from_fields",
     "parse_line",
+    "parse_message",
 ]
 
 DEFAULT_MAX_LINE: Final = 64 * 1024
@@ -120,6 +125,8 @@ KNOWN_EVENTS: Final[frozenset[str]] = frozenset(
 """Event names of PHD2 2.6.14 (§5); anything else is a newer or unknown event."""
 
 _CONTROL_BYTES: Final = re.compile(rb"[\x00-\x1f]")
+_orjson_loads: Final = orjson.loads
+_JSONDecodeError: Final = orjson.JSONDecodeError
 
 
 class GuiderState(StrEnum):
@@ -162,6 +169,12 @@ class Event:
     host: str | None
     inst: int | None
     fields: dict[str, Any]
+
+
+EventFields = dict[str, Any]
+"""An event as its parsed JSON object, checked by ``parse_message``: ``"Event"`` is a
+str, ``"Timestamp"`` a number, ``"Host"`` a str and ``"Inst"`` an int, each of the
+last three possibly absent or null. ``Event.fields`` is such an object."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,16 +324,13 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _loads(line: bytes) -> object:
-    """Parse JSON; raise ``ValueError`` when the line is not strict-enough JSON."""
-    try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        # PHD2 escapes only backslash, quote, CR and LF inside strings, so a raw tab
-        # in a host name or alert text reaches us unescaped (§10). Only then take
-        # the slow lenient path.
-        if _CONTROL_BYTES.search(line) is None:
-            raise
+def _loads_lenient(line: bytes) -> object:
+    """Parse a line orjson refused; raise ``ValueError`` unless it is lenient JSON."""
+    # PHD2 escapes only backslash, quote, CR and LF inside strings, so a raw tab in
+    # a host name or alert text reaches us unescaped (§10). Only then take the slow
+    # lenient path.
+    if _CONTROL_BYTES.search(line) is None:
+        raise ValueError("not JSON")
     try:
         value = json.loads(
             line.decode("utf-8"),
@@ -340,28 +350,23 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _event(obj: dict[str, Any]) -> Event | Malformed:
-    name = obj["Event"]
+_MALFORMED_JSON: Final = Malformed(MalformedReason.JSON)
+_MALFORMED_SHAPE: Final = Malformed(MalformedReason.SHAPE)
+_MALFORMED_BATCH: Final = Malformed(MalformedReason.BATCH)
+
+
+def _event(obj: dict[str, Any]) -> EventFields | Malformed:
     timestamp = obj.get("Timestamp")
     host = obj.get("Host")
     inst = obj.get("Inst")
-    # Exact-type fast path for what PHD2 always sends; the general checks below.
-    if not (
-        type(name) is str
-        and type(timestamp) is float
-        and type(host) is str
-        and type(inst) is int
+    if (
+        not isinstance(obj["Event"], str)
+        or (timestamp is not None and not _is_number(timestamp))
+        or (host is not None and not isinstance(host, str))
+        or (inst is not None and (type(inst) is not int))
     ):
-        if (
-            not isinstance(name, str)
-            or (timestamp is not None and not _is_number(timestamp))
-            or (host is not None and not isinstance(host, str))
-            or (inst is not None and (type(inst) is not int))
-        ):
-            return Malformed(MalformedReason.SHAPE)
-        if timestamp is not None:
-            timestamp = float(timestamp)
-    return Event(name=name, timestamp=timestamp, host=host, inst=inst, fields=obj)
+        return _MALFORMED_SHAPE
+    return obj
 
 
 def _response(obj: dict[str, Any]) -> RpcResponse | Malformed:
@@ -371,21 +376,83 @@ def _response(obj: dict[str, Any]) -> RpcResponse | Malformed:
     elif request_id is not None and (
         isinstance(request_id, bool) or not isinstance(request_id, int | float | str)
     ):
-        return Malformed(MalformedReason.SHAPE)
+        return _MALFORMED_SHAPE
     error = obj.get("error")
     if error is None:
         if "result" not in obj:
-            return Malformed(MalformedReason.SHAPE)
+            return _MALFORMED_SHAPE
         return RpcResponse(request_id, obj["result"], None)
     if not isinstance(error, dict):
-        return Malformed(MalformedReason.SHAPE)
+        return _MALFORMED_SHAPE
     code = error.get("code")
     message = error.get("message", "")
     if isinstance(code, bool) or not isinstance(code, int):
-        return Malformed(MalformedReason.SHAPE)
+        return _MALFORMED_SHAPE
     if not isinstance(message, str):
         message = ""
     return RpcResponse(request_id, None, RpcError(code, message))
+
+
+def parse_message(line: bytes) -> EventFields | RpcResponse | Malformed:
+    """Classify and parse one line, leaving an event as its parsed JSON object.
+
+    The read loop's form of ``parse_line``: an event costs no object beyond the
+    ``dict`` the JSON parser built, which is returned as it is once its common
+    members have the types ``EventFields`` promises. Never raises.
+
+    Args:
+        line: one complete line, without its line ending (from ``LineBuffer``).
+
+    Returns:
+        The object (an ``EventFields``) for objects with ``"Event"``, otherwise
+        what ``parse_line`` returns.
+
+    >>> parse_message(b'{"Event":"Paused","Host":"h"}')
+    {'Event': 'Paused', 'Host': 'h'}
+    >>> parse_message(b'{"Event":7}')
+    Malformed(reason=<MalformedReason.SHAPE: 'shape'>)
+    """
+    try:
+        obj = _orjson_loads(line)
+    except _JSONDecodeError:
+        try:
+            obj = _loads_lenient(line)
+        except (ValueError, RecursionError):
+            return _MALFORMED_JSON
+    if type(obj) is dict:
+        if "Event" in obj:
+            # Exact-type fast path for what PHD2 always sends; ``_event`` checks
+            # the rest.
+            if (
+                type(obj["Event"]) is str
+                and type(obj.get("Timestamp")) is float
+                and type(obj.get("Host")) is str
+                and type(obj.get("Inst")) is int
+            ):
+                return obj
+            return _event(obj)
+        if "jsonrpc" in obj or ("id" in obj and ("result" in obj or "error" in obj)):
+            return _response(obj)
+        return _MALFORMED_SHAPE
+    if type(obj) is list:
+        return _MALFORMED_BATCH
+    return _MALFORMED_SHAPE
+
+
+def event_from_fields(fields: EventFields) -> Event:
+    """Return the typed ``Event`` of an object ``parse_message`` accepted.
+
+    >>> event_from_fields({"Event": "Resumed", "Timestamp": 17}).timestamp
+    17.0
+    """
+    timestamp = fields.get("Timestamp")
+    return Event(
+        name=fields["Event"],
+        timestamp=None if timestamp is None else float(timestamp),
+        host=fields.get("Host"),
+        inst=fields.get("Inst"),
+        fields=fields,
+    )
 
 
 def parse_line(line: bytes) -> Event | RpcResponse | Malformed:
@@ -406,19 +473,10 @@ def parse_line(line: bytes) -> Event | RpcResponse | Malformed:
     >>> parse_line(b"[]").reason
     <MalformedReason.BATCH: 'batch'>
     """
-    try:
-        obj = _loads(line)
-    except (ValueError, RecursionError):
-        return Malformed(MalformedReason.JSON)
-    if isinstance(obj, dict):
-        if "Event" in obj:
-            return _event(obj)
-        if "jsonrpc" in obj or ("id" in obj and ("result" in obj or "error" in obj)):
-            return _response(obj)
-        return Malformed(MalformedReason.SHAPE)
-    if isinstance(obj, list):
-        return Malformed(MalformedReason.BATCH)
-    return Malformed(MalformedReason.SHAPE)
+    message = parse_message(line)
+    if isinstance(message, dict):
+        return event_from_fields(message)
+    return message
 
 
 def encode_request(method: str, request_id: int, params: object | None = None) -> bytes:

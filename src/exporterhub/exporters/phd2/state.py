@@ -29,12 +29,17 @@ This module keeps the rest (``shared/protocols/phd2.md``):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from exporterhub.exporters.phd2.events import EventHandlers
-from exporterhub.exporters.phd2.protocol import KNOWN_EVENTS, Event, GuiderState
-from exporterhub.exporters.phd2.rms import RollingMeanSquare
+from exporterhub.exporters.phd2.protocol import (
+    KNOWN_EVENTS,
+    Event,
+    EventFields,
+    GuiderState,
+)
+from exporterhub.exporters.phd2.rms import RollingMeanSquares
 from exporterhub.exporters.phd2.snapshot import (
     ALERT_LEVELS,
     DEC_DIRECTIONS,
@@ -89,10 +94,7 @@ class Phd2State(EventHandlers):
         if rms_samples < 1:
             raise ValueError("rms_samples must be at least 1")
         self._window = rms_samples
-        self._ra_raw = RollingMeanSquare(rms_samples)
-        self._dec_raw = RollingMeanSquare(rms_samples)
-        self._ra_guide = RollingMeanSquare(rms_samples)
-        self._dec_guide = RollingMeanSquare(rms_samples)
+        self._rms = RollingMeanSquares(rms_samples, width=4)
         self._host: str | None = None
         self._inst: int | None = None
         self._version = None
@@ -150,23 +152,48 @@ class Phd2State(EventHandlers):
         """
         self._snapshot = None
         self._last_event_at = now
-        host = event.host
+        self._fold(event.name, event.host, event.inst, event.fields, now)
+
+    def apply_batch(self, batch: Sequence[EventFields], now: float) -> None:
+        """Fold in the events of one read, in order, as ``parse_message`` gave them.
+
+        The same as ``apply(event_from_fields(fields), now)`` for each, without
+        building the ``Event`` objects.
+
+        Args:
+            batch: event objects checked by ``protocol.parse_message``.
+            now: exporter wall clock, Unix seconds.
+        """
+        if not batch:
+            return
+        self._snapshot = None
+        self._last_event_at = now
+        fold = self._fold
+        for fields in batch:
+            fold(fields["Event"], fields.get("Host"), fields.get("Inst"), fields, now)
+
+    def _fold(
+        self,
+        name: str,
+        host: str | None,
+        inst: int | None,
+        fields: dict[str, Any],
+        now: float,
+    ) -> None:
         if host is not None and host != self._host_sent:
             self._host_sent = host
             self._host = host.lower()
-        if event.inst is not None:
-            self._inst = event.inst
-        name = event.name
+        if inst is not None:
+            self._inst = inst
         if self._catching_up and name not in _CATCH_UP_EVENTS:
             self._catching_up = False
         counting = not self._catching_up
+        key, handler = _DISPATCH.get(name, _UNKNOWN)
         if counting:
-            key = name if name in KNOWN_EVENTS else OTHER
             events = self._events
             events[key] = events.get(key, 0) + 1
-        handler = _HANDLERS.get(name)
         if handler is not None:
-            handler(self, event.fields, now, counting)
+            handler(self, fields, now, counting)
 
     def apply_app_state(self, state: str) -> None:
         """Take PHD2's state from a ``get_app_state`` result; it overrides events.
@@ -236,7 +263,7 @@ class Phd2State(EventHandlers):
             paused=self._state is GuiderState.PAUSED,
             catching_up=self._catching_up,
             rms=self._rms_rows(),
-            rms_count=self._ra_raw.count,
+            rms_count=self._rms.count,
             rms_window=self._window,
             last_step=self._last_step_values(),
             last_settle_succeeded=settle_ok,
@@ -263,10 +290,7 @@ class Phd2State(EventHandlers):
         return self._snapshot
 
     def _rms_rows(self) -> tuple[tuple[str, str, float], ...]:
-        ra_raw = self._ra_raw.mean_square()
-        dec_raw = self._dec_raw.mean_square()
-        ra_guide = self._ra_guide.mean_square()
-        dec_guide = self._dec_guide.mean_square()
+        ra_raw, dec_raw, ra_guide, dec_guide = self._rms.mean_squares()
         if ra_raw is None or dec_raw is None or ra_guide is None or dec_guide is None:
             return ()
         pixels = (
@@ -313,3 +337,11 @@ _HANDLERS: Final[dict[str, _Handler]] = {
     "Alert": Phd2State._on_alert,
 }
 """Event name → handler; events without an entry only count."""
+
+_DISPATCH: Final[dict[str, tuple[str, _Handler | None]]] = {
+    name: (name, _HANDLERS.get(name)) for name in KNOWN_EVENTS
+}
+"""Event name → (counter key, handler), one lookup per event."""
+
+_UNKNOWN: Final[tuple[str, _Handler | None]] = (OTHER, None)
+"""What an event outside ``KNOWN_EVENTS`` gets: counted under ``"other"`` only."""
