@@ -3,6 +3,7 @@
 ``EventHandlers`` holds the §7 state machine (``_set_state``) and one ``_on_<event>``
 method per event that changes more than the event counter; ``Phd2State`` inherits
 them, initialises the fields declared here and maps event names to the handlers.
+GuideSteps are folded by ``guiding.GuideStepFold`` (inherited), a run at a time.
 Pulse durations are converted to seconds on the way in (``fields.pulse``); distances
 stay in guide-camera pixels. Rules followed (``shared/protocols/phd2.md``):
 
@@ -40,17 +41,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from exporterhub.exporters.phd2.fields import Pulse, integer, number, pulse
+from exporterhub.exporters.phd2.fields import integer
+from exporterhub.exporters.phd2.guiding import GuideStepFold
 from exporterhub.exporters.phd2.protocol import GuiderState
 from exporterhub.exporters.phd2.rms import RollingMeanSquares
-from exporterhub.exporters.phd2.snapshot import (
-    ALERT_LEVELS,
-    DEC_DIRECTIONS,
-    OTHER,
-    RA_DIRECTIONS,
-    GuideStepValues,
-    Phd2Snapshot,
-)
+from exporterhub.exporters.phd2.snapshot import ALERT_LEVELS, OTHER, Phd2Snapshot
 
 __all__ = ["EventHandlers"]
 
@@ -68,52 +63,28 @@ _STAR_STATES: Final = frozenset(
 
 _STATE_NAMES: Final = frozenset(GuiderState)
 
-# Enum members as module constants: ``GuiderState.GUIDING`` is a class attribute
-# lookup through the enum machinery on every use (~80 ns on Python 3.11).
-_GUIDING: Final = GuiderState.GUIDING
-_PAUSED: Final = GuiderState.PAUSED
-_LOST_LOCK: Final = GuiderState.LOST_LOCK
-
-_MAX_DISTANCE: Final = 1e6
-"""Pixels; a larger distance is garbage (no camera is that wide) and would overflow
-the sum of squares, so such a step stays out of the RMS window."""
-
-_EXACT_INT: Final = 2**53
-"""Largest pulse length in ms taken on the fast path: ``ms / 1000.0`` then equals
-``fields.pulse``'s ``float(ms) / 1000.0`` and cannot overflow."""
+_PAUSED: Final = GuiderState.PAUSED  # a module constant: see ``guiding``
 
 
-class EventHandlers:
+class EventHandlers(GuideStepFold):
     """The fields the event handlers work on, and the handlers; see the module doc.
 
     Not used on its own: ``Phd2State.__init__`` and ``begin_connection`` set every
-    field declared here, and ``Phd2State.apply`` calls the handlers.
+    field declared here and in ``GuideStepFold``, and ``Phd2State.apply`` calls the
+    handlers.
     """
 
-    # Guider state (§7); reset by begin_connection.
+    # Guider state (§7), with more in GuideStepFold; reset by begin_connection.
     _catching_up: bool
-    _state: GuiderState | None
-    _paused_from: GuiderState | None
     _star_selected: bool
-    _settling: bool
-    _dither_pending: bool
-    _lost_frame: int | None
-    _ao_seen: bool
     # Identity, last values and the cached snapshot.
     _version: str | None
     _overlap: bool | None
-    _step: tuple[dict[str, Any], bool] | None
-    _last_step: GuideStepValues | None
-    _last_step_at: float | None
     _settle: tuple[bool, int | None, int | None] | None
     _snapshot: Phd2Snapshot | None
-    # RMS windows of RADistanceRaw, DECDistanceRaw, RADistanceGuide, DECDistanceGuide.
-    _rms: RollingMeanSquares
-    # Counters.
+    # Counters, with the GuideStep ones in GuideStepFold.
     _star_lost: dict[str, int]
     _alerts: dict[str, int]
-    _pulses: dict[str, float]
-    _guide_steps: int
     _dithers: int
     _settles_started: int
     _settles_succeeded: int
@@ -121,8 +92,6 @@ class EventHandlers:
     _calibrations_started: int
     _calibrations_completed: int
     _calibrations_failed: int
-    _ra_limited: int
-    _dec_limited: int
 
     # -- state machine (§7) --------------------------------------------------------
 
@@ -212,6 +181,7 @@ class EventHandlers:
             # A new guiding run (not the replay of the current one) starts a new
             # RMS window: the last run's figure says nothing about this one.
             self._rms = RollingMeanSquares(self._rms.size, width=4)
+            self._noted = []
             self._snapshot = None
         self._set_state(GuiderState.GUIDING)
 
@@ -279,144 +249,4 @@ class EventHandlers:
     def _on_guide_step(
         self, fields: dict[str, Any], now: float, counting: bool
     ) -> None:
-        # The exporter's hot path, once per GuideStep: exact-type checks for what
-        # PHD2 sends, the tolerant ``fields`` readers for anything else; values
-        # only the snapshot shows are read once per snapshot, not once per step
-        # (``_last_step_values``).
-        ao = "Pos" in fields
-        if ao:
-            self._ao_seen = True
-        dead_reckoning = False
-        if self._lost_frame is not None:
-            dead_reckoning = (
-                integer(fields, "Frame") == self._lost_frame
-                and number(fields, "dx") == 0.0
-                and number(fields, "dy") == 0.0
-            )
-            self._lost_frame = None
-        if (
-            self._settling
-            or self._dither_pending
-            or dead_reckoning
-            or (self._ao_seen and not ao)
-        ):
-            self._dither_pending = False
-            measured = False
-        else:
-            try:
-                ra_raw = fields["RADistanceRaw"]
-                dec_raw = fields["DECDistanceRaw"]
-                ra_guide = fields["RADistanceGuide"]
-                dec_guide = fields["DECDistanceGuide"]
-            except KeyError:
-                ra_raw = None  # fails the type check below
-            if (
-                type(ra_raw) is float
-                and type(dec_raw) is float
-                and type(ra_guide) is float
-                and type(dec_guide) is float
-            ):
-                # A NaN or infinity fails the bounds like an absurd distance.
-                measured = (
-                    -_MAX_DISTANCE <= ra_raw <= _MAX_DISTANCE
-                    and -_MAX_DISTANCE <= dec_raw <= _MAX_DISTANCE
-                    and -_MAX_DISTANCE <= ra_guide <= _MAX_DISTANCE
-                    and -_MAX_DISTANCE <= dec_guide <= _MAX_DISTANCE
-                )
-                if measured:
-                    self._rms.push((ra_raw, dec_raw, ra_guide, dec_guide))
-            else:
-                measured = self._push_distances(fields)
-        self._step = (fields, measured)
-        self._last_step = None
-        self._last_step_at = now
-        self._guide_steps += 1
-        get = fields.get
-        pulses = self._pulses
-        milliseconds = get("RADuration")
-        if milliseconds is not None:
-            direction = get("RADirection")
-            if (
-                type(milliseconds) is int
-                and 0 < milliseconds <= _EXACT_INT
-                and direction in RA_DIRECTIONS
-            ):
-                pulses[direction] += milliseconds / 1000.0
-            else:
-                self._add_pulse(
-                    pulse(fields, "RADuration", "RADirection", RA_DIRECTIONS)
-                )
-        milliseconds = get("DECDuration")
-        if milliseconds is not None:
-            direction = get("DECDirection")
-            if (
-                type(milliseconds) is int
-                and 0 < milliseconds <= _EXACT_INT
-                and direction in DEC_DIRECTIONS
-            ):
-                pulses[direction] += milliseconds / 1000.0
-            else:
-                self._add_pulse(
-                    pulse(fields, "DECDuration", "DECDirection", DEC_DIRECTIONS)
-                )
-        if get("RALimited") is True:
-            self._ra_limited += 1
-        if get("DecLimited") is True:
-            self._dec_limited += 1
-        state = self._state
-        if state is _GUIDING or state is _PAUSED:
-            return
-        if dead_reckoning and state is _LOST_LOCK:
-            return
-        self._set_state(_GUIDING)
-
-    def _push_distances(self, fields: dict[str, Any]) -> bool:
-        """Push a step whose distances are not all floats; say if it was measured."""
-        ra_raw = number(fields, "RADistanceRaw")
-        dec_raw = number(fields, "DECDistanceRaw")
-        ra_guide = number(fields, "RADistanceGuide")
-        dec_guide = number(fields, "DECDistanceGuide")
-        if (
-            ra_raw is None
-            or dec_raw is None
-            or ra_guide is None
-            or dec_guide is None
-            or max(abs(ra_raw), abs(dec_raw), abs(ra_guide), abs(dec_guide))
-            > _MAX_DISTANCE
-        ):
-            return False
-        self._rms.push((ra_raw, dec_raw, ra_guide, dec_guide))
-        return True
-
-    def _add_pulse(self, step_pulse: Pulse) -> None:
-        seconds, direction = step_pulse
-        if direction is not None:
-            self._pulses[direction] = self._pulses.get(direction, 0.0) + seconds
-
-    def _last_step_values(self) -> GuideStepValues | None:
-        if self._last_step is None and self._step is not None:
-            fields, measured = self._step
-            ra_pulse = pulse(fields, "RADuration", "RADirection", RA_DIRECTIONS)
-            dec_pulse = pulse(fields, "DECDuration", "DECDirection", DEC_DIRECTIONS)
-            error_code = integer(fields, "ErrorCode")
-            self._last_step = GuideStepValues(
-                frame=integer(fields, "Frame"),
-                ra_distance_px=number(fields, "RADistanceRaw"),
-                dec_distance_px=number(fields, "DECDistanceRaw"),
-                ra_correction_px=number(fields, "RADistanceGuide"),
-                dec_correction_px=number(fields, "DECDistanceGuide"),
-                ra_pulse_seconds=ra_pulse[0],
-                ra_direction=ra_pulse[1],
-                dec_pulse_seconds=dec_pulse[0],
-                dec_direction=dec_pulse[1],
-                snr=number(fields, "SNR"),
-                star_mass=number(fields, "StarMass"),
-                hfd_px=number(fields, "HFD"),
-                avg_distance_px=number(fields, "AvgDist"),
-                error_code=0 if error_code is None else error_code,
-                ra_limited=fields.get("RALimited") is True,
-                dec_limited=fields.get("DecLimited") is True,
-                ao="Pos" in fields,
-                measured=measured,
-            )
-        return self._last_step
+        self._on_guide_steps((fields,), now)

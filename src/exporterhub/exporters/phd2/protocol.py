@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -127,6 +128,7 @@ KNOWN_EVENTS: Final[frozenset[str]] = frozenset(
 _CONTROL_BYTES: Final = re.compile(rb"[\x00-\x1f]")
 _orjson_loads: Final = orjson.loads
 _JSONDecodeError: Final = orjson.JSONDecodeError
+_common_members: Final = operator.itemgetter("Event", "Timestamp", "Host", "Inst")
 
 
 class GuiderState(StrEnum):
@@ -414,22 +416,27 @@ def parse_message(line: bytes) -> EventFields | RpcResponse | Malformed:
     """
     try:
         obj = _orjson_loads(line)
+        # Fast path for what PHD2 always sends: one C call reads the common
+        # members of an object; anything else raises and takes the general path.
+        name, timestamp, host, inst = _common_members(obj)
     except _JSONDecodeError:
         try:
             obj = _loads_lenient(line)
         except (ValueError, RecursionError):
             return _MALFORMED_JSON
+    except (KeyError, TypeError):
+        pass  # not an object, or one without all four members
+    else:
+        if (
+            type(name) is str
+            and type(timestamp) is float
+            and type(host) is str
+            and type(inst) is int
+        ):
+            fields: EventFields = obj
+            return fields
     if type(obj) is dict:
         if "Event" in obj:
-            # Exact-type fast path for what PHD2 always sends; ``_event`` checks
-            # the rest.
-            if (
-                type(obj["Event"]) is str
-                and type(obj.get("Timestamp")) is float
-                and type(obj.get("Host")) is str
-                and type(obj.get("Inst")) is int
-            ):
-                return obj
             return _event(obj)
         if "jsonrpc" in obj or ("id" in obj and ("result" in obj or "error" in obj)):
             return _response(obj)

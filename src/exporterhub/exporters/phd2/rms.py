@@ -1,9 +1,9 @@
 """A rolling mean of squares over a fixed window, O(1) per value. Pure arithmetic.
 
 ``RollingMeanSquare`` is one window; ``RollingMeanSquares`` feeds several windows of
-one size together (the four guiding distances of a step) and folds values in only
-when a result is read, so a burst of values costs a list append each. Used for the
-PHD2 guiding RMS; it knows nothing of PHD2.
+one size together (the four guiding distances of a step). ``extend`` takes a batch
+in time proportional to the window, not the batch. Used for the PHD2 guiding RMS;
+it knows nothing of PHD2.
 """
 
 from __future__ import annotations
@@ -16,9 +16,6 @@ __all__ = ["RollingMeanSquare", "RollingMeanSquares"]
 
 _CANCELLATION: Final = 1e-3
 """Resync a running sum at once when it falls below this share of its recent peak."""
-
-_MIN_BACKLOG: Final = 256
-"""Tuples ``RollingMeanSquares`` may hold unfolded (or one window, if longer)."""
 
 
 class RollingMeanSquare:
@@ -109,34 +106,23 @@ class RollingMeanSquare:
 
 
 class RollingMeanSquares:
-    """Several ``RollingMeanSquare`` windows of one size, fed a tuple at a time.
-
-    ``push`` only records the tuple; the windows take the values in when a result
-    is read (``count``, ``mean_squares``) or when a window's worth has piled up,
-    through ``RollingMeanSquare.extend``: values that left the window before
-    anyone looked are never summed. Results are those of pushing each value into
-    each window (the sum may only be more exact).
+    """Several ``RollingMeanSquare`` windows of one size, fed rows of one value each.
 
     Args:
         size: window length in values, at least 1.
-        width: values per tuple, one window each.
+        width: values per row, one window each.
 
     >>> windows = RollingMeanSquares(2, width=2)
-    >>> for pair in ((3.0, 1.0), (1.0, 2.0), (-1.0, 0.0)):
-    ...     windows.push(pair)
+    >>> windows.extend([(3.0, 1.0), (1.0, 2.0), (-1.0, 0.0)])
     >>> windows.count, windows.mean_squares()
     (2, (1.0, 2.0))
     """
 
-    __slots__ = ("_limit", "_pending", "_size", "_windows")
+    __slots__ = ("_size", "_windows")
 
     def __init__(self, size: int, width: int) -> None:
         self._windows = tuple(RollingMeanSquare(size) for _ in range(width))
         self._size = size
-        self._pending: list[tuple[float, ...]] = []
-        # Fold in at least a window at a time (then the fold is one exact sum),
-        # but keep the backlog small when nobody reads for a long while.
-        self._limit = max(size, _MIN_BACKLOG)
 
     @property
     def size(self) -> int:
@@ -145,28 +131,17 @@ class RollingMeanSquares:
 
     @property
     def count(self) -> int:
-        """Return how many tuples the windows hold (at most ``size``)."""
-        return min(self._size, self._windows[0].count + len(self._pending))
+        """Return how many rows the windows hold (at most ``size``)."""
+        return self._windows[0].count
 
-    def push(self, values: tuple[float, ...]) -> None:
-        """Add one value to each window; ``values`` has ``width`` members."""
-        pending = self._pending
-        pending.append(values)
-        if len(pending) >= self._limit:
-            self._fold()
+    def extend(self, rows: Sequence[Sequence[float]]) -> None:
+        """Push ``rows`` in order (``RollingMeanSquare.extend`` per column)."""
+        if not rows:
+            return
+        columns = zip(*rows, strict=True)
+        for window, column in zip(self._windows, columns, strict=True):
+            window.extend(column)
 
     def mean_squares(self) -> tuple[float | None, ...]:
         """Return each window's Σx²/n, None while the windows are empty."""
-        self._fold()
         return tuple(window.mean_square() for window in self._windows)
-
-    def _fold(self) -> None:
-        pending = self._pending
-        if not pending:
-            return
-        recent = pending[-self._size :]
-        for window, column in zip(
-            self._windows, zip(*recent, strict=True), strict=True
-        ):
-            window.extend(column)
-        pending.clear()

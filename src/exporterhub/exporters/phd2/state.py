@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from exporterhub.exporters.phd2.events import EventHandlers
 from exporterhub.exporters.phd2.protocol import (
@@ -95,6 +95,7 @@ class Phd2State(EventHandlers):
             raise ValueError("rms_samples must be at least 1")
         self._window = rms_samples
         self._rms = RollingMeanSquares(rms_samples, width=4)
+        self._noted = []
         self._host: str | None = None
         self._inst: int | None = None
         self._version = None
@@ -158,7 +159,8 @@ class Phd2State(EventHandlers):
         """Fold in the events of one read, in order, as ``parse_message`` gave them.
 
         The same as ``apply(event_from_fields(fields), now)`` for each, without
-        building the ``Event`` objects.
+        building the ``Event`` objects, and with each run of consecutive GuideSteps
+        folded at once (``guiding``).
 
         Args:
             batch: event objects checked by ``protocol.parse_message``.
@@ -168,9 +170,37 @@ class Phd2State(EventHandlers):
             return
         self._snapshot = None
         self._last_event_at = now
-        fold = self._fold
+        steps: list[EventFields] = []
         for fields in batch:
-            fold(fields["Event"], fields.get("Host"), fields.get("Inst"), fields, now)
+            name = fields["Event"]
+            if name == "GuideStep":
+                steps.append(fields)
+                continue
+            if steps:
+                self._fold_steps(steps, now)
+                steps = []
+            self._fold(name, fields.get("Host"), fields.get("Inst"), fields, now)
+        if steps:
+            self._fold_steps(steps, now)
+
+    def _fold_steps(self, steps: list[EventFields], now: float) -> None:
+        # What _fold does for each of them: only the last Host and Inst stay, and
+        # GuideStep is never replayed, so it ends catch-up and counts.
+        # parse_message checked the types.
+        host = cast("str | None", _last_sent(steps, "Host"))
+        inst = cast("int | None", _last_sent(steps, "Inst"))
+        self._note_source(host, inst)
+        self._catching_up = False
+        events = self._events
+        events["GuideStep"] = events.get("GuideStep", 0) + len(steps)
+        self._on_guide_steps(steps, now)
+
+    def _note_source(self, host: str | None, inst: int | None) -> None:
+        if host is not None and host != self._host_sent:
+            self._host_sent = host
+            self._host = host.lower()
+        if inst is not None:
+            self._inst = inst
 
     def _fold(
         self,
@@ -180,11 +210,7 @@ class Phd2State(EventHandlers):
         fields: dict[str, Any],
         now: float,
     ) -> None:
-        if host is not None and host != self._host_sent:
-            self._host_sent = host
-            self._host = host.lower()
-        if inst is not None:
-            self._inst = inst
+        self._note_source(host, inst)
         if self._catching_up and name not in _CATCH_UP_EVENTS:
             self._catching_up = False
         counting = not self._catching_up
@@ -248,6 +274,7 @@ class Phd2State(EventHandlers):
         """
         if self._snapshot is not None:
             return self._snapshot
+        self._fold_distances()
         settle_ok, settle_frames, settle_dropped = self._settle or (None, None, None)
         self._snapshot = Phd2Snapshot(
             host=self._host,
@@ -309,6 +336,15 @@ class Phd2State(EventHandlers):
         if scale is None:
             return rows
         return rows + tuple(("arcsec", source, v * scale) for _, source, v in rows)
+
+
+def _last_sent(steps: list[EventFields], key: str) -> object:
+    """Return the last non-null value of ``key`` in ``steps`` (None if none)."""
+    for fields in reversed(steps):
+        value = fields.get(key)
+        if value is not None:
+            return value
+    return None
 
 
 _Handler = Callable[[Phd2State, dict[str, Any], float, bool], None]
