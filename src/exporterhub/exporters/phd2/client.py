@@ -20,9 +20,9 @@ from typing import Final
 import structlog
 
 from exporterhub.core.errors import ConnectionLostError, ExporterError
+from exporterhub.exporters.phd2.framing import LineBuffer
 from exporterhub.exporters.phd2.protocol import (
     EventFields,
-    LineBuffer,
     Malformed,
     RpcResponse,
     encode_request,
@@ -101,7 +101,9 @@ class Phd2Connection:
         self._writer = writer
         self._on_events = on_events
         self._on_malformed = on_malformed
-        self._buffer = LineBuffer(max_line=max_line)
+        # JSON reads the "\r" before each "\n" as whitespace: leaving it on saves
+        # a copy of every line.
+        self._buffer = LineBuffer(max_line=max_line, strip_cr=False)
         self._rpc_timeout = rpc_timeout
         self._lock = asyncio.Lock()
         self._next_id = 0

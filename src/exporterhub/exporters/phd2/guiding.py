@@ -4,8 +4,9 @@ While guiding, PHD2 sends one GuideStep per guide frame and little else, so the
 exporter's ingest rate is this module's. ``GuideStepFold._on_guide_steps`` takes a
 run of consecutive GuideSteps (``Phd2State.apply_batch`` hands over each run of one
 socket read, ``apply`` a run of one) and does per step only what every step needs:
-the AO check, the pulse totals, the clipped-pulse counts and a note of the step's
-four distances. The rest happens once per run or once per snapshot:
+the AO check, the pulse totals, the clipped-pulse counts and, if no flag excludes
+it, a note of the step for the RMS. The rest happens once per run or once per
+snapshot:
 
 - The flags other events leave behind (a pending dither, the ``Frame`` of a
   ``StarLost``) can only touch the first step of a run, and settling cannot change
@@ -24,7 +25,6 @@ reads (``now`` is passed in); it must not handle other events and must not impor
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -54,8 +54,8 @@ _EXACT_INT: Final = 2**53
 ``fields.pulse``'s ``float(ms) / 1000.0`` and cannot overflow."""
 
 _MIN_BACKLOG: Final = 256
-"""Noted distances are folded in at the latest after this many (or a window's worth,
-if longer), so a state nobody snapshots keeps bounded memory."""
+"""Noted steps are folded in at the latest after this many (or a window's worth, if
+longer), so a state nobody snapshots keeps bounded memory."""
 
 Distances = tuple[Any, Any, Any, Any]
 """RADistanceRaw, DECDistanceRaw, RADistanceGuide, DECDistanceGuide as sent."""
@@ -95,12 +95,6 @@ def measurement(distances: Distances) -> tuple[float, float, float, float] | Non
     return None
 
 
-_read_distances: Final = operator.itemgetter(
-    "RADistanceRaw", "DECDistanceRaw", "RADistanceGuide", "DECDistanceGuide"
-)
-"""The four distances in one C call; raises ``KeyError`` when one is missing."""
-
-
 def _distances(fields: dict[str, Any]) -> Distances:
     get = fields.get
     return (
@@ -130,8 +124,10 @@ class GuideStepFold:
     _last_step_at: float | None
     _rms: RollingMeanSquares
     """Windows of RADistanceRaw, DECDistanceRaw, RADistanceGuide, DECDistanceGuide."""
-    _noted: list[Distances]
-    """Distances of steps no flag excluded, oldest first, not yet in ``_rms``."""
+    _noted: list[dict[str, Any]]
+    """Steps no flag excluded, oldest first, whose distances are not yet in
+    ``_rms`` (the step's parsed object: reading the distances waits for the
+    snapshot)."""
     _pulses: dict[str, float]
     _guide_steps: int
     _ra_limited: int
@@ -165,10 +161,7 @@ class GuideStepFold:
             excluded = settling or skip or (ao_seen and not ao)
             skip = False
             if not excluded:
-                try:
-                    note(_read_distances(fields))
-                except KeyError:
-                    note(_distances(fields))
+                note(fields)
             get = fields.get
             ra_ms = get("RADuration")
             if ra_ms is not None:
@@ -232,8 +225,8 @@ class GuideStepFold:
             return
         size = self._rms.size
         rows: list[tuple[float, float, float, float]] = []
-        for distances in reversed(noted):
-            row = measurement(distances)
+        for fields in reversed(noted):
+            row = measurement(_distances(fields))
             if row is not None:
                 rows.append(row)
                 if len(rows) == size:

@@ -2,8 +2,9 @@ r"""Frame, parse and encode PHD2 event-server messages. Pure functions, no I/O.
 
 PHD2's event server (protocol reference: ``shared/protocols/phd2.md``) sends one JSON
 object per ``\r\n``-terminated line: events and JSON-RPC responses interleaved. This
-module turns bytes into typed messages (``LineBuffer`` → ``parse_line``) and requests
-into bytes (``encode_request``); the read loop uses ``parse_message``, which checks an
+module turns lines into typed messages (``parse_line``; ``LineBuffer``, from
+``framing`` and re-exported here, makes the lines) and requests into bytes
+(``encode_request``); the read loop uses ``parse_message``, which checks an
 event but leaves it as its parsed object (``EventFields``), so a GuideStep costs no
 allocation beyond the parser's. It never touches a socket, never logs and never
 raises on input from the wire.
@@ -68,6 +69,8 @@ from typing import Any, Final, NoReturn
 
 import orjson
 
+from exporterhub.exporters.phd2.framing import DEFAULT_MAX_LINE, LineBuffer
+
 __all__ = [
     "DEFAULT_MAX_LINE",
     "KNOWN_EVENTS",
@@ -85,9 +88,6 @@ __all__ = [
     "parse_line",
     "parse_message",
 ]
-
-DEFAULT_MAX_LINE: Final = 64 * 1024
-"""Longest accepted line in bytes (a GuideStep is ~400 bytes)."""
 
 MAX_REQUEST_BYTES: Final = 1023
 """PHD2 discards request lines longer than this (§2); counted with the newline."""
@@ -219,102 +219,6 @@ class Malformed:
     reason: MalformedReason
 
 
-class LineBuffer:
-    r"""Split a byte stream into lines, keeping a partial line across reads.
-
-    Lines end in ``\n``; a trailing ``\r`` is dropped and empty lines are skipped.
-    Bytes are never decoded here, so a multi-byte character split across reads is
-    safe. A line longer than ``max_line`` bytes is dropped up to its newline and
-    counted in ``overlong``.
-
-    Args:
-        max_line: longest accepted line in bytes, without the line ending.
-
-    >>> buffer = LineBuffer(max_line=4)
-    >>> buffer.feed(b"ab\r\nc")
-    [b'ab']
-    >>> buffer.feed(b"d\n\n0123456789\nok\n"), buffer.overlong
-    ([b'cd', b'ok'], 1)
-    """
-
-    __slots__ = ("_discarding", "_pending", "_tail", "max_line", "overlong")
-
-    def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
-        if max_line < 1:
-            raise ValueError("max_line must be at least 1")
-        self.max_line = max_line
-        self.overlong = 0
-        # The unfinished line, kept as the reads that brought it: a peer trickling
-        # a long line in tiny pieces costs linear, not quadratic, work.
-        self._tail: list[bytes] = []
-        self._pending = 0
-        self._discarding = False
-
-    @property
-    def pending(self) -> int:
-        """Return how many bytes of an unfinished line are held."""
-        return self._pending
-
-    def clear(self) -> None:
-        """Forget a partial line (call when the connection is replaced)."""
-        self._tail = []
-        self._pending = 0
-        self._discarding = False
-
-    def feed(self, data: bytes) -> list[bytes]:
-        """Add bytes from one read and return the lines completed by them.
-
-        Args:
-            data: the bytes just read, any length.
-
-        Returns:
-            Complete lines without their line ending, in order.
-        """
-        if self._discarding:
-            newline = data.find(b"\n")
-            if newline < 0:
-                return []
-            self._discarding = False
-            data = data[newline + 1 :]
-        limit = self.max_line
-        if b"\n" not in data:
-            self._pending += len(data)
-            # One byte of slack: the tail may still lose a trailing "\r".
-            if self._pending > limit + 1:
-                self.overlong += 1
-                self.clear()
-                self._discarding = True
-            elif data:
-                self._tail.append(data)
-            return []
-        if self._tail:
-            self._tail.append(data)
-            buffer = b"".join(self._tail)
-        else:
-            buffer = data
-        parts = buffer.split(b"\n")
-        tail = parts.pop()
-        lines: list[bytes] = []
-        append = lines.append
-        for part in parts:
-            if part[-1:] == b"\r":
-                part = part[:-1]
-            if not part:
-                continue
-            if len(part) > limit:
-                self.overlong += 1
-                continue
-            append(part)
-        # One byte of slack: the tail may still lose a trailing "\r".
-        if len(tail) > limit + 1:
-            self.overlong += 1
-            self._discarding = True
-            tail = b""
-        self._tail = [tail] if tail else []
-        self._pending = len(tail)
-        return lines
-
-
 def _reject_constant(text: str) -> NoReturn:
     raise ValueError(text)
 
@@ -396,14 +300,15 @@ def _response(obj: dict[str, Any]) -> RpcResponse | Malformed:
 
 
 def parse_message(line: bytes) -> EventFields | RpcResponse | Malformed:
-    """Classify and parse one line, leaving an event as its parsed JSON object.
+    r"""Classify and parse one line, leaving an event as its parsed JSON object.
 
     The read loop's form of ``parse_line``: an event costs no object beyond the
     ``dict`` the JSON parser built, which is returned as it is once its common
     members have the types ``EventFields`` promises. Never raises.
 
     Args:
-        line: one complete line, without its line ending (from ``LineBuffer``).
+        line: one complete line, without its ``\n`` (from ``LineBuffer``); a
+            trailing ``\r`` may stay, JSON reads it as whitespace.
 
     Returns:
         The object (an ``EventFields``) for objects with ``"Event"``, otherwise
