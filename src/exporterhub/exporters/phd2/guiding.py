@@ -25,6 +25,7 @@ reads (``now`` is passed in); it must not handle other events and must not impor
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -33,6 +34,8 @@ from exporterhub.exporters.phd2.protocol import GuiderState
 from exporterhub.exporters.phd2.rms import RollingMeanSquares
 from exporterhub.exporters.phd2.snapshot import (
     DEC_DIRECTIONS,
+    OTHER,
+    PULSE_DIRECTIONS,
     RA_DIRECTIONS,
     GuideStepValues,
 )
@@ -52,6 +55,12 @@ the sum of squares, so such a step stays out of the RMS window."""
 _EXACT_INT: Final = 2**53
 """Longest pulse in ms taken on the fast path: there ``ms / 1000.0`` equals
 ``fields.pulse``'s ``float(ms) / 1000.0`` and cannot overflow."""
+
+_PULSE_INDEX: Final = {direction: i for i, direction in enumerate(PULSE_DIRECTIONS)}
+_EAST: Final = _PULSE_INDEX["East"]
+_WEST: Final = _PULSE_INDEX["West"]
+_NORTH: Final = _PULSE_INDEX["North"]
+_SOUTH: Final = _PULSE_INDEX["South"]
 
 _MIN_BACKLOG: Final = 256
 """Noted steps are folded in at the latest after this many (or a window's worth, if
@@ -95,6 +104,12 @@ def measurement(distances: Distances) -> tuple[float, float, float, float] | Non
     return None
 
 
+_read_distances: Final = operator.itemgetter(
+    "RADistanceRaw", "DECDistanceRaw", "RADistanceGuide", "DECDistanceGuide"
+)
+"""The four distances in one C call; raises ``KeyError`` when one is missing."""
+
+
 def _distances(fields: dict[str, Any]) -> Distances:
     get = fields.get
     return (
@@ -128,7 +143,10 @@ class GuideStepFold:
     """Steps no flag excluded, oldest first, whose distances are not yet in
     ``_rms`` (the step's parsed object: reading the distances waits for the
     snapshot)."""
-    _pulses: dict[str, float]
+    _pulse_totals: list[float]
+    """Seconds of pulses by direction, in ``PULSE_DIRECTIONS`` order."""
+    _pulse_other: float | None
+    """Seconds of pulses in directions PHD2 does not send; None until one came."""
     _guide_steps: int
     _ra_limited: int
     _dec_limited: int
@@ -149,7 +167,7 @@ class GuideStepFold:
         settling = self._settling
         ao_seen = self._ao_seen
         note = self._noted.append
-        pulses = self._pulses
+        totals = self._pulse_totals
         ra_limited = dec_limited = 0
         excluded = True
         # Per step: exact-type checks for what PHD2 sends, ``fields.pulse`` for
@@ -166,26 +184,30 @@ class GuideStepFold:
             ra_ms = get("RADuration")
             if ra_ms is not None:
                 ra_direction = get("RADirection")
-                if (
-                    type(ra_ms) is int
-                    and 0 < ra_ms <= _EXACT_INT
-                    and ra_direction in RA_DIRECTIONS
-                ):
-                    pulses[ra_direction] += ra_ms / 1000.0
-                else:
+                if type(ra_ms) is not int or not 0 < ra_ms <= _EXACT_INT:
+                    self._add_pulse(
+                        pulse(fields, "RADuration", "RADirection", RA_DIRECTIONS)
+                    )
+                elif ra_direction == "West":
+                    totals[_WEST] += ra_ms / 1000.0
+                elif ra_direction == "East":
+                    totals[_EAST] += ra_ms / 1000.0
+                else:  # an AO's Left or Right, or a direction PHD2 does not send
                     self._add_pulse(
                         pulse(fields, "RADuration", "RADirection", RA_DIRECTIONS)
                     )
             dec_ms = get("DECDuration")
             if dec_ms is not None:
                 dec_direction = get("DECDirection")
-                if (
-                    type(dec_ms) is int
-                    and 0 < dec_ms <= _EXACT_INT
-                    and dec_direction in DEC_DIRECTIONS
-                ):
-                    pulses[dec_direction] += dec_ms / 1000.0
-                else:
+                if type(dec_ms) is not int or not 0 < dec_ms <= _EXACT_INT:
+                    self._add_pulse(
+                        pulse(fields, "DECDuration", "DECDirection", DEC_DIRECTIONS)
+                    )
+                elif dec_direction == "North":
+                    totals[_NORTH] += dec_ms / 1000.0
+                elif dec_direction == "South":
+                    totals[_SOUTH] += dec_ms / 1000.0
+                else:  # an AO's Up or Down, or a direction PHD2 does not send
                     self._add_pulse(
                         pulse(fields, "DECDuration", "DECDirection", DEC_DIRECTIONS)
                     )
@@ -215,8 +237,22 @@ class GuideStepFold:
 
     def _add_pulse(self, step_pulse: Pulse) -> None:
         seconds, direction = step_pulse
-        if direction is not None:
-            self._pulses[direction] = self._pulses.get(direction, 0.0) + seconds
+        if direction is None:
+            return
+        index = _PULSE_INDEX.get(direction)
+        if index is not None:
+            self._pulse_totals[index] += seconds
+        elif self._pulse_other is None:
+            self._pulse_other = seconds
+        else:
+            self._pulse_other += seconds
+
+    def _pulse_seconds(self) -> tuple[tuple[str, float], ...]:
+        """Return the pulse totals by direction, ``"other"`` last once seen."""
+        pairs = tuple(zip(PULSE_DIRECTIONS, self._pulse_totals, strict=True))
+        if self._pulse_other is None:
+            return pairs
+        return (*pairs, (OTHER, self._pulse_other))
 
     def _fold_distances(self) -> None:
         """Move the noted distances that still matter into the RMS windows."""
@@ -226,11 +262,27 @@ class GuideStepFold:
         size = self._rms.size
         rows: list[tuple[float, float, float, float]] = []
         for fields in reversed(noted):
-            row = measurement(_distances(fields))
-            if row is not None:
-                rows.append(row)
-                if len(rows) == size:
-                    break
+            try:
+                row = _read_distances(fields)
+            except KeyError:
+                continue  # a missing distance: not a measurement
+            ra_raw, dec_raw, ra_guide, dec_guide = row
+            if not (
+                type(ra_raw) is float
+                and type(dec_raw) is float
+                and type(ra_guide) is float
+                and type(dec_guide) is float
+                and -_MAX_DISTANCE <= ra_raw <= _MAX_DISTANCE
+                and -_MAX_DISTANCE <= dec_raw <= _MAX_DISTANCE
+                and -_MAX_DISTANCE <= ra_guide <= _MAX_DISTANCE
+                and -_MAX_DISTANCE <= dec_guide <= _MAX_DISTANCE
+            ):
+                row = measurement(row)  # ints, odd values: the general check
+                if row is None:
+                    continue
+            rows.append(row)
+            if len(rows) == size:
+                break
         rows.reverse()
         self._rms.extend(rows)
         noted.clear()

@@ -111,7 +111,8 @@ class Phd2State(EventHandlers):
         self._events: dict[str, int] = {}
         self._star_lost = {}
         self._alerts = dict.fromkeys(ALERT_LEVELS, 0)
-        self._pulses = dict.fromkeys(PULSE_DIRECTIONS, 0.0)
+        self._pulse_totals = [0.0] * len(PULSE_DIRECTIONS)
+        self._pulse_other = None
         self._errors: dict[str, int] = dict.fromkeys(ErrorType, 0)
         self._guide_steps = 0
         self._dithers = 0
@@ -309,7 +310,7 @@ class Phd2State(EventHandlers):
             calibrations_completed=self._calibrations_completed,
             calibrations_failed=self._calibrations_failed,
             alerts=tuple(self._alerts.items()),
-            pulse_seconds=tuple(self._pulses.items()),
+            pulse_seconds=self._pulse_seconds(),
             ra_limited=self._ra_limited,
             dec_limited=self._dec_limited,
             errors=tuple(self._errors.items()),
@@ -320,22 +321,35 @@ class Phd2State(EventHandlers):
         ra_raw, dec_raw, ra_guide, dec_guide = self._rms.mean_squares()
         if ra_raw is None or dec_raw is None or ra_guide is None or dec_guide is None:
             return ()
-        pixels = (
-            math.sqrt(ra_raw),
-            math.sqrt(dec_raw),
-            math.sqrt(ra_guide),
-            math.sqrt(dec_guide),
-            math.sqrt(ra_raw + dec_raw),
-            math.sqrt(ra_guide + dec_guide),
+        ra_raw_rms = math.sqrt(ra_raw)
+        dec_raw_rms = math.sqrt(dec_raw)
+        ra_guide_rms = math.sqrt(ra_guide)
+        dec_guide_rms = math.sqrt(dec_guide)
+        total_raw = math.sqrt(ra_raw + dec_raw)
+        total_guide = math.sqrt(ra_guide + dec_guide)
+        ra_src, dec_src, ra_guide_src, dec_guide_src, total_src, total_guide_src = (
+            RMS_SOURCES
         )
-        rows = tuple(
-            ("px", source, value)
-            for source, value in zip(RMS_SOURCES, pixels, strict=True)
+        rows = (
+            ("px", ra_src, ra_raw_rms),
+            ("px", dec_src, dec_raw_rms),
+            ("px", ra_guide_src, ra_guide_rms),
+            ("px", dec_guide_src, dec_guide_rms),
+            ("px", total_src, total_raw),
+            ("px", total_guide_src, total_guide),
         )
         scale = self._scale
         if scale is None:
             return rows
-        return rows + tuple(("arcsec", source, v * scale) for _, source, v in rows)
+        return (
+            *rows,
+            ("arcsec", ra_src, ra_raw_rms * scale),
+            ("arcsec", dec_src, dec_raw_rms * scale),
+            ("arcsec", ra_guide_src, ra_guide_rms * scale),
+            ("arcsec", dec_guide_src, dec_guide_rms * scale),
+            ("arcsec", total_src, total_raw * scale),
+            ("arcsec", total_guide_src, total_guide * scale),
+        )
 
 
 def _last_sent(steps: list[EventFields], key: str) -> object:
