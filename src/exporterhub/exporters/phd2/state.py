@@ -8,7 +8,8 @@ its parts live in sibling modules, re-exported here:
 - ``snapshot``: ``Phd2Snapshot``, ``GuideStepValues``, ``ErrorType`` and the label
   sets (``OTHER``, ``DEVICES``, ``ALERT_LEVELS``, ``RMS_SOURCES``, ...).
 - ``events``: what each event does — the §7 state machine, settling and the RMS
-  rules (``EventHandlers``, which ``Phd2State`` inherits).
+  rules (``EventHandlers``, which ``Phd2State`` inherits), with GuideSteps folded a
+  run at a time by ``guiding``.
 - ``fields``: tolerant typed reads of event fields.
 
 This module keeps the rest (``shared/protocols/phd2.md``):
@@ -20,7 +21,8 @@ This module keeps the rest (``shared/protocols/phd2.md``):
   ``AppState`` line was lost to a malformed read), so handlers of such events
   count unconditionally.
 - Event dispatch and the event counter: names outside ``KNOWN_EVENTS`` count under
-  ``"other"``.
+  ``"other"``. ``apply`` takes one ``Event``; ``apply_batch`` takes a read's events
+  as ``parse_message`` left them and hands each run of GuideSteps over at once.
 - Poll results (``get_app_state`` wins over events, pixel scale, connected,
   equipment), error counts, and the snapshot with its RMS rows.
 - Counters never decrease for the life of the object (across reconnects).
