@@ -40,7 +40,7 @@ from exporterhub.exporters.phd2.snapshot import (
     GuideStepValues,
 )
 
-__all__ = ["GuideStepFold"]
+__all__ = ["Distances", "GuideStepFold", "measurement"]
 
 # Enum members as module constants: ``GuiderState.GUIDING`` is a class attribute
 # lookup through the enum machinery on every use (~80 ns on Python 3.11).
