@@ -18,7 +18,9 @@ from exporterhub.exporters.phd2.protocol import (
     RpcError,
     RpcResponse,
     encode_request,
+    event_from_fields,
     parse_line,
+    parse_message,
 )
 
 # Every event line printed in shared/protocols/phd2.md (§3, §6, §8), verbatim.
@@ -276,6 +278,47 @@ class TestParseEvents:
         """Deep nesting with a raw control character does not raise."""
         line = b'{"Event":"X","Msg":"\t","deep":' + b"[" * 100_000 + b"]" * 100_000
         assert parse_line(line + b"}") == Malformed(MalformedReason.JSON)
+
+
+class TestParseMessage:
+    @pytest.mark.parametrize("line", DOC_EVENTS)
+    def test_event_is_its_parsed_object(self, line):
+        """An event comes back as the parsed dict, which parse_line wraps."""
+        fields = parse_message(line)
+        assert fields == json.loads(line)
+        assert isinstance(fields, dict)
+        assert event_from_fields(fields) == parse_line(line)
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            pytest.param(b'{"Event":"MultiStarReport"}', id="bare-event"),
+            pytest.param(b'{"Event":"X","Timestamp":17,"Host":null}', id="int-ts"),
+            pytest.param(b'{"Event":"Alert","Host":"a\tb","Msg":"x"}', id="escape"),
+            pytest.param(b'{"Event":"Alert","Host":"a\tb","Msg":"x	y"}', id="raw"),
+        ],
+    )
+    def test_event_off_the_fast_path(self, line):
+        """Events with missing, null or integral common members are still events."""
+        fields = parse_message(line)
+        assert isinstance(fields, dict)
+        assert event_from_fields(fields) == parse_line(line)
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            LINE_B,
+            b'{"jsonrpc":"2.0","error":{"code":1,"message":"no"},"id":2}',
+            b'{"Event":"X","Inst":"1","Timestamp":1.0,"Host":"h"}',
+            b'{"Event":5,"Timestamp":1.0,"Host":"h","Inst":1}',
+            b"[]",
+            b"42",
+            b"{",
+        ],
+    )
+    def test_anything_else_is_what_parse_line_says(self, line):
+        """Responses and malformed lines come back exactly as from parse_line."""
+        assert parse_message(line) == parse_line(line)
 
 
 class TestParseResponses:

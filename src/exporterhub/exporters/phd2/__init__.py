@@ -1,9 +1,11 @@
 """PHD2 guiding exporter: watches PHD2's event server and exports ``phd2_*`` metrics.
 
-Modules: ``protocol`` (framing, parsing and encoding of event-server lines),
-``state`` (folds events and poll results into a ``Phd2Snapshot``; its event handlers
-in ``events``, typed field reads in ``fields``, the snapshot types in ``snapshot``),
-``collector`` (the metric table). These are pure; only the client touches the network.
+Modules: ``framing`` (lines out of the byte stream), ``protocol`` (parsing and
+encoding of event-server lines), ``state`` (folds events and poll results into a
+``Phd2Snapshot``; its event handlers in ``events``, GuideStep runs in ``guiding``,
+the RMS windows in ``rms``, typed field reads in ``fields``, the snapshot types in
+``snapshot``), ``collector`` (the metric table). These are pure; only the client
+touches the network.
 Importing this package loads nothing heavy.
 """
 

@@ -20,13 +20,13 @@ from typing import Final
 import structlog
 
 from exporterhub.core.errors import ConnectionLostError, ExporterError
+from exporterhub.exporters.phd2.framing import LineBuffer
 from exporterhub.exporters.phd2.protocol import (
-    Event,
-    LineBuffer,
+    EventFields,
     Malformed,
     RpcResponse,
     encode_request,
-    parse_line,
+    parse_message,
 )
 
 __all__ = ["Phd2Connection", "Phd2Error", "RpcError", "open_connection"]
@@ -77,10 +77,11 @@ class Phd2Connection:
     Args:
         reader: the stream's reader.
         writer: the stream's writer.
-        on_events: called with the events of one socket read, in order; also
-            with an empty list after a read that held only unusable lines, so the
-            caller can publish its error counts. Events that precede an RPC
-            answer in the stream are delivered before that answer is resolved.
+        on_events: called with the events of one socket read, in order, as
+            ``parse_message`` returns them (``EventFields``); also with an empty
+            list after a read that held only unusable lines, so the caller can
+            publish its error counts. Events that precede an RPC answer in the
+            stream are delivered before that answer is resolved.
         on_malformed: called with a short reason for every unusable line.
         max_line: lines longer than this many bytes are rejected.
         rpc_timeout: seconds to wait for an answer.
@@ -91,7 +92,7 @@ class Phd2Connection:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         *,
-        on_events: Callable[[list[Event]], None],
+        on_events: Callable[[list[EventFields]], None],
         on_malformed: Callable[[str], None],
         max_line: int,
         rpc_timeout: float,
@@ -100,7 +101,9 @@ class Phd2Connection:
         self._writer = writer
         self._on_events = on_events
         self._on_malformed = on_malformed
-        self._buffer = LineBuffer(max_line=max_line)
+        # JSON reads the "\r" before each "\n" as whitespace: leaving it on saves
+        # a copy of every line.
+        self._buffer = LineBuffer(max_line=max_line, strip_cr=False)
         self._rpc_timeout = rpc_timeout
         self._lock = asyncio.Lock()
         self._next_id = 0
@@ -126,17 +129,20 @@ class Phd2Connection:
                 raise ConnectionLostError(f"read failed: {exc!r}", "reset") from exc
             if not data:
                 raise ConnectionLostError("PHD2 closed the connection", "eof")
-            events: list[Event] = []
+            events: list[EventFields] = []
+            append = events.append
             unusable = False
-            for line in self._buffer.feed(data):
-                self.lines += 1
-                message = parse_line(line)
-                if isinstance(message, Event):
-                    events.append(message)
+            lines = self._buffer.feed(data)
+            self.lines += len(lines)
+            for line in lines:
+                message = parse_message(line)
+                if isinstance(message, dict):
+                    append(message)
                 elif isinstance(message, RpcResponse):
                     if events:  # keep stream order: earlier events first
                         self._deliver(events)
                         events = []
+                        append = events.append
                     self._resolve(message)
                 else:
                     unusable = True
@@ -148,7 +154,7 @@ class Phd2Connection:
             if events or unusable:
                 self._deliver(events)
 
-    def _deliver(self, events: list[Event]) -> None:
+    def _deliver(self, events: list[EventFields]) -> None:
         self.events_delivered += len(events)
         self._on_events(events)
 

@@ -3,6 +3,7 @@
 ``EventHandlers`` holds the §7 state machine (``_set_state``) and one ``_on_<event>``
 method per event that changes more than the event counter; ``Phd2State`` inherits
 them, initialises the fields declared here and maps event names to the handlers.
+GuideSteps are folded by ``guiding.GuideStepFold`` (inherited), a run at a time.
 Pulse durations are converted to seconds on the way in (``fields.pulse``); distances
 stay in guide-camera pixels. Rules followed (``shared/protocols/phd2.md``):
 
@@ -40,17 +41,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from exporterhub.exporters.phd2.fields import Pulse, integer, number, pulse
+from exporterhub.exporters.phd2.fields import integer
+from exporterhub.exporters.phd2.guiding import GuideStepFold
 from exporterhub.exporters.phd2.protocol import GuiderState
-from exporterhub.exporters.phd2.rms import RollingMeanSquare
-from exporterhub.exporters.phd2.snapshot import (
-    ALERT_LEVELS,
-    DEC_DIRECTIONS,
-    OTHER,
-    RA_DIRECTIONS,
-    GuideStepValues,
-    Phd2Snapshot,
-)
+from exporterhub.exporters.phd2.rms import RollingMeanSquares
+from exporterhub.exporters.phd2.snapshot import ALERT_LEVELS, OTHER, Phd2Snapshot
 
 __all__ = ["EventHandlers"]
 
@@ -68,45 +63,28 @@ _STAR_STATES: Final = frozenset(
 
 _STATE_NAMES: Final = frozenset(GuiderState)
 
-_MAX_DISTANCE: Final = 1e6
-"""Pixels; a larger distance is garbage (no camera is that wide) and would overflow
-the sum of squares, so such a step stays out of the RMS window."""
+_PAUSED: Final = GuiderState.PAUSED  # a module constant: see ``guiding``
 
 
-class EventHandlers:
+class EventHandlers(GuideStepFold):
     """The fields the event handlers work on, and the handlers; see the module doc.
 
     Not used on its own: ``Phd2State.__init__`` and ``begin_connection`` set every
-    field declared here, and ``Phd2State.apply`` calls the handlers.
+    field declared here and in ``GuideStepFold``, and ``Phd2State.apply`` calls the
+    handlers.
     """
 
-    # Guider state (§7); reset by begin_connection.
+    # Guider state (§7), with more in GuideStepFold; reset by begin_connection.
     _catching_up: bool
-    _state: GuiderState | None
-    _paused_from: GuiderState | None
     _star_selected: bool
-    _settling: bool
-    _dither_pending: bool
-    _lost_frame: int | None
-    _ao_seen: bool
     # Identity, last values and the cached snapshot.
     _version: str | None
     _overlap: bool | None
-    _step: tuple[dict[str, Any], bool, Pulse, Pulse] | None
-    _last_step: GuideStepValues | None
-    _last_step_at: float | None
     _settle: tuple[bool, int | None, int | None] | None
     _snapshot: Phd2Snapshot | None
-    # RMS windows.
-    _ra_raw: RollingMeanSquare
-    _dec_raw: RollingMeanSquare
-    _ra_guide: RollingMeanSquare
-    _dec_guide: RollingMeanSquare
-    # Counters.
+    # Counters, with the GuideStep ones in GuideStepFold.
     _star_lost: dict[str, int]
     _alerts: dict[str, int]
-    _pulses: dict[str, float]
-    _guide_steps: int
     _dithers: int
     _settles_started: int
     _settles_succeeded: int
@@ -114,14 +92,12 @@ class EventHandlers:
     _calibrations_started: int
     _calibrations_completed: int
     _calibrations_failed: int
-    _ra_limited: int
-    _dec_limited: int
 
     # -- state machine (§7) --------------------------------------------------------
 
     def _set_state(self, state: GuiderState) -> None:
-        if state is GuiderState.PAUSED:
-            if self._state is not GuiderState.PAUSED:
+        if state is _PAUSED:
+            if self._state is not _PAUSED:
                 self._paused_from = self._state
         else:
             self._paused_from = None
@@ -204,11 +180,8 @@ class EventHandlers:
         if counting:
             # A new guiding run (not the replay of the current one) starts a new
             # RMS window: the last run's figure says nothing about this one.
-            size = self._ra_raw.size
-            self._ra_raw = RollingMeanSquare(size)
-            self._dec_raw = RollingMeanSquare(size)
-            self._ra_guide = RollingMeanSquare(size)
-            self._dec_guide = RollingMeanSquare(size)
+            self._rms = RollingMeanSquares(self._rms.size, width=4)
+            self._noted = []
             self._snapshot = None
         self._set_state(GuiderState.GUIDING)
 
@@ -276,87 +249,4 @@ class EventHandlers:
     def _on_guide_step(
         self, fields: dict[str, Any], now: float, counting: bool
     ) -> None:
-        frame = integer(fields, "Frame")
-        ra_raw = number(fields, "RADistanceRaw")
-        dec_raw = number(fields, "DECDistanceRaw")
-        ra_guide = number(fields, "RADistanceGuide")
-        dec_guide = number(fields, "DECDistanceGuide")
-        ra_pulse = pulse(fields, "RADuration", "RADirection", RA_DIRECTIONS)
-        dec_pulse = pulse(fields, "DECDuration", "DECDirection", DEC_DIRECTIONS)
-        ao = "Pos" in fields
-        dead_reckoning = (
-            self._lost_frame is not None
-            and frame == self._lost_frame
-            and number(fields, "dx") == 0.0
-            and number(fields, "dy") == 0.0
-        )
-        if ao:
-            self._ao_seen = True
-        excluded = (
-            self._settling
-            or self._dither_pending
-            or dead_reckoning
-            or (self._ao_seen and not ao)
-        )
-        measured = False
-        if (
-            not excluded
-            and ra_raw is not None
-            and dec_raw is not None
-            and ra_guide is not None
-            and dec_guide is not None
-            and max(abs(ra_raw), abs(dec_raw), abs(ra_guide), abs(dec_guide))
-            <= _MAX_DISTANCE
-        ):
-            self._ra_raw.push(ra_raw)
-            self._dec_raw.push(dec_raw)
-            self._ra_guide.push(ra_guide)
-            self._dec_guide.push(dec_guide)
-            measured = True
-        self._dither_pending = False
-        self._lost_frame = None
-        # The remaining fields are read once per snapshot, not once per step.
-        self._step = (fields, measured, ra_pulse, dec_pulse)
-        self._last_step = None
-        self._last_step_at = now
-        self._guide_steps += 1
-        pulses = self._pulses
-        for seconds, direction in (ra_pulse, dec_pulse):
-            if direction is not None:
-                pulses[direction] = pulses.get(direction, 0.0) + seconds
-        if fields.get("RALimited") is True:
-            self._ra_limited += 1
-        if fields.get("DecLimited") is True:
-            self._dec_limited += 1
-        state = self._state
-        if state is GuiderState.PAUSED or (
-            dead_reckoning and state is GuiderState.LOST_LOCK
-        ):
-            return
-        self._set_state(GuiderState.GUIDING)
-
-    def _last_step_values(self) -> GuideStepValues | None:
-        if self._last_step is None and self._step is not None:
-            fields, measured, ra_pulse, dec_pulse = self._step
-            error_code = integer(fields, "ErrorCode")
-            self._last_step = GuideStepValues(
-                frame=integer(fields, "Frame"),
-                ra_distance_px=number(fields, "RADistanceRaw"),
-                dec_distance_px=number(fields, "DECDistanceRaw"),
-                ra_correction_px=number(fields, "RADistanceGuide"),
-                dec_correction_px=number(fields, "DECDistanceGuide"),
-                ra_pulse_seconds=ra_pulse[0],
-                ra_direction=ra_pulse[1],
-                dec_pulse_seconds=dec_pulse[0],
-                dec_direction=dec_pulse[1],
-                snr=number(fields, "SNR"),
-                star_mass=number(fields, "StarMass"),
-                hfd_px=number(fields, "HFD"),
-                avg_distance_px=number(fields, "AvgDist"),
-                error_code=0 if error_code is None else error_code,
-                ra_limited=fields.get("RALimited") is True,
-                dec_limited=fields.get("DecLimited") is True,
-                ao="Pos" in fields,
-                measured=measured,
-            )
-        return self._last_step
+        self._on_guide_steps((fields,), now)

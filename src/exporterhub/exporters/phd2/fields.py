@@ -2,9 +2,9 @@
 
 PHD2 omits fields, and a damaged or foreign line can carry any JSON type where a
 number belongs. These readers turn a field into the value the fold wants or None,
-so a handler never has to check types itself: ``number`` (finite float),
-``integer`` (whole number) and ``pulse`` (a guide pulse in seconds plus a bounded
-direction label).
+so a handler never has to check types itself: ``number`` (finite float; ``to_number``
+for a value already read), ``integer`` (whole number) and ``pulse`` (a guide pulse
+in seconds plus a bounded direction label).
 
 Pure functions over a ``dict``: they must not raise on wire input, keep state, read
 a clock, log or know what an event means (that is ``events``).
@@ -17,9 +17,25 @@ from typing import Any, Final
 
 from exporterhub.exporters.phd2.snapshot import OTHER
 
-__all__ = ["Pulse", "integer", "number", "pulse"]
+__all__ = ["Pulse", "integer", "number", "pulse", "to_number"]
 
 _isfinite: Final = math.isfinite
+
+
+def to_number(value: object) -> float | None:
+    """Return a finite number as float, None for anything else (bools included).
+
+    >>> to_number(12), to_number(1.5), to_number(float("inf")), to_number(True)
+    (12.0, 1.5, None, None)
+    """
+    if type(value) is float:
+        return value if _isfinite(value) else None
+    if type(value) is int:
+        try:
+            return float(value)
+        except OverflowError:
+            return None
+    return None
 
 
 def number(fields: dict[str, Any], key: str) -> float | None:
@@ -30,16 +46,7 @@ def number(fields: dict[str, Any], key: str) -> float | None:
     >>> number({"HFD": float("nan")}, "HFD") is None, number({}, "HFD") is None
     (True, True)
     """
-    value: Any = fields.get(key)
-    kind = type(value)
-    if kind is float:
-        return value if _isfinite(value) else None
-    if kind is int:
-        try:
-            return float(value)
-        except OverflowError:
-            return None
-    return None
+    return to_number(fields.get(key))
 
 
 def integer(fields: dict[str, Any], key: str) -> int | None:

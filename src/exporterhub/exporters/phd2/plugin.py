@@ -30,7 +30,7 @@ from exporterhub.exporters.phd2.client import (
     open_connection,
 )
 from exporterhub.exporters.phd2.collector import PHD2_SPECS, PREFIX, identity
-from exporterhub.exporters.phd2.protocol import Event
+from exporterhub.exporters.phd2.protocol import EventFields
 from exporterhub.exporters.phd2.settings import Phd2Section, Phd2TargetSettings
 from exporterhub.exporters.phd2.snapshot import Phd2Snapshot
 from exporterhub.exporters.phd2.state import Phd2State
@@ -98,14 +98,12 @@ class _Worker:
             self.publisher.expire()  # no value is current without a link
         self.publisher.link(link, reconnects=max(0, self.supervisor.connections - 1))
 
-    def _on_events(self, events: list[Event]) -> None:
+    def _on_events(self, events: list[EventFields]) -> None:
         if not events:  # a read of unusable lines only: show the error counts
             self.publish_counts()
             return
-        now = self.clock.time()
-        apply = self.state.apply
-        for event in events:
-            apply(event, now)
+        # One clock read, one fold and one snapshot per read, not per event.
+        self.state.apply_batch(events, self.clock.time())
         self._applied += len(events)
         self.publish()
 

@@ -2,9 +2,12 @@ r"""Frame, parse and encode PHD2 event-server messages. Pure functions, no I/O.
 
 PHD2's event server (protocol reference: ``shared/protocols/phd2.md``) sends one JSON
 object per ``\r\n``-terminated line: events and JSON-RPC responses interleaved. This
-module turns bytes into typed messages (``LineBuffer`` → ``parse_line``) and requests
-into bytes (``encode_request``). It never touches a socket, never logs and never raises
-on input from the wire.
+module turns lines into typed messages (``parse_line``; ``LineBuffer``, from
+``framing`` and re-exported here, makes the lines) and requests into bytes
+(``encode_request``); the read loop uses ``parse_message``, which checks an
+event but leaves it as its parsed object (``EventFields``), so a GuideStep costs no
+allocation beyond the parser's. It never touches a socket, never logs and never
+raises on input from the wire.
 
 Common fields of every event (§4)::
 
@@ -58,6 +61,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -65,11 +69,14 @@ from typing import Any, Final, NoReturn
 
 import orjson
 
+from exporterhub.exporters.phd2.framing import DEFAULT_MAX_LINE, LineBuffer
+
 __all__ = [
     "DEFAULT_MAX_LINE",
     "KNOWN_EVENTS",
     "MAX_REQUEST_BYTES",
     "Event",
+    "EventFields",
     "GuiderState",
     "LineBuffer",
     "Malformed",
@@ -77,11 +84,10 @@ __all__ = [
     "RpcError",
     "RpcResponse",
     "encode_request",
+    "event_from_fields",
     "parse_line",
+    "parse_message",
 ]
-
-DEFAULT_MAX_LINE: Final = 64 * 1024
-"""Longest accepted line in bytes (a GuideStep is ~400 bytes)."""
 
 MAX_REQUEST_BYTES: Final = 1023
 """PHD2 discards request lines longer than this (§2); counted with the newline."""
@@ -120,6 +126,9 @@ KNOWN_EVENTS: Final[frozenset[str]] = frozenset(
 """Event names of PHD2 2.6.14 (§5); anything else is a newer or unknown event."""
 
 _CONTROL_BYTES: Final = re.compile(rb"[\x00-\x1f]")
+_orjson_loads: Final = orjson.loads
+_JSONDecodeError: Final = orjson.JSONDecodeError
+_common_members: Final = operator.itemgetter("Event", "Timestamp", "Host", "Inst")
 
 
 class GuiderState(StrEnum):
@@ -164,6 +173,12 @@ class Event:
     fields: dict[str, Any]
 
 
+EventFields = dict[str, Any]
+"""An event as its parsed JSON object, checked by ``parse_message``: ``"Event"`` is a
+str, ``"Timestamp"`` a number, ``"Host"`` a str and ``"Inst"`` an int, each of the
+last three possibly absent or null. ``Event.fields`` is such an object."""
+
+
 @dataclass(frozen=True, slots=True)
 class RpcError:
     """The ``error`` member of a JSON-RPC response.
@@ -204,102 +219,6 @@ class Malformed:
     reason: MalformedReason
 
 
-class LineBuffer:
-    r"""Split a byte stream into lines, keeping a partial line across reads.
-
-    Lines end in ``\n``; a trailing ``\r`` is dropped and empty lines are skipped.
-    Bytes are never decoded here, so a multi-byte character split across reads is
-    safe. A line longer than ``max_line`` bytes is dropped up to its newline and
-    counted in ``overlong``.
-
-    Args:
-        max_line: longest accepted line in bytes, without the line ending.
-
-    >>> buffer = LineBuffer(max_line=4)
-    >>> buffer.feed(b"ab\r\nc")
-    [b'ab']
-    >>> buffer.feed(b"d\n\n0123456789\nok\n"), buffer.overlong
-    ([b'cd', b'ok'], 1)
-    """
-
-    __slots__ = ("_discarding", "_pending", "_tail", "max_line", "overlong")
-
-    def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
-        if max_line < 1:
-            raise ValueError("max_line must be at least 1")
-        self.max_line = max_line
-        self.overlong = 0
-        # The unfinished line, kept as the reads that brought it: a peer trickling
-        # a long line in tiny pieces costs linear, not quadratic, work.
-        self._tail: list[bytes] = []
-        self._pending = 0
-        self._discarding = False
-
-    @property
-    def pending(self) -> int:
-        """Return how many bytes of an unfinished line are held."""
-        return self._pending
-
-    def clear(self) -> None:
-        """Forget a partial line (call when the connection is replaced)."""
-        self._tail = []
-        self._pending = 0
-        self._discarding = False
-
-    def feed(self, data: bytes) -> list[bytes]:
-        """Add bytes from one read and return the lines completed by them.
-
-        Args:
-            data: the bytes just read, any length.
-
-        Returns:
-            Complete lines without their line ending, in order.
-        """
-        if self._discarding:
-            newline = data.find(b"\n")
-            if newline < 0:
-                return []
-            self._discarding = False
-            data = data[newline + 1 :]
-        limit = self.max_line
-        if b"\n" not in data:
-            self._pending += len(data)
-            # One byte of slack: the tail may still lose a trailing "\r".
-            if self._pending > limit + 1:
-                self.overlong += 1
-                self.clear()
-                self._discarding = True
-            elif data:
-                self._tail.append(data)
-            return []
-        if self._tail:
-            self._tail.append(data)
-            buffer = b"".join(self._tail)
-        else:
-            buffer = data
-        parts = buffer.split(b"\n")
-        tail = parts.pop()
-        lines: list[bytes] = []
-        append = lines.append
-        for part in parts:
-            if part[-1:] == b"\r":
-                part = part[:-1]
-            if not part:
-                continue
-            if len(part) > limit:
-                self.overlong += 1
-                continue
-            append(part)
-        # One byte of slack: the tail may still lose a trailing "\r".
-        if len(tail) > limit + 1:
-            self.overlong += 1
-            self._discarding = True
-            tail = b""
-        self._tail = [tail] if tail else []
-        self._pending = len(tail)
-        return lines
-
-
 def _reject_constant(text: str) -> NoReturn:
     raise ValueError(text)
 
@@ -311,16 +230,13 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _loads(line: bytes) -> object:
-    """Parse JSON; raise ``ValueError`` when the line is not strict-enough JSON."""
-    try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        # PHD2 escapes only backslash, quote, CR and LF inside strings, so a raw tab
-        # in a host name or alert text reaches us unescaped (§10). Only then take
-        # the slow lenient path.
-        if _CONTROL_BYTES.search(line) is None:
-            raise
+def _loads_lenient(line: bytes) -> object:
+    """Parse a line orjson refused; raise ``ValueError`` unless it is lenient JSON."""
+    # PHD2 escapes only backslash, quote, CR and LF inside strings, so a raw tab in
+    # a host name or alert text reaches us unescaped (§10). Only then take the slow
+    # lenient path.
+    if _CONTROL_BYTES.search(line) is None:
+        raise ValueError("not JSON")
     try:
         value = json.loads(
             line.decode("utf-8"),
@@ -340,28 +256,23 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _event(obj: dict[str, Any]) -> Event | Malformed:
-    name = obj["Event"]
+_MALFORMED_JSON: Final = Malformed(MalformedReason.JSON)
+_MALFORMED_SHAPE: Final = Malformed(MalformedReason.SHAPE)
+_MALFORMED_BATCH: Final = Malformed(MalformedReason.BATCH)
+
+
+def _event(obj: dict[str, Any]) -> EventFields | Malformed:
     timestamp = obj.get("Timestamp")
     host = obj.get("Host")
     inst = obj.get("Inst")
-    # Exact-type fast path for what PHD2 always sends; the general checks below.
-    if not (
-        type(name) is str
-        and type(timestamp) is float
-        and type(host) is str
-        and type(inst) is int
+    if (
+        not isinstance(obj["Event"], str)
+        or (timestamp is not None and not _is_number(timestamp))
+        or (host is not None and not isinstance(host, str))
+        or (inst is not None and (type(inst) is not int))
     ):
-        if (
-            not isinstance(name, str)
-            or (timestamp is not None and not _is_number(timestamp))
-            or (host is not None and not isinstance(host, str))
-            or (inst is not None and (type(inst) is not int))
-        ):
-            return Malformed(MalformedReason.SHAPE)
-        if timestamp is not None:
-            timestamp = float(timestamp)
-    return Event(name=name, timestamp=timestamp, host=host, inst=inst, fields=obj)
+        return _MALFORMED_SHAPE
+    return obj
 
 
 def _response(obj: dict[str, Any]) -> RpcResponse | Malformed:
@@ -371,21 +282,89 @@ def _response(obj: dict[str, Any]) -> RpcResponse | Malformed:
     elif request_id is not None and (
         isinstance(request_id, bool) or not isinstance(request_id, int | float | str)
     ):
-        return Malformed(MalformedReason.SHAPE)
+        return _MALFORMED_SHAPE
     error = obj.get("error")
     if error is None:
         if "result" not in obj:
-            return Malformed(MalformedReason.SHAPE)
+            return _MALFORMED_SHAPE
         return RpcResponse(request_id, obj["result"], None)
     if not isinstance(error, dict):
-        return Malformed(MalformedReason.SHAPE)
+        return _MALFORMED_SHAPE
     code = error.get("code")
     message = error.get("message", "")
     if isinstance(code, bool) or not isinstance(code, int):
-        return Malformed(MalformedReason.SHAPE)
+        return _MALFORMED_SHAPE
     if not isinstance(message, str):
         message = ""
     return RpcResponse(request_id, None, RpcError(code, message))
+
+
+def parse_message(line: bytes) -> EventFields | RpcResponse | Malformed:
+    r"""Classify and parse one line, leaving an event as its parsed JSON object.
+
+    The read loop's form of ``parse_line``: an event costs no object beyond the
+    ``dict`` the JSON parser built, which is returned as it is once its common
+    members have the types ``EventFields`` promises. Never raises.
+
+    Args:
+        line: one complete line, without its ``\n`` (from ``LineBuffer``); a
+            trailing ``\r`` may stay, JSON reads it as whitespace.
+
+    Returns:
+        The object (an ``EventFields``) for objects with ``"Event"``, otherwise
+        what ``parse_line`` returns.
+
+    >>> parse_message(b'{"Event":"Paused","Host":"h"}')
+    {'Event': 'Paused', 'Host': 'h'}
+    >>> parse_message(b'{"Event":7}')
+    Malformed(reason=<MalformedReason.SHAPE: 'shape'>)
+    """
+    try:
+        obj = _orjson_loads(line)
+        # Fast path for what PHD2 always sends: one C call reads the common
+        # members of an object; anything else raises and takes the general path.
+        name, timestamp, host, inst = _common_members(obj)
+    except _JSONDecodeError:
+        try:
+            obj = _loads_lenient(line)
+        except (ValueError, RecursionError):
+            return _MALFORMED_JSON
+    except (KeyError, TypeError):
+        pass  # not an object, or one without all four members
+    else:
+        if (
+            type(name) is str
+            and type(timestamp) is float
+            and type(host) is str
+            and type(inst) is int
+        ):
+            fields: EventFields = obj
+            return fields
+    if type(obj) is dict:
+        if "Event" in obj:
+            return _event(obj)
+        if "jsonrpc" in obj or ("id" in obj and ("result" in obj or "error" in obj)):
+            return _response(obj)
+        return _MALFORMED_SHAPE
+    if type(obj) is list:
+        return _MALFORMED_BATCH
+    return _MALFORMED_SHAPE
+
+
+def event_from_fields(fields: EventFields) -> Event:
+    """Return the typed ``Event`` of an object ``parse_message`` accepted.
+
+    >>> event_from_fields({"Event": "Resumed", "Timestamp": 17}).timestamp
+    17.0
+    """
+    timestamp = fields.get("Timestamp")
+    return Event(
+        name=fields["Event"],
+        timestamp=None if timestamp is None else float(timestamp),
+        host=fields.get("Host"),
+        inst=fields.get("Inst"),
+        fields=fields,
+    )
 
 
 def parse_line(line: bytes) -> Event | RpcResponse | Malformed:
@@ -406,19 +385,10 @@ def parse_line(line: bytes) -> Event | RpcResponse | Malformed:
     >>> parse_line(b"[]").reason
     <MalformedReason.BATCH: 'batch'>
     """
-    try:
-        obj = _loads(line)
-    except (ValueError, RecursionError):
-        return Malformed(MalformedReason.JSON)
-    if isinstance(obj, dict):
-        if "Event" in obj:
-            return _event(obj)
-        if "jsonrpc" in obj or ("id" in obj and ("result" in obj or "error" in obj)):
-            return _response(obj)
-        return Malformed(MalformedReason.SHAPE)
-    if isinstance(obj, list):
-        return Malformed(MalformedReason.BATCH)
-    return Malformed(MalformedReason.SHAPE)
+    message = parse_message(line)
+    if isinstance(message, dict):
+        return event_from_fields(message)
+    return message
 
 
 def encode_request(method: str, request_id: int, params: object | None = None) -> bytes:

@@ -8,7 +8,8 @@ its parts live in sibling modules, re-exported here:
 - ``snapshot``: ``Phd2Snapshot``, ``GuideStepValues``, ``ErrorType`` and the label
   sets (``OTHER``, ``DEVICES``, ``ALERT_LEVELS``, ``RMS_SOURCES``, ...).
 - ``events``: what each event does — the §7 state machine, settling and the RMS
-  rules (``EventHandlers``, which ``Phd2State`` inherits).
+  rules (``EventHandlers``, which ``Phd2State`` inherits), with GuideSteps folded a
+  run at a time by ``guiding``.
 - ``fields``: tolerant typed reads of event fields.
 
 This module keeps the rest (``shared/protocols/phd2.md``):
@@ -20,7 +21,8 @@ This module keeps the rest (``shared/protocols/phd2.md``):
   ``AppState`` line was lost to a malformed read), so handlers of such events
   count unconditionally.
 - Event dispatch and the event counter: names outside ``KNOWN_EVENTS`` count under
-  ``"other"``.
+  ``"other"``. ``apply`` takes one ``Event``; ``apply_batch`` takes a read's events
+  as ``parse_message`` left them and hands each run of GuideSteps over at once.
 - Poll results (``get_app_state`` wins over events, pixel scale, connected,
   equipment), error counts, and the snapshot with its RMS rows.
 - Counters never decrease for the life of the object (across reconnects).
@@ -29,12 +31,17 @@ This module keeps the rest (``shared/protocols/phd2.md``):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any, Final
+from collections.abc import Callable, Sequence
+from typing import Any, Final, cast
 
 from exporterhub.exporters.phd2.events import EventHandlers
-from exporterhub.exporters.phd2.protocol import KNOWN_EVENTS, Event, GuiderState
-from exporterhub.exporters.phd2.rms import RollingMeanSquare
+from exporterhub.exporters.phd2.protocol import (
+    KNOWN_EVENTS,
+    Event,
+    EventFields,
+    GuiderState,
+)
+from exporterhub.exporters.phd2.rms import RollingMeanSquares
 from exporterhub.exporters.phd2.snapshot import (
     ALERT_LEVELS,
     DEC_DIRECTIONS,
@@ -89,10 +96,8 @@ class Phd2State(EventHandlers):
         if rms_samples < 1:
             raise ValueError("rms_samples must be at least 1")
         self._window = rms_samples
-        self._ra_raw = RollingMeanSquare(rms_samples)
-        self._dec_raw = RollingMeanSquare(rms_samples)
-        self._ra_guide = RollingMeanSquare(rms_samples)
-        self._dec_guide = RollingMeanSquare(rms_samples)
+        self._rms = RollingMeanSquares(rms_samples, width=4)
+        self._noted = []
         self._host: str | None = None
         self._inst: int | None = None
         self._version = None
@@ -108,7 +113,8 @@ class Phd2State(EventHandlers):
         self._events: dict[str, int] = {}
         self._star_lost = {}
         self._alerts = dict.fromkeys(ALERT_LEVELS, 0)
-        self._pulses = dict.fromkeys(PULSE_DIRECTIONS, 0.0)
+        self._pulse_totals = [0.0] * len(PULSE_DIRECTIONS)
+        self._pulse_other = None
         self._errors: dict[str, int] = dict.fromkeys(ErrorType, 0)
         self._guide_steps = 0
         self._dithers = 0
@@ -150,23 +156,73 @@ class Phd2State(EventHandlers):
         """
         self._snapshot = None
         self._last_event_at = now
-        host = event.host
+        self._fold(event.name, event.host, event.inst, event.fields, now)
+
+    def apply_batch(self, batch: Sequence[EventFields], now: float) -> None:
+        """Fold in the events of one read, in order, as ``parse_message`` gave them.
+
+        The same as ``apply(event_from_fields(fields), now)`` for each, without
+        building the ``Event`` objects, and with each run of consecutive GuideSteps
+        folded at once (``guiding``).
+
+        Args:
+            batch: event objects checked by ``protocol.parse_message``.
+            now: exporter wall clock, Unix seconds.
+        """
+        if not batch:
+            return
+        self._snapshot = None
+        self._last_event_at = now
+        steps: list[EventFields] = []
+        for fields in batch:
+            name = fields["Event"]
+            if name == "GuideStep":
+                steps.append(fields)
+                continue
+            if steps:
+                self._fold_steps(steps, now)
+                steps = []
+            self._fold(name, fields.get("Host"), fields.get("Inst"), fields, now)
+        if steps:
+            self._fold_steps(steps, now)
+
+    def _fold_steps(self, steps: list[EventFields], now: float) -> None:
+        # What _fold does for each of them: only the last Host and Inst stay, and
+        # GuideStep is never replayed, so it ends catch-up and counts.
+        # parse_message checked the types.
+        host = cast("str | None", _last_sent(steps, "Host"))
+        inst = cast("int | None", _last_sent(steps, "Inst"))
+        self._note_source(host, inst)
+        self._catching_up = False
+        events = self._events
+        events["GuideStep"] = events.get("GuideStep", 0) + len(steps)
+        self._on_guide_steps(steps, now)
+
+    def _note_source(self, host: str | None, inst: int | None) -> None:
         if host is not None and host != self._host_sent:
             self._host_sent = host
             self._host = host.lower()
-        if event.inst is not None:
-            self._inst = event.inst
-        name = event.name
+        if inst is not None:
+            self._inst = inst
+
+    def _fold(
+        self,
+        name: str,
+        host: str | None,
+        inst: int | None,
+        fields: dict[str, Any],
+        now: float,
+    ) -> None:
+        self._note_source(host, inst)
         if self._catching_up and name not in _CATCH_UP_EVENTS:
             self._catching_up = False
         counting = not self._catching_up
+        key, handler = _DISPATCH.get(name, _UNKNOWN)
         if counting:
-            key = name if name in KNOWN_EVENTS else OTHER
             events = self._events
             events[key] = events.get(key, 0) + 1
-        handler = _HANDLERS.get(name)
         if handler is not None:
-            handler(self, event.fields, now, counting)
+            handler(self, fields, now, counting)
 
     def apply_app_state(self, state: str) -> None:
         """Take PHD2's state from a ``get_app_state`` result; it overrides events.
@@ -221,6 +277,7 @@ class Phd2State(EventHandlers):
         """
         if self._snapshot is not None:
             return self._snapshot
+        self._fold_distances()
         settle_ok, settle_frames, settle_dropped = self._settle or (None, None, None)
         self._snapshot = Phd2Snapshot(
             host=self._host,
@@ -236,7 +293,7 @@ class Phd2State(EventHandlers):
             paused=self._state is GuiderState.PAUSED,
             catching_up=self._catching_up,
             rms=self._rms_rows(),
-            rms_count=self._ra_raw.count,
+            rms_count=self._rms.count,
             rms_window=self._window,
             last_step=self._last_step_values(),
             last_settle_succeeded=settle_ok,
@@ -255,7 +312,7 @@ class Phd2State(EventHandlers):
             calibrations_completed=self._calibrations_completed,
             calibrations_failed=self._calibrations_failed,
             alerts=tuple(self._alerts.items()),
-            pulse_seconds=tuple(self._pulses.items()),
+            pulse_seconds=self._pulse_seconds(),
             ra_limited=self._ra_limited,
             dec_limited=self._dec_limited,
             errors=tuple(self._errors.items()),
@@ -263,28 +320,47 @@ class Phd2State(EventHandlers):
         return self._snapshot
 
     def _rms_rows(self) -> tuple[tuple[str, str, float], ...]:
-        ra_raw = self._ra_raw.mean_square()
-        dec_raw = self._dec_raw.mean_square()
-        ra_guide = self._ra_guide.mean_square()
-        dec_guide = self._dec_guide.mean_square()
+        ra_raw, dec_raw, ra_guide, dec_guide = self._rms.mean_squares()
         if ra_raw is None or dec_raw is None or ra_guide is None or dec_guide is None:
             return ()
-        pixels = (
-            math.sqrt(ra_raw),
-            math.sqrt(dec_raw),
-            math.sqrt(ra_guide),
-            math.sqrt(dec_guide),
-            math.sqrt(ra_raw + dec_raw),
-            math.sqrt(ra_guide + dec_guide),
+        ra_raw_rms = math.sqrt(ra_raw)
+        dec_raw_rms = math.sqrt(dec_raw)
+        ra_guide_rms = math.sqrt(ra_guide)
+        dec_guide_rms = math.sqrt(dec_guide)
+        total_raw = math.sqrt(ra_raw + dec_raw)
+        total_guide = math.sqrt(ra_guide + dec_guide)
+        ra_src, dec_src, ra_guide_src, dec_guide_src, total_src, total_guide_src = (
+            RMS_SOURCES
         )
-        rows = tuple(
-            ("px", source, value)
-            for source, value in zip(RMS_SOURCES, pixels, strict=True)
+        rows = (
+            ("px", ra_src, ra_raw_rms),
+            ("px", dec_src, dec_raw_rms),
+            ("px", ra_guide_src, ra_guide_rms),
+            ("px", dec_guide_src, dec_guide_rms),
+            ("px", total_src, total_raw),
+            ("px", total_guide_src, total_guide),
         )
         scale = self._scale
         if scale is None:
             return rows
-        return rows + tuple(("arcsec", source, v * scale) for _, source, v in rows)
+        return (
+            *rows,
+            ("arcsec", ra_src, ra_raw_rms * scale),
+            ("arcsec", dec_src, dec_raw_rms * scale),
+            ("arcsec", ra_guide_src, ra_guide_rms * scale),
+            ("arcsec", dec_guide_src, dec_guide_rms * scale),
+            ("arcsec", total_src, total_raw * scale),
+            ("arcsec", total_guide_src, total_guide * scale),
+        )
+
+
+def _last_sent(steps: list[EventFields], key: str) -> object:
+    """Return the last non-null value of ``key`` in ``steps`` (None if none)."""
+    for fields in reversed(steps):
+        value = fields.get(key)
+        if value is not None:
+            return value
+    return None
 
 
 _Handler = Callable[[Phd2State, dict[str, Any], float, bool], None]
@@ -313,3 +389,11 @@ _HANDLERS: Final[dict[str, _Handler]] = {
     "Alert": Phd2State._on_alert,
 }
 """Event name → handler; events without an entry only count."""
+
+_DISPATCH: Final[dict[str, tuple[str, _Handler | None]]] = {
+    name: (name, _HANDLERS.get(name)) for name in KNOWN_EVENTS
+}
+"""Event name → (counter key, handler), one lookup per event."""
+
+_UNKNOWN: Final[tuple[str, _Handler | None]] = (OTHER, None)
+"""What an event outside ``KNOWN_EVENTS`` gets: counted under ``"other"`` only."""
