@@ -26,8 +26,6 @@ Two allowances, both narrower than switching a check off:
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,11 +46,11 @@ from schemathesis.specs.openapi.checks import (
 
 from exporterhub.core.app import create_app
 from exporterhub.core.plugin import Target
-from exporterhub.core.testing import running_server
 from exporterhub.exporters.starlink.plugin import PLUGIN
 from exporterhub.exporters.starlink.settings import StarlinkConfig
 from exporterhub.hub import build_hub
 
+from .served import ServedExporter
 from .test_starlink_exporter import dish_target
 
 CROSS_FIELD_RULES = (
@@ -76,57 +74,10 @@ CONFIG = SchemathesisConfig.from_dict(
 )
 
 
-class _ServedExporter:
-    """A Starlink exporter served by ``running_server`` on its own event loop."""
-
-    def __init__(self, targets: list[Target]) -> None:
-        self._targets = targets
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._error: BaseException | None = None
-        self.url = ""
-        self._thread = threading.Thread(target=self._main, name="starlink-openapi")
-
-    def _main(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as exc:  # reported to the test thread
-            self._error = exc
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        targets = self._targets
-
-        async def load() -> list[Target]:
-            return targets
-
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        state = build_hub({PLUGIN.kind: PLUGIN}, load, title="Starlink exporter")
-        async with running_server(create_app(state)) as url:
-            self.url = url
-            self._ready.set()
-            await self._stop.wait()
-
-    def __enter__(self) -> _ServedExporter:
-        self._thread.start()
-        assert self._ready.wait(30), "the exporter did not start"
-        if self._error is not None:
-            raise self._error
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._loop is not None
-        assert self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(30)
-        assert not self._thread.is_alive()
-
-
 @pytest.fixture(scope="module")
 def exporter_url() -> Iterator[str]:
-    with _ServedExporter([dish_target(update_interval_seconds=0.2)]) as served:
+    targets = [dish_target(update_interval_seconds=0.2)]
+    with ServedExporter({PLUGIN.kind: PLUGIN}, targets, "Starlink exporter") as served:
         yield served.url
 
 
@@ -144,7 +95,8 @@ def _document() -> dict[str, Any]:
         return []
 
     state = build_hub({PLUGIN.kind: PLUGIN}, load, title="Starlink exporter")
-    return create_app(state).openapi()
+    document: dict[str, Any] = create_app(state).app.openapi()
+    return document
 
 
 DOCUMENT = _document()
