@@ -51,6 +51,17 @@ class Target:
     discovers: bool = False
 
 
+_DETAIL_LIMIT = 300
+
+
+def _line(detail: str | None) -> str | None:
+    """Return ``detail`` as one bounded line (it reaches the API and the store)."""
+    if detail is None:
+        return None
+    text = " ".join(detail.split())
+    return text if len(text) <= _DETAIL_LIMIT else text[: _DETAIL_LIMIT - 1] + "…"
+
+
 class TargetPublisher(Generic[S]):
     """A worker's only way to make its results visible: swap its target's record.
 
@@ -123,17 +134,41 @@ class TargetPublisher(Generic[S]):
         if self.record.taken_at is not None or self.record.healthy:
             self._swap(replace(self.record, taken_at=None, healthy=False))
 
-    def link(self, state: LinkState, *, reconnects: int | None = None) -> None:
-        """Publish a link state change and, when given, the reconnect count."""
-        record = self.record.with_link(state)
+    def link(
+        self,
+        state: LinkState,
+        *,
+        reconnects: int | None = None,
+        error: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Publish a link state change and, when given, the reconnect count.
+
+        ``error`` (a short fixed kind) and ``detail`` (one line for people)
+        describe why the link left CONNECTED; they are kept as the last error.
+        """
+        record = self.record.with_link(state, now=self._clock.time())
         if reconnects is not None:
             record = replace(record, reconnects=reconnects)
+        if error is not None:
+            record = replace(record, error=error, error_detail=_line(detail))
         self._swap(record)
 
-    def failed(self) -> None:
-        """Mark the target unhealthy without touching its data."""
-        if self.record.healthy or not self.record.attempted:
-            self._swap(replace(self.record, healthy=False, attempted=True))
+    def failed(self, *, error: str | None = None, detail: str | None = None) -> None:
+        """Mark the target unhealthy without touching its data.
+
+        ``error`` is the failure's short fixed kind, ``detail`` one line for people.
+        """
+        record = self.record
+        changed = record.healthy or not record.attempted
+        if error is not None and (error, _line(detail)) != (
+            record.error,
+            record.error_detail,
+        ):
+            record = replace(record, error=error, error_detail=_line(detail))
+            changed = True
+        if changed:
+            self._swap(replace(record, healthy=False, attempted=True))
 
     def withdraw(self) -> None:
         """Remove the target's series; publishes after this are ignored."""

@@ -60,6 +60,10 @@ class TargetRecord(Generic[S]):
         reconnects: how many times the worker has reconnected (never decreases).
         attempted: the worker has finished its first attempt (success or not);
             readiness waits for this.
+        changed_at: wall-clock seconds of the last change of ``link``.
+        error: the short fixed kind of the last failure (``timeout``,
+            ``refused``, ``auth`` …), kept after a recovery; None before any.
+        error_detail: one line about that failure, for people (never secrets).
     """
 
     name: str
@@ -72,6 +76,9 @@ class TargetRecord(Generic[S]):
     last_success: float | None = None
     reconnects: int = 0
     attempted: bool = False
+    changed_at: float | None = None
+    error: str | None = None
+    error_detail: str | None = None
 
     def with_data(self, data: S, now: float) -> TargetRecord[S]:
         """Return a copy holding new data taken at ``now``; a success by definition."""
@@ -85,13 +92,27 @@ class TargetRecord(Generic[S]):
         )
 
     def with_link(
-        self, link: LinkState, *, healthy: bool | None = None
+        self,
+        link: LinkState,
+        *,
+        healthy: bool | None = None,
+        now: float | None = None,
     ) -> TargetRecord[S]:
-        """Return a copy in another link state; leaving the link drops health."""
+        """Return a copy in another link state; leaving the link drops health.
+
+        ``now`` stamps ``changed_at`` when the state really changes.
+        """
         if healthy is None:
             healthy = self.healthy and link is LinkState.CONNECTED
         attempted = self.attempted or link is not LinkState.CONNECTING
-        return replace(self, link=link, healthy=healthy, attempted=attempted)
+        changed_at = now if link is not self.link and now is not None else None
+        return replace(
+            self,
+            link=link,
+            healthy=healthy,
+            attempted=attempted,
+            changed_at=changed_at if changed_at is not None else self.changed_at,
+        )
 
 
 @runtime_checkable

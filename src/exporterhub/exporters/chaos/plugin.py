@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import httpx
 import structlog
@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry
 
 from exporterhub.core.clock import Clock
 from exporterhub.core.config import validate_model
+from exporterhub.core.kinds import StoredKind
 from exporterhub.core.metrics import MetricSpec
 from exporterhub.core.plugin import Target, TargetPublisher
 from exporterhub.core.scheduler import PollScheduler, Tier
@@ -73,6 +74,7 @@ class _Worker:
         )
         self.paused_until = 0.0
         self._last_ok: dict[str, bool] = {}
+        self._last_error: tuple[str | None, str | None] = (None, None)
         self._auth_reported = False
         self._no_telephony_reported = False
         self.client: ChaosClient | None = None
@@ -107,11 +109,12 @@ class _Worker:
         else:
             self.publisher.update(snapshot)
         healthy = ok and all(self._last_ok.values())
+        error, detail = self._last_error
         if not healthy:
-            self.publisher.failed()
+            self.publisher.failed(error=error, detail=detail)
         link = LinkState.CONNECTED if healthy else LinkState.ERROR
         if self.publisher.record.link is not link:
-            self.publisher.link(link)
+            self.publisher.link(link, error=None if healthy else error, detail=detail)
 
     def _succeeded(self, collector: str) -> None:
         self.instruments.last_success.labels(collector).set(self.clock.time())
@@ -123,6 +126,7 @@ class _Worker:
 
     def _failed(self, collector: str, failure: Failure) -> None:
         self.instruments.error(collector, failure.error_type.value)
+        self._last_error = (failure.error_type.value, f"{collector}: {failure.detail}")
         if self._last_ok.get(collector, True):
             # News once, when a collector goes from working to failing; repeats
             # of the same failure stay at DEBUG.
@@ -374,6 +378,9 @@ class _Worker:
 class ChaosPlugin:
     """The CHAOS exporter as the core sees it."""
 
+    stored: ClassVar[StoredKind]
+    """How the control plane stores, validates and describes this kind."""
+
     kind: str = "chaos"
     prefix: str = PREFIX
     specs: Sequence[MetricSpec[Any]] = CHAOS_SPECS
@@ -425,5 +432,17 @@ def _settings(target: Target) -> ChaosTargetSettings:
         raise TypeError(f"target {target.name} has no CHAOS settings")
     return settings
 
+
+ChaosPlugin.stored = StoredKind(
+    kind=ChaosPlugin.kind,
+    title="AAISP CHAOS",
+    model=ChaosTargetSettings,
+    to_target=to_target,
+    key_metrics=(
+        "aaisp_broadband_quota_remaining_bytes",
+        "aaisp_broadband_line_sync_download_bps",
+    ),
+    summary="One A&A control login (or account) read through the CHAOS API.",
+)
 
 PLUGIN: Final = ChaosPlugin()

@@ -15,13 +15,15 @@ import asyncio
 import os
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import kasa
 import structlog
+from pydantic import SecretStr
 
 from exporterhub.core.clock import Clock
 from exporterhub.core.config import validate_model
+from exporterhub.core.kinds import StoredKind
 from exporterhub.core.metrics import MetricSpec
 from exporterhub.core.plugin import Target, TargetOffers, TargetPublisher
 from exporterhub.core.scheduler import PollScheduler, Tier
@@ -134,7 +136,7 @@ class _Worker:
     def _failed(self, kind: str, duration: float) -> None:
         self.state.failed(kind, duration)
         self.publisher.update(self.state.snapshot())
-        self.publisher.failed()
+        self.publisher.failed(error=kind)
         if self._failing != kind:
             log = _log.warning if self._failing is None else _log.info
             log("plug_poll_failed", target=self.settings.name, error=kind)
@@ -142,7 +144,7 @@ class _Worker:
         if kind == "auth":
             self.paused_until = self.clock.monotonic() + AUTH_PAUSE
         if self.publisher.record.link is not LinkState.ERROR:
-            self.publisher.link(LinkState.ERROR)
+            self.publisher.link(LinkState.ERROR, error=kind)
 
     async def run(self) -> None:
         """Poll until cancelled; disconnect the plug on the way out."""
@@ -328,6 +330,9 @@ def _env(*names: str) -> str:
 class KasaPlugin:
     """The Tapo/Kasa plug exporter as the core sees it."""
 
+    stored: ClassVar[StoredKind]
+    """How the control plane stores, validates and describes this kind."""
+
     kind: str = "tapo"
     prefix: str = PREFIX
     specs: Sequence[MetricSpec[Any]] = KASA_SPECS
@@ -398,5 +403,40 @@ def _settings(target: Target) -> KasaTargetSettings:
         raise TypeError(f"target {target.name} has no plug settings")
     return settings
 
+
+def stored_target(settings: KasaTargetSettings) -> Target:
+    """Wrap a stored plug's settings; no account given = the environment's.
+
+    Raises:
+        ValueError: the plug names a credential set (those live in the YAML file).
+    """
+    if settings.device.credentials is not None:
+        raise ValueError(
+            "device.credentials: credential sets live in the YAML file; "
+            "give username and password"
+        )
+    if not settings.username.get_secret_value():
+        username = _env("TP_LINK_USERNAME", "TAPO_USERNAME")
+        password = _env("TP_LINK_PASSWORD", "TAPO_PASSWORD")
+        if username:
+            settings = settings.model_copy(
+                update={
+                    "username": SecretStr(username),
+                    "password": SecretStr(password),
+                }
+            )
+    return to_target(settings)
+
+
+KasaPlugin.stored = StoredKind(
+    kind=KasaPlugin.kind,
+    title="TP-Link Tapo/Kasa plug",
+    model=KasaTargetSettings,
+    to_target=stored_target,
+    name_path=("device", "name"),
+    key_metrics=("tapo_power_watts", "tapo_relay_on"),
+    summary="One smart plug, strip or switch (legacy XOR or SMART over KLAP/AES).",
+    hidden=("expect_mac", "device.credentials"),
+)
 
 PLUGIN: Final = KasaPlugin()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import structlog
 
@@ -19,6 +19,7 @@ from exporterhub.core.backoff import Backoff
 from exporterhub.core.clock import Clock
 from exporterhub.core.config import validate_model
 from exporterhub.core.errors import ConnectionLostError
+from exporterhub.core.kinds import StoredKind
 from exporterhub.core.metrics import MetricSpec
 from exporterhub.core.plugin import Target, TargetPublisher
 from exporterhub.core.scheduler import PollResult, PollScheduler, Tier
@@ -96,7 +97,12 @@ class _Worker:
                 self.state.count_error("connection")
             self.publish_counts()
             self.publisher.expire()  # no value is current without a link
-        self.publisher.link(link, reconnects=max(0, self.supervisor.connections - 1))
+        lost = link in (LinkState.ERROR, LinkState.DISCONNECTED)
+        self.publisher.link(
+            link,
+            reconnects=max(0, self.supervisor.connections - 1),
+            error=error if lost else None,
+        )
 
     def _on_events(self, events: list[EventFields]) -> None:
         if not events:  # a read of unusable lines only: show the error counts
@@ -231,6 +237,9 @@ def _equipment(value: object) -> dict[str, bool] | None:
 class Phd2Plugin:
     """The PHD2 exporter as the core sees it."""
 
+    stored: ClassVar[StoredKind]
+    """How the control plane stores, validates and describes this kind."""
+
     kind: str = "phd2"
     prefix: str = PREFIX
     specs: Sequence[MetricSpec[Any]] = PHD2_SPECS
@@ -281,5 +290,14 @@ def _settings(target: Target) -> Phd2TargetSettings:
         raise TypeError(f"target {target.name} has no PHD2 settings")
     return settings
 
+
+Phd2Plugin.stored = StoredKind(
+    kind=Phd2Plugin.kind,
+    title="PHD2 autoguider",
+    model=Phd2TargetSettings,
+    to_target=to_target,
+    key_metrics=("phd2_rms", "phd2_guide_step_snr"),
+    summary="One PHD2 instance's event server (TCP 4400 + instance - 1).",
+)
 
 PLUGIN: Final = Phd2Plugin()

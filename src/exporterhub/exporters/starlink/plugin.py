@@ -23,7 +23,7 @@ import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,6 +32,7 @@ from exporterhub.core.app import HubState
 from exporterhub.core.clock import Clock
 from exporterhub.core.config import validate_model
 from exporterhub.core.errors import ConnectionLostError
+from exporterhub.core.kinds import StoredKind
 from exporterhub.core.metrics import MetricSpec
 from exporterhub.core.plugin import Target, TargetPublisher
 from exporterhub.core.snapshot import LinkState
@@ -213,12 +214,12 @@ class Worker:
         # The next good pass reads the location again (see the module docstring).
         self._location_read = None
         self.publisher.update(self.state.snapshot())
-        self.publisher.failed()
+        self.publisher.failed(error=reason)
         if not self._failing:
             _log.warning("starlink_pass_failed", reason=reason, mode=self.config.mode)
         self._failing = True
         if self.publisher.record.link is not LinkState.ERROR:
-            self.publisher.link(LinkState.ERROR)
+            self.publisher.link(LinkState.ERROR, error=reason)
 
     async def run(self) -> None:
         """Loop until cancelled, one pass per update interval."""
@@ -278,6 +279,9 @@ def max_age(config: StarlinkConfig) -> float:
 
 class StarlinkPlugin:
     """The Starlink exporter as the core sees it."""
+
+    stored: ClassVar[StoredKind]
+    """How the control plane stores, validates and describes this kind."""
 
     kind: str = "starlink"
     prefix: str = PREFIX
@@ -343,5 +347,18 @@ def _settings(target: Target) -> StarlinkTargetSettings:
         raise TypeError(f"target {target.name} has no Starlink settings")
     return settings
 
+
+StarlinkPlugin.stored = StoredKind(
+    kind=StarlinkPlugin.kind,
+    title="Starlink dish",
+    model=StarlinkTargetSettings,
+    to_target=to_target,
+    key_metrics=(
+        "starlink_network_latency_ms",
+        "starlink_network_throughput_down_mbps",
+        "starlink_dish_obstruction_percent",
+    ),
+    summary="A Starlink dish: simulated (the default) or read over gRPC.",
+)
 
 PLUGIN: Final = StarlinkPlugin()
