@@ -143,6 +143,22 @@ class Exposition:
         self._bodies[openmetrics] = entry
         return entry
 
+    def target_body(
+        self, kind: str, name: str, openmetrics: bool = False
+    ) -> bytes | None:
+        """Return one target's series only (``/probe``); None for an unknown target.
+
+        Rendered from the same cached blocks as ``/metrics``, exact now; no
+        self-metrics (those belong to the exporter, not the target).
+        """
+        section = self._sections.get(kind)
+        if section is None or section.get(name) is None:
+            return None
+        parts = section.render_target(name, self._clock.time(), openmetrics)
+        if openmetrics:
+            parts.append(b"# EOF\n")
+        return b"".join(parts)
+
     def body(self, openmetrics: bool = False) -> bytes:
         """Return the full exposition in the text format or OpenMetrics, exact now."""
         return self._body(openmetrics).body

@@ -269,6 +269,22 @@ class Section:
                 parts.extend(lines)
         return parts, Window(since, until)
 
+    def render_target(self, name: str, now: float, openmetrics: bool) -> list[bytes]:
+        """Return one target's exposition parts (``/probe``), from the cache.
+
+        Empty when the section has no such target.
+        """
+        record = self._records.get(name)
+        if record is None:
+            return []
+        block = self._block(record, now)
+        parts: list[bytes] = []
+        for index, spec in enumerate(self.specs):
+            if block.lines[index]:
+                parts.append(spec.header(openmetrics))
+                parts.append(block.lines[index])
+        return parts
+
     def render(self, now: float, openmetrics: bool) -> list[bytes]:
         """Return this section's exposition parts, family by family."""
         return self.render_window(now, openmetrics)[0]
