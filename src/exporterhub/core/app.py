@@ -173,7 +173,10 @@ def create_app(state: HubState) -> FrontDoor:
         "/-/ready",
         response_class=PlainTextResponse,
         responses={
-            503: {"description": "Not ready yet", "content": {"text/plain": {}}}
+            503: {
+                "description": "Not ready yet",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
         },
     )
     async def ready() -> PlainTextResponse:

@@ -16,15 +16,22 @@
 - ``/metrics/`` and other known paths with a trailing slash redirect to the path
   without it, with a ``Location`` that holds only the path: never built from the
   client's ``Host`` header.
+- ``GET /probe?target=KIND/NAME`` answers one target's series from the same cache
+  (the multi-target pattern of blackbox_exporter); an unknown target is 400.
+- With basic-auth users configured (``--web.config.file``) every path but the
+  liveness probes (and, unless ``protect_metrics``, ``/metrics`` and ``/probe``)
+  needs valid credentials: 401 otherwise. A write whose ``Origin`` is another site
+  is refused (403) even with them: browsers send cached credentials by themselves.
 
 Every answer made here uses the API's JSON error shape. No route logic, no I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from functools import lru_cache
 from typing import Final
+from urllib.parse import parse_qs
 
 import orjson
 from fastapi import FastAPI
@@ -34,14 +41,38 @@ from starlette.types import Message, Receive, Scope, Send
 
 from exporterhub.core.exposition import Exposition
 from exporterhub.core.negotiation import Format, accepts_gzip, negotiate
+from exporterhub.core.webconfig import BasicAuthCheck
 
-__all__ = ["FrontDoor"]
+__all__ = ["USER_SCOPE_KEY", "FrontDoor"]
 
 _WRITES: Final = frozenset({"POST", "PUT", "PATCH"})
 _METHODS: Final = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _VARY: Final = (b"vary", b"Accept, Accept-Encoding")
 _GZIP: Final = (b"content-encoding", b"gzip")
 _METRICS_ALLOW: Final = b"GET, HEAD, OPTIONS"
+_ALWAYS_OPEN: Final = frozenset({"/-/healthy", "/-/ready", "/health"})
+"""Liveness probes answer without credentials (they reveal nothing)."""
+_SCRAPES: Final = frozenset({"/metrics", "/probe"})
+_CHALLENGE: Final = b'Basic realm="exporterhub", charset="UTF-8"'
+USER_SCOPE_KEY: Final = "exporterhub.user"
+"""Where the authenticated user's name is put in the ASGI scope."""
+
+
+def _header(scope: Scope, wanted: bytes) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == wanted:
+            value_bytes: bytes = value
+            return value_bytes
+    return None
+
+
+def _same_origin(origin: bytes, scope: Scope) -> bool:
+    """Say whether an ``Origin`` header names the host the request was sent to."""
+    host = _header(scope, b"host")
+    if host is None:
+        return False
+    scheme = scope.get("scheme", "http")
+    return origin.decode("latin-1") == f"{scheme}://{host.decode('latin-1')}"
 
 
 @lru_cache(maxsize=64)
@@ -90,9 +121,23 @@ class FrontDoor:
         exposition: what ``/metrics`` serves.
     """
 
-    def __init__(self, app: FastAPI, exposition: Exposition) -> None:
+    def __init__(
+        self,
+        app: FastAPI,
+        exposition: Exposition,
+        *,
+        auth: BasicAuthCheck | None = None,
+        protect_metrics: bool = False,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.app = app
         self.exposition = exposition
+        self._auth = auth
+        self._open_paths = _ALWAYS_OPEN | (frozenset() if protect_metrics else _SCRAPES)
+        self._headers = [
+            (k.lower().encode("latin-1"), v.encode("latin-1"))
+            for k, v in (headers or {}).items()
+        ]
         app.router.redirect_slashes = False  # redirected here, without Host
 
     @property
@@ -107,6 +152,25 @@ class FrontDoor:
             return
         method: str = scope["method"]
         path: str = scope["path"]
+        if self._headers:
+            send = self._with_headers(send)
+        if self._auth is not None and path not in self._open_paths:
+            user = self._auth(_header(scope, b"authorization"))
+            if user is None:
+                await self._answer(
+                    401,
+                    "unauthorized",
+                    "Credentials are required (basic auth).",
+                    (
+                        b"www-authenticate",
+                        b'Basic realm="exporterhub", charset="UTF-8"',
+                    ),
+                )(send)
+                return
+            scope = {**scope, USER_SCOPE_KEY: user}
+        if path == "/probe" and (method == "GET" or method == "HEAD"):
+            await self._probe(scope, send, head=method == "HEAD")
+            return
         if path == "/metrics":
             if method == "GET" or method == "HEAD":
                 await self._metrics(scope, send, head=method == "HEAD")
@@ -154,12 +218,51 @@ class FrontDoor:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if head else body})
 
+    async def _probe(self, scope: Scope, send: Send, *, head: bool) -> None:
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        wanted = query.get("target", [""])[0]
+        kind, sep, name = wanted.partition("/")
+        (chosen, content_type) = _format(_header(scope, b"accept") or b"")
+        body = (
+            self.exposition.target_body(kind, name, chosen.openmetrics) if sep else None
+        )
+        if body is None:
+            detail = (
+                f"Unknown target {wanted!r}: see /api/sd or /api/targets."
+                if wanted
+                else "Name the target: /probe?target=KIND/NAME."
+            )
+            await self._answer(400, "bad_request", detail)(send)
+            return
+        headers = [
+            (b"content-type", content_type),
+            (b"content-length", str(len(body)).encode()),
+            _VARY,
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if head else body})
+
+    def _with_headers(self, send: Send) -> Send:
+        """Wrap ``send`` so every answer carries the configured extra headers."""
+        extra = self._headers
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message["headers"], *extra]}
+            await send(message)
+
+        return send_with_headers
+
     def _refusal(
         self, scope: Scope, method: str, path: str
     ) -> Callable[[Send], Awaitable[None]] | None:
         """Return the answer that stops this request here, or None to route it."""
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         names = {name for name, _ in headers}
+        if method in _WRITES or method == "DELETE":
+            origin = _header(scope, b"origin")
+            if origin and not _same_origin(origin, scope):
+                return self._answer(403, "forbidden", "Cross-site writes are refused.")
         if b"content-length" in names and b"transfer-encoding" in names:
             return self._answer(
                 400,
