@@ -23,7 +23,7 @@ from typing import Any, Final
 import structlog
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from exporterhub.core.store.errors import StoreError
@@ -118,11 +118,11 @@ def _reason(exc: BaseException, password: str | None) -> str:
 def translate_errors(where: str, password: str | None = None) -> Iterator[None]:
     """Turn driver and connection failures into ``StoreError`` naming ``where``.
 
-    Integrity errors pass through: the caller knows what they mean.
+    The driver's first line of text is kept, with ``password`` blanked should a
+    driver ever echo it. Callers catch the errors they expect (a duplicate key)
+    inside, before this sees them.
     """
     try:
         yield
-    except IntegrityError:
-        raise
     except (DBAPIError, OSError) as exc:
         raise StoreError(f"store at {where}: {_reason(exc, password)}") from exc

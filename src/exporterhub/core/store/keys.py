@@ -15,6 +15,7 @@ from __future__ import annotations
 import binascii
 import contextlib
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -140,6 +141,11 @@ def read_key(source: KeySource) -> LoadedKey:
     return LoadedKey(key=_read_file(source.path), pending=pending)
 
 
+def _aside(path: Path) -> Path:
+    """Return a fresh temporary name beside ``path`` (unique per call)."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+
+
 def _write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to a new file at ``path`` with mode 0600 and flush it to disk."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
@@ -168,7 +174,7 @@ def create_key_file(path: Path) -> bytes:
         SecretKeyError: the file cannot be written.
     """
     key = generate_key()
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary = _aside(path)
     try:
         _write_private(temporary, key + b"\n")
         try:
@@ -190,8 +196,7 @@ def create_key_file(path: Path) -> bytes:
 
 def write_key_file(path: Path, key: bytes) -> None:
     """Replace the key file with ``key`` atomically: written aside, synced, renamed."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.unlink(missing_ok=True)
+    temporary = _aside(path)
     try:
         _write_private(temporary, key + b"\n")
         os.replace(temporary, path)

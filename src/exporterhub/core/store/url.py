@@ -56,7 +56,7 @@ def redact_url(value: str) -> str:
 def _parse(text: str) -> URL:
     try:
         return make_url(text)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:
         raise ConfigError(f"store: cannot parse {redact_url(text)!r} as a URL") from exc
 
 
