@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages `make test` needs when they are missing and we are
 # allowed to (root + apt): prometheus (promtool and the server for the end-to-end
-# scrape test) and python3-venv (where the interpreter cannot create a venv).
+# scrape test), postgresql (initdb + pg_ctl: the store tests start a throwaway
+# server; the package also creates the unprivileged `postgres` user they run it as
+# when root) and python3-venv (where the interpreter cannot create a venv).
 set -euo pipefail
 PYTHON="${PYTHON:-python3}"
 missing=()
 if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
   missing+=(prometheus)
+fi
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && ! command -v initdb >/dev/null 2>&1; then
+  missing+=(postgresql)
 fi
 if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
   missing+=(python3-venv)

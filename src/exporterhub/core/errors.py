@@ -4,7 +4,13 @@
     ├── ConfigError                bad configuration; names the file and the key
     ├── ConnectionLostError        the peer went away or never answered; retryable
     ├── ProtocolError              the peer sent something we cannot use; retryable
-    └── AuthError                  credentials refused; not retried in a loop
+    ├── AuthError                  credentials refused; not retried in a loop
+    └── StoreError                 the target store failed (core/store/errors.py)
+        ├── TargetExistsError      create: kind + name already taken
+        ├── TargetNotFoundError    no such kind + name
+        ├── StaleRevisionError     a write named an old revision (carries .current)
+        ├── StoreVersionError      the store's schema is newer than this code
+        └── SecretKeyError         secret key missing, malformed or wrong
 
 Workers decide what to retry from this tree, never from message text.
 """

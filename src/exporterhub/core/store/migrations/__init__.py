@@ -1,0 +1,1 @@
+"""Alembic migrations of the target store, run by ``TargetStore.open``; no logic."""

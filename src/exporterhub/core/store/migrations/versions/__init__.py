@@ -1,0 +1,1 @@
+"""One module per schema revision, forward only; never edit one that has shipped."""
