@@ -26,15 +26,21 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from exporterhub import __version__
 from exporterhub.core.api import ErrorBody, error_response, install_error_handlers
+from exporterhub.core.api.schemas import KindSchemas, install_document
+from exporterhub.core.api.sd import build_router as sd_router
+from exporterhub.core.api.targets import build_router as targets_router
+from exporterhub.core.catalog import Catalog
 from exporterhub.core.clock import Clock
+from exporterhub.core.control import ControlPlane, storable_kinds
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.exposition import Exposition
 from exporterhub.core.frontdoor import FrontDoor
 from exporterhub.core.plugin import Target
-from exporterhub.core.snapshot import LinkState, is_fresh
+from exporterhub.core.snapshot import is_fresh
 from exporterhub.core.targets import TargetRunner
+from exporterhub.core.webconfig import BasicAuthCheck
 
-__all__ = ["HealthAnswer", "HubState", "ReloadResult", "TargetStatus", "create_app"]
+__all__ = ["HealthAnswer", "HubState", "ReloadResult", "create_app"]
 
 _log = structlog.get_logger(__name__)
 
@@ -51,20 +57,6 @@ class HealthAnswer(BaseModel):
     targets_up: int = Field(
         description="Targets whose last read succeeded and is fresh."
     )
-
-
-class TargetStatus(BaseModel):
-    """One watched target's link and freshness (never its settings)."""
-
-    kind: str
-    name: str
-    labels: dict[str, str] = Field(description="The identity labels of its series.")
-    link: LinkState
-    up: bool = Field(description="Last poll or read succeeded and its data is fresh.")
-    last_success: float | None = Field(
-        description="Unix time of the last successful poll or read."
-    )
-    reconnects: int
 
 
 class ReloadResult(BaseModel):
@@ -92,6 +84,15 @@ class HubState:
         routers: exporter-specific routes (an exporter's own REST API).
         health_fields: add fields to the ``/health`` answer (an exporter's mode).
         count_dropped_connection: counts connections the server closed itself.
+        control: the control plane (file and stored targets); one over the
+            files alone when not given.
+        auth: checks basic-auth credentials (``--web.config.file``); None = open.
+        protect_metrics: ``/metrics`` and ``/probe`` need credentials too.
+        response_headers: headers every answer carries (the web config's).
+        external_address: ``host:port`` Prometheus reaches this exporter at, for
+            ``/api/sd``; the request's ``Host`` when None.
+        exposed: the listener accepts changes from other machines without
+            credentials: logged at start, a banner in the UI.
     """
 
     title: str
@@ -109,6 +110,27 @@ class HubState:
     extra_links: list[tuple[str, str]] = field(default_factory=list)
     count_dropped_connection: Callable[[str], None] | None = None
     """Counts a connection the server dropped, by reason (the hub's metric)."""
+    control: ControlPlane | None = None
+    auth: BasicAuthCheck | None = None
+    protect_metrics: bool = False
+    response_headers: dict[str, str] = field(default_factory=dict)
+    external_address: str | None = None
+    exposed: bool = False
+
+    def __post_init__(self) -> None:
+        if self.control is None:
+            self.control = ControlPlane(
+                self.runner,
+                Catalog(storable_kinds(self.runner.plugins), None),
+                self.load_targets,
+                self.clock,
+            )
+
+    @property
+    def plane(self) -> ControlPlane:
+        """The control plane (always set after construction)."""
+        assert self.control is not None  # noqa: S101 - set in __post_init__
+        return self.control
 
 
 def create_app(state: HubState) -> FrontDoor:
@@ -119,7 +141,7 @@ def create_app(state: HubState) -> FrontDoor:
         state.started_at = state.clock.time()
         renderer: asyncio.Task[None] | None = None
         try:
-            await state.runner.apply(await state.load_targets())
+            await state.plane.start()
             if state.render_interval > 0:
                 renderer = asyncio.create_task(
                     state.exposition.run_renderer(state.render_interval),
@@ -134,6 +156,7 @@ def create_app(state: HubState) -> FrontDoor:
                 renderer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await renderer
+            await state.plane.stop()
             await state.runner.stop_all()
             _log.info("exporter_stopped")
 
@@ -203,8 +226,7 @@ def create_app(state: HubState) -> FrontDoor:
     async def reload() -> JSONResponse:
         """Re-read the config; restart only the targets whose settings changed."""
         try:
-            targets = await state.load_targets()
-            result = await state.runner.apply(targets)
+            result = await state.plane.reload()
         except ConfigError as exc:
             _log.warning("reload_failed", error=str(exc))
             return error_response(400, "invalid_config", str(exc))
@@ -218,23 +240,14 @@ def create_app(state: HubState) -> FrontDoor:
             ).model_dump()
         )
 
-    @app.get("/api/targets", response_model=list[TargetStatus])
-    async def targets() -> list[dict[str, Any]]:
-        """List every target with its link state and freshness (never settings)."""
-        now = state.clock.time()
-        return [
-            {
-                "kind": section.kind,
-                "name": record.name,
-                "labels": dict(record.identity),
-                "link": record.link.value,
-                "up": record.healthy and is_fresh(record, now),
-                "last_success": record.last_success,
-                "reconnects": record.reconnects,
-            }
-            for section in state.exposition.sections()
-            for record in section.records()
-        ]
+    schemas = KindSchemas(state.plane.catalog.kinds)
+    install_document(app, schemas)
+    app.include_router(
+        targets_router(
+            state.plane, state.runner.plugins, schemas, auth=state.auth is not None
+        )
+    )
+    app.include_router(sd_router(state.plane, state.external_address))
 
     for router in state.routers:
         app.include_router(router)
@@ -261,4 +274,10 @@ def create_app(state: HubState) -> FrontDoor:
             "</body></html>"
         )
 
-    return FrontDoor(app, state.exposition)
+    return FrontDoor(
+        app,
+        state.exposition,
+        auth=state.auth,
+        protect_metrics=state.protect_metrics,
+        headers=state.response_headers,
+    )

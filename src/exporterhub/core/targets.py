@@ -93,6 +93,11 @@ class TargetRunner:
             exposition.add_section(plugin.kind, plugin.prefix, plugin.specs)
 
     @property
+    def plugins(self) -> dict[str, ExporterPlugin]:
+        """Return the exporters by kind."""
+        return dict(self._plugins)
+
+    @property
     def targets(self) -> list[Target]:
         """Return the targets currently running (configured and discovered)."""
         return [r.target for r in self._running.values()]

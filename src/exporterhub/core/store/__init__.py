@@ -15,6 +15,8 @@ SQLite pragmas), ``migrate`` and ``migrations/`` (schema revisions), ``schema``
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from exporterhub.core.store.errors import (
     SecretKeyError,
     StaleRevisionError,
@@ -23,10 +25,34 @@ from exporterhub.core.store.errors import (
     TargetExistsError,
     TargetNotFoundError,
 )
-from exporterhub.core.store.keys import KEY_ENV, generate_key
 from exporterhub.core.store.records import StoredTarget, TargetStatus
-from exporterhub.core.store.targets import TargetStore
-from exporterhub.core.store.url import redact_url, store_url
+
+if TYPE_CHECKING:
+    from exporterhub.core.store.keys import KEY_ENV, generate_key
+    from exporterhub.core.store.targets import TargetStore
+    from exporterhub.core.store.url import redact_url, store_url
+
+_LAZY = {
+    "KEY_ENV": "keys",
+    "generate_key": "keys",
+    "TargetStore": "targets",
+    "redact_url": "url",
+    "store_url": "url",
+}
+"""Loaded on first use: SQLAlchemy, Alembic and the drivers cost ~0.4 s to import,
+which a standalone exporter without a store should never pay."""
+
+
+def __getattr__(name: str) -> Any:  # noqa: ANN401 - module attribute protocol
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "KEY_ENV",

@@ -5,11 +5,8 @@ rejected, no infinity or NaN), ``Number``, ``WholeNumber`` and ``Flag`` the
 scalar types of every numeric and boolean field, and ``not_below`` the ordering
 rule behind the cross-field validators (``min <= typical <= max``).
 
-The scalar types are strict, so validation takes JSON's types as the served
-schema states them: a boolean is never a number, ``"1"`` is not a number and
-``1`` or ``"yes"`` is not a flag (YAML's ``yes`` loads as ``true`` before
-validation). An integer is a number (``1`` for a float field) and a float with
-no fraction is an integer (``5.0``), as JSON Schema counts them. The section
+The scalar types are the core's strict ones (``core.fields``, re-exported here),
+so validation takes JSON's types as the served schema states them. The section
 models live in ``route_settings``, ``link_settings``, ``scenario_settings`` and
 ``settings``.
 
@@ -19,9 +16,11 @@ configuration; it holds only what those modules have in common.
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Final
 
-from pydantic import ConfigDict, Strict, ValidationInfo
+from pydantic import ConfigDict, ValidationInfo
+
+from exporterhub.core.fields import Flag, Number, WholeNumber, whole_number
 
 __all__ = ["FROZEN", "Flag", "Number", "WholeNumber", "not_below", "whole_number"]
 
@@ -29,28 +28,6 @@ FROZEN: Final = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 """Model config of every section: frozen, unknown keys are errors, and infinity
 and NaN are refused (YAML can spell them; JSON cannot, so the schema could not say
 they are allowed)."""
-
-
-def whole_number(value: object) -> object:
-    """Return a float without fraction as an int; anything else unchanged.
-
-    The ``mode="before"`` field validator of every ``WholeNumber`` field: JSON
-    Schema counts ``5.0`` as an integer, strict int validation would refuse it.
-    (As a ``BeforeValidator`` inside the type, pydantic would drop the bounds
-    of a nullable field from its JSON schema.)
-    """
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-Number = Annotated[float, Strict()]
-"""A float field: an int or a float, never a boolean or a string."""
-WholeNumber = Annotated[int, Strict()]
-"""An integer field: an int (or, through ``whole_number``, a float without
-fraction), never a boolean or a string."""
-Flag = Annotated[bool, Strict()]
-"""A boolean field: ``true`` or ``false`` only (YAML's ``yes``/``no`` load as such)."""
 
 
 def not_below(info: ValidationInfo, value: float, *names: str) -> None:
