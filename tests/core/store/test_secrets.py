@@ -196,11 +196,12 @@ class TestKeySource:
             await TargetStore.open(str(tmp_path / "store.db"), key_file=key_file)
 
     async def test_malformed_environment(self, tmp_path, monkeypatch):
-        """A malformed EXPORTERHUB_SECRET_KEY is refused, naming the variable."""
+        """A malformed EXPORTERHUB_SECRET_KEY is refused before anything is made."""
         monkeypatch.setenv(KEY_ENV, "not-a-key")
         with pytest.raises(SecretKeyError, match=KEY_ENV) as caught:
             await TargetStore.open(str(tmp_path / "store.db"))
         assert "not-a-key" not in str(caught.value)
+        assert list(tmp_path.iterdir()) == []
 
     async def test_unreadable_key_file(self, tmp_path):
         """A key file that cannot be read is one clear error naming it."""
@@ -386,6 +387,26 @@ class TestRotation:
         with pytest.raises(SecretKeyError, match="phd2/rig") as caught:
             await store.get("phd2", "rig")
         assert SECRET not in str(caught.value)
+
+    async def test_writes_refused_after_another_process_rotated(
+        self, store, location, key_file
+    ):
+        """A store holding a rotated-away key writes no target, so none is lost."""
+        await store.create("phd2", "rig", rig().model_dump())
+        other = await TargetStore.open(location, key_file=key_file)
+        try:
+            await other.rotate_key(generate_key())
+            token = await other.change_token()
+            with pytest.raises(SecretKeyError, match="rotated by another process"):
+                await store.create("kasa", "plug", {"password": SecretStr("x")})
+            with pytest.raises(SecretKeyError, match="rotated by another process"):
+                await store.set_enabled("phd2", "rig", False)
+            assert await other.get("kasa", "plug") is None
+            assert (await other.get("phd2", "rig")).enabled is True
+            assert await other.change_token() == token
+            assert (await other.create("kasa", "plug", {})).revision == 1
+        finally:
+            await other.close()
 
     async def test_rotation_refuses_undecryptable(self, store, location):
         """A secret the current key cannot read stops the rotation, naming it."""

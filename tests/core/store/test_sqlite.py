@@ -103,7 +103,9 @@ class TestFile:
         """A file that cannot be created is one clear error naming the store."""
         (tmp_path / "plain").write_text("a file, not a directory")
         with pytest.raises(StoreError, match=r"plain/store\.db: cannot create"):
-            await TargetStore.open(str(tmp_path / "plain" / "store.db"))
+            await TargetStore.open(
+                str(tmp_path / "plain" / "store.db"), key_file=tmp_path / "store.key"
+            )
 
     async def test_not_a_database(self, tmp_path):
         """A file that is not SQLite is refused, naming the store."""

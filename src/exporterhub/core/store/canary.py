@@ -4,8 +4,9 @@
 when the key lives in one and is missing); a store with one must be opened with the
 key that made it, or with the pending key of an unfinished rotation, which is then
 finished. Otherwise one ``SecretKeyError`` names every target whose secrets cannot be
-decrypted. ``reencrypt`` is the database half of a key rotation. It must not hold
-keys beyond the call, nor log one.
+decrypted. ``reencrypt`` is the database half of a key rotation, and
+``check_canary`` keeps a process whose key was rotated away from writing secrets
+nobody can read. It must not hold keys beyond the call, nor log one.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from exporterhub.core.store.errors import SecretKeyError
 from exporterhub.core.store.keys import (
     KEY_ENV,
     KeySource,
+    LoadedKey,
     create_key_file,
     discard_pending,
     finish_pending,
@@ -31,7 +33,7 @@ from exporterhub.core.store.keys import (
 from exporterhub.core.store.schema import META_ROW, store_meta, targets
 from exporterhub.core.store.sealing import SealError, reseal, secret_tokens
 
-__all__ = ["CANARY", "reencrypt", "settle_key", "undecryptable"]
+__all__ = ["CANARY", "check_canary", "reencrypt", "settle_key", "undecryptable"]
 
 _log = structlog.get_logger(__name__)
 
@@ -39,8 +41,8 @@ CANARY: Final = b"exporterhub store canary v1"
 _NAMED: Final = 20
 
 
-def _proves(key: bytes | None, canary: str) -> bool:
-    if key is None:
+def _proves(key: bytes | None, canary: str | None) -> bool:
+    if key is None or canary is None:
         return False
     try:
         return Fernet(key).decrypt(canary.encode("ascii")) == CANARY
@@ -89,19 +91,41 @@ async def _read_canary(conn: AsyncConnection) -> str | None:
     return canary
 
 
-async def _set_canary(conn: AsyncConnection, key: bytes) -> None:
+async def _set_canary(conn: AsyncConnection, key: bytes) -> str:
     token = Fernet(key).encrypt(CANARY).decode("ascii")
     await conn.execute(
         update(store_meta).where(store_meta.c.id == META_ROW).values(canary=token)
     )
+    return token
 
 
-async def settle_key(writer: AsyncEngine, source: KeySource, where: str) -> bytes:
-    """Return the store's key from ``source``, creating the key and canary if new.
+async def check_canary(conn: AsyncConnection, expected: str, where: str) -> None:
+    """Refuse a write whose process holds a key another process has rotated away.
+
+    Call last in a write transaction that bumped the change counter: that row is
+    then locked, so a rotation either committed before (and is seen here) or waits
+    until this transaction is over and re-encrypts what it wrote.
+
+    Raises:
+        SecretKeyError: the canary changed since this process proved its key;
+            raised inside the transaction, so nothing is written.
+    """
+    if await _read_canary(conn) != expected:
+        raise SecretKeyError(
+            f"the secret key of store at {where} was rotated by another process: "
+            "restart this one with the new key (nothing was written)"
+        )
+
+
+async def settle_key(
+    writer: AsyncEngine, source: KeySource, loaded: LoadedKey, where: str
+) -> tuple[bytes, str]:
+    """Return the store's key and canary, creating the key and canary if new.
 
     Args:
         writer: the store's engine with the write option set.
         source: where the key lives.
+        loaded: what ``read_key(source)`` found there.
         where: the store's redacted URL, for messages.
 
     Raises:
@@ -109,9 +133,7 @@ async def settle_key(writer: AsyncEngine, source: KeySource, where: str) -> byte
             canary, or not the store's key; the message names the targets whose
             secrets it cannot decrypt.
     """
-    loaded = await asyncio.to_thread(read_key, source)
     key, pending = loaded.key, loaded.pending
-    chosen: bytes | None = None
     async with writer.begin() as conn:  # BEGIN IMMEDIATE: one process keys a store
         canary = await _read_canary(conn)
         if canary is None:
@@ -119,13 +141,21 @@ async def settle_key(writer: AsyncEngine, source: KeySource, where: str) -> byte
                 key = await asyncio.to_thread(create_key_file, source.path)
                 _log.info("store_key_created", key_file=str(source.path))
             if key is not None:
-                await _set_canary(conn, key)
+                token = Fernet(key).encrypt(CANARY).decode("ascii")
+                await conn.execute(  # only if no other process keyed it meanwhile
+                    update(store_meta)
+                    .where(store_meta.c.id == META_ROW, store_meta.c.canary.is_(None))
+                    .values(canary=token)
+                )
                 canary = await _read_canary(conn)
-        if canary is not None:
-            chosen = next((k for k in (key, pending) if _proves(k, canary)), None)
+        elif not (_proves(key, canary) or _proves(pending, canary)):
+            # Another process may have keyed this new store after we read the source.
+            again = await asyncio.to_thread(read_key, source)
+            key, pending = again.key, again.pending
+        chosen = next((k for k in (key, pending) if _proves(k, canary)), None)
         if chosen is None:
             names = await undecryptable(conn, key)
-    if chosen is None:
+    if chosen is None or canary is None:
         if key is None:
             raise SecretKeyError(
                 f"{source.describe()} is missing, and store at {where} was keyed "
@@ -141,11 +171,16 @@ async def settle_key(writer: AsyncEngine, source: KeySource, where: str) -> byte
         else:  # a rotation committed but crashed before replacing the key file
             await asyncio.to_thread(finish_pending, source.path)
             _log.warning("store_key_rotation_finished", key_file=str(source.path))
-    return chosen
+    return chosen, canary
 
 
-async def reencrypt(conn: AsyncConnection, new: bytes, old: Sequence[bytes]) -> int:
-    """Re-encrypt every secret and the canary with ``new``, in the caller's transaction.
+async def reencrypt(
+    conn: AsyncConnection, new: bytes, old: Sequence[bytes]
+) -> tuple[int, str]:
+    """Re-encrypt the canary and every secret with ``new``, in the caller's transaction.
+
+    The canary goes first: its row lock makes writers of other processes either
+    finish before the targets are read or fail ``check_canary`` afterwards.
 
     Args:
         conn: a connection in a write transaction.
@@ -153,11 +188,12 @@ async def reencrypt(conn: AsyncConnection, new: bytes, old: Sequence[bytes]) -> 
         old: keys the stored secrets may be encrypted with.
 
     Returns:
-        How many targets hold secrets (and were rewritten).
+        How many targets hold secrets (and were rewritten), and the new canary.
 
     Raises:
         SecretKeyError: a target's secret decrypts with none of the keys.
     """
+    canary = await _set_canary(conn, new)
     keys = MultiFernet([Fernet(k) for k in (new, *old)])
     rows = await conn.execute(
         select(targets.c.id, targets.c.kind, targets.c.name, targets.c.settings)
@@ -176,5 +212,4 @@ async def reencrypt(conn: AsyncConnection, new: bytes, old: Sequence[bytes]) -> 
                 update(targets).where(targets.c.id == row.id).values(settings=settings)
             )
             count += 1
-    await _set_canary(conn, new)
-    return count
+    return count, canary

@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from exporterhub.core.clock import Clock, SystemClock
-from exporterhub.core.store.canary import reencrypt, settle_key
+from exporterhub.core.store.canary import check_canary, reencrypt, settle_key
 from exporterhub.core.store.engine import (
     WRITE,
     make_engine,
@@ -39,6 +39,7 @@ from exporterhub.core.store.keys import (
     discard_pending,
     locate_key,
     parse_key,
+    read_key,
     write_key_file,
     write_pending,
 )
@@ -78,6 +79,7 @@ class TargetStore:
         location: str,
         key_source: KeySource,
         key: bytes,
+        canary: str,
         clock: Clock,
     ) -> None:
         self._engine = engine
@@ -87,6 +89,7 @@ class TargetStore:
         self.key_file = key_source.path
         self._keys = [key]
         self._fernet = MultiFernet([Fernet(key)])
+        self._canary = canary
         self._clock = clock
         # SQLite writes serialise on one file lock anyway; queueing them here
         # leaves the busy timeout to other processes.
@@ -125,6 +128,7 @@ class TargetStore:
         where = redact_url(full)
         path = sqlite_path(full)
         source = locate_key(path, key_file, where)
+        loaded = await asyncio.to_thread(read_key, source)  # a bad key creates nothing
         if path is not None:
             await asyncio.to_thread(
                 prepare_sqlite_file, path, create=create, where=where
@@ -134,7 +138,9 @@ class TargetStore:
             with translate_errors(where, make_url(full).password):
                 async with engine.execution_options(**WRITE).begin() as conn:
                     created = await conn.run_sync(upgrade, create=create, where=where)
-                key = await settle_key(engine.execution_options(**WRITE), source, where)
+                key, canary = await settle_key(
+                    engine.execution_options(**WRITE), source, loaded, where
+                )
         except BaseException:
             await engine.dispose()
             raise
@@ -149,6 +155,7 @@ class TargetStore:
             location=where,
             key_source=source,
             key=key,
+            canary=canary,
             clock=clock or SystemClock(),
         )
 
@@ -166,12 +173,19 @@ class TargetStore:
                 yield conn
 
     @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
+    async def _write(self, *, keyed: bool = True) -> AsyncIterator[AsyncConnection]:
+        """Run the body in one write transaction, committed before this returns.
+
+        ``keyed`` writes (targets, whose secrets need the current key) end by
+        checking that no other process rotated the key meanwhile.
+        """
         lock = self._write_lock if self._serial else contextlib.nullcontext()
         async with lock:
             with translate_errors(self.location, self._password):
                 async with self._writer.begin() as conn:
                     yield conn
+                    if keyed:
+                        await check_canary(conn, self._canary, self.location)
 
     def _target(self, row: Row[Any]) -> StoredTarget:
         try:
@@ -306,7 +320,7 @@ class TargetStore:
         key = (status.kind, status.name)
         if self._written.get(key) == status:
             return
-        async with self._write() as conn:
+        async with self._write(keyed=False) as conn:
             await upsert_status(conn, status)
         self._written[key] = status
 
@@ -317,7 +331,7 @@ class TargetStore:
 
     async def delete_status(self, kind: str, name: str) -> None:
         """Forget the status of ``kind/name``; no error when there is none."""
-        async with self._write() as conn:
+        async with self._write(keyed=False) as conn:
             await delete_status(conn, kind, name)
         self._written.pop((kind, name), None)
 
@@ -331,7 +345,9 @@ class TargetStore:
         the caller holds ``new_key`` and must have the variable set to it before
         the next start (``key_file`` is None in that case). Revisions, timestamps
         and the change token stay as they were: no setting changed. Other
-        processes still holding the old key must be restarted with the new one.
+        processes still holding the old key must be restarted with the new one:
+        their target writes are refused from the rotation on, so they cannot
+        store a secret sealed with the old key.
 
         Returns:
             How many targets hold secrets (all re-encrypted).
@@ -345,8 +361,8 @@ class TargetStore:
         if path is not None:
             await asyncio.to_thread(write_pending, path, new)
         try:
-            async with self._write() as conn:
-                count = await reencrypt(conn, new, self._keys)
+            async with self._write(keyed=False) as conn:
+                count, canary = await reencrypt(conn, new, self._keys)
         except BaseException:
             if path is not None:
                 await asyncio.to_thread(discard_pending, path)
@@ -354,6 +370,7 @@ class TargetStore:
         # Keep the old keys for reads that were in flight during the rotation.
         self._keys.insert(0, new)
         self._fernet = MultiFernet([Fernet(k) for k in self._keys])
+        self._canary = canary
         if path is not None:
             await asyncio.to_thread(write_key_file, path, new)
             await asyncio.to_thread(discard_pending, path)
