@@ -24,6 +24,7 @@ from exporterhub.hub import (
     build_hub,
     config_loader,
     load_hub_settings,
+    open_store,
     serve,
     targets_from_settings,
 )
@@ -52,6 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve_p = sub.add_parser("serve", help="run every configured exporter")
     serve_p.add_argument("--config", "--config.file", dest="config", type=Path)
     serve_p.add_argument("--web.listen-address", dest="listen_address")
+    serve_p.add_argument(
+        "--web.config.file",
+        dest="web_config",
+        type=Path,
+        help="TLS and basic auth, in the Prometheus exporter-toolkit format",
+    )
+    serve_p.add_argument(
+        "--store",
+        dest="store",
+        help="target store: a SQLite file (default exporterhub.db beside the "
+        "config file) or a postgresql:// URL",
+    )
     _add_common(serve_p)
 
     demo_p = sub.add_parser("demo", help="every exporter against its simulator")
@@ -73,8 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cli_overrides(args: argparse.Namespace) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
+    web: dict[str, Any] = {}
     if getattr(args, "listen_address", None):
-        overrides["web"] = {"listen_address": args.listen_address}
+        web["listen_address"] = args.listen_address
+    if getattr(args, "web_config", None):
+        web["config_file"] = args.web_config
+    if web:
+        overrides["web"] = web
+    store = getattr(args, "store", None)
+    if store:
+        is_url = "://" in store
+        overrides["store"] = {"url": store} if is_url else {"path": store}
     log: dict[str, str] = {}
     if getattr(args, "log_level", None):
         log["level"] = args.log_level
@@ -113,8 +135,14 @@ async def _serve(args: argparse.Namespace) -> None:
             return first
         return await reload_targets()
 
-    state = build_hub(plugins, load)
-    await serve(state, settings.web.listen_address, settings.web)
+    store = await open_store(settings.store, args.config)
+    try:
+        state = build_hub(
+            plugins, load, store=store, poll_interval=settings.store.poll_interval
+        )
+        await serve(state, settings.web.listen_address, settings.web)
+    finally:
+        await store.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,20 +1,26 @@
 """``exporterhub demo``: every exporter against its own simulator on 127.0.0.1.
 
-Starts the simulators on loopback, points the exporters at them and serves metrics
-until Ctrl-C. Two more plugs are left for plug discovery to find (unicast, as
-loopback has no broadcast). Only wiring; the simulators and exporters are the real ones.
+Starts the simulators on loopback, puts a target for each into a throwaway target
+store (so the UI can edit, disable and delete them, and add more) and serves
+metrics, API and UI until Ctrl-C. Two more plugs are left for plug discovery to
+find (unicast, as loopback has no broadcast). Only wiring; the simulators and
+exporters are the real ones.
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Protocol
 
 from pydantic import SecretStr
 
-from exporterhub.core.plugin import Target
+from exporterhub.core.control import storable_kinds
+from exporterhub.core.plugin import ExporterPlugin, Target
+from exporterhub.core.store import TargetStore, store_url
 from exporterhub.exporters import load_plugins
 from exporterhub.exporters.chaos.plugin import to_target as chaos_target
 from exporterhub.exporters.chaos.settings import ChaosTargetSettings
@@ -104,6 +110,21 @@ def _finder(addresses: list[str]) -> Target:
     )
 
 
+async def _throwaway_store(
+    directory: Path, plugins: Mapping[str, ExporterPlugin], targets: Sequence[Target]
+) -> TargetStore:
+    """Open a store in ``directory`` holding the demo's targets (sources aside)."""
+    store = await TargetStore.open(
+        store_url(str(directory / "demo.db")), key_file=directory / "demo.key"
+    )
+    kinds = storable_kinds(plugins)
+    for target in targets:
+        if not target.discovers:
+            kind = kinds[target.kind]
+            await store.create(target.kind, target.name, kind.settings(target))
+    return store
+
+
 async def run_demo(listen_address: str, *, speed: float = 1.0) -> None:
     """Run the simulators and the exporters until interrupted."""
     running: list[tuple[str, _Simulator]] = []
@@ -169,10 +190,15 @@ async def run_demo(listen_address: str, *, speed: float = 1.0) -> None:
         # The Starlink exporter simulates its dish in-process (simulation mode).
         targets.append(starlink_target(StarlinkTargetSettings()))
 
-        async def load() -> Sequence[Target]:
-            return targets
+        plugins = load_plugins()
+        workdir = tempfile.TemporaryDirectory(prefix="exporterhub-demo-")
+        store = await _throwaway_store(Path(workdir.name), plugins, targets)
+        sources = [t for t in targets if t.discovers]
 
-        state = build_hub(load_plugins(), load, title="exporterhub demo")
+        async def load() -> Sequence[Target]:
+            return sources  # the rest are stored: the UI can edit them
+
+        state = build_hub(plugins, load, title="exporterhub demo", store=store)
         host_port = listen_address.replace("0.0.0.0", "127.0.0.1")  # noqa: S104
         print("exporterhub demo: simulators and exporters on loopback", flush=True)
         for label, sim in running:
@@ -183,7 +209,11 @@ async def run_demo(listen_address: str, *, speed: float = 1.0) -> None:
         print(f"  starlink http://{host_port}/api/status", flush=True)
         print(f"  landing  http://{host_port}/", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
-        await serve(state, listen_address)
+        try:
+            await serve(state, listen_address)
+        finally:
+            await store.close()
+            workdir.cleanup()
     finally:
         for _, sim in running:
             with contextlib.suppress(Exception):

@@ -8,19 +8,22 @@ and no metric logic.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
+import structlog
 from prometheus_client import CollectorRegistry, Counter, disable_created_metrics
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from exporterhub import __version__
 from exporterhub.core.app import HubState, create_app
+from exporterhub.core.catalog import Catalog
 from exporterhub.core.clock import Clock, SystemClock
 from exporterhub.core.config import load_settings, read_yaml
 from exporterhub.core.connections import (
@@ -29,6 +32,7 @@ from exporterhub.core.connections import (
     ServerLimits,
     raise_open_file_limit,
 )
+from exporterhub.core.control import DEFAULT_POLL_INTERVAL, ControlPlane, storable_kinds
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.exposition import Exposition
 from exporterhub.core.logging import configure_logging
@@ -41,7 +45,13 @@ from exporterhub.core.server import (
     run,
 )
 from exporterhub.core.targets import TargetRunner
+from exporterhub.core.webconfig import BasicAuthCheck, load_web_config
 from exporterhub.exporters import load_plugins
+
+if TYPE_CHECKING:
+    from exporterhub.core.store import TargetStore
+
+_log = structlog.get_logger(__name__)
 
 __all__ = [
     "DEFAULT_LISTEN_ADDRESS",
@@ -49,12 +59,14 @@ __all__ = [
     "build_hub",
     "file_targets",
     "load_hub_settings",
+    "open_store",
     "run_command",
     "serve",
     "targets_from_settings",
 ]
 
 DEFAULT_LISTEN_ADDRESS: Final = ":8750"
+DEFAULT_STORE_FILE: Final = "exporterhub.db"
 
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 
@@ -65,6 +77,19 @@ class WebSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     listen_address: str = DEFAULT_LISTEN_ADDRESS
+    config_file: Path | None = Field(
+        default=None,
+        description="exporter-toolkit web config: TLS and basic auth "
+        "(--web.config.file).",
+    )
+    external_address: str | None = Field(
+        default=None,
+        description="host:port Prometheus reaches this exporter at, for /api/sd.",
+    )
+    protect_metrics: bool = Field(
+        default=False,
+        description="With basic_auth_users, /metrics and /probe need them too.",
+    )
     max_connections: int = Field(
         default=512,
         ge=1,
@@ -111,6 +136,40 @@ class WebSettings(BaseModel):
         return value
 
 
+class StoreSettings(BaseModel):
+    """Where stored targets live (``--store``, ``store:`` in YAML, env)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path | None = Field(
+        default=None, description="SQLite file (created 0600 on first start)."
+    )
+    url: str | None = Field(
+        default=None,
+        description="A database URL instead: postgresql://… for several replicas.",
+    )
+    key_file: Path | None = Field(
+        default=None,
+        description="Where the secret key lives (default: beside the SQLite file); "
+        "EXPORTERHUB_SECRET_KEY wins.",
+    )
+    poll_interval: float = Field(
+        default=DEFAULT_POLL_INTERVAL,
+        ge=1,
+        le=3600,
+        description="Seconds between checks for changes made by other processes.",
+    )
+
+    def location(self, config: Path | None) -> str:
+        """Return the store's path or URL: the default is beside the config file."""
+        if self.url:
+            return self.url
+        if self.path is not None:
+            return str(self.path)
+        base = config.parent if config is not None else Path()
+        return str(base / DEFAULT_STORE_FILE)
+
+
 class LogSettings(BaseModel):
     """Logging level and format."""
 
@@ -129,6 +188,7 @@ class HubSettings(BaseSettings):
 
     web: WebSettings = Field(default_factory=WebSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
     exporters: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
@@ -196,8 +256,19 @@ def build_hub(
     *,
     title: str = "exporterhub",
     clock: Clock | None = None,
+    store: TargetStore | None = None,
+    poll_interval: float = DEFAULT_POLL_INTERVAL,
 ) -> HubState:
-    """Build the exposition, runner and app state for ``plugins``."""
+    """Build the exposition, runner, control plane and app state for ``plugins``.
+
+    Args:
+        plugins: the exporters, by kind.
+        load_targets: (re)reads the file and flag targets.
+        title: shown on the pages.
+        clock: the wall clock (a fake one in tests).
+        store: the target store, if targets may be added at run time.
+        poll_interval: seconds between checks of the store for outside changes.
+    """
     clock = clock or SystemClock()
     disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series
     registry = CollectorRegistry(auto_describe=True)
@@ -235,6 +306,13 @@ def build_hub(
         clock=clock,
         load_targets=load_targets,
         count_dropped_connection=lambda reason: dropped.labels(reason).inc(),
+        control=ControlPlane(
+            runner,
+            Catalog(storable_kinds(plugins), store),
+            load_targets,
+            clock,
+            poll_interval=poll_interval,
+        ),
     )
     for plugin in plugins.values():
         extend = getattr(plugin, "extend_app", None)
@@ -248,18 +326,37 @@ async def serve(
 ) -> None:
     """Serve ``state`` until SIGINT/SIGTERM.
 
-    Raises the open-file limit first, caps connections below it, counts dropped
-    connections in ``exporterhub_http_connections_dropped_total{reason}`` and logs
-    failed ``accept()`` calls once per interval.
+    Reads the web configuration file (TLS, basic auth) first, raises the
+    open-file limit, caps connections below it, counts dropped connections in
+    ``exporterhub_http_connections_dropped_total{reason}`` and logs failed
+    ``accept()`` calls once per interval. A listener other machines can reach
+    that accepts changes without credentials is logged as a warning (the UI
+    shows it too).
 
     Raises:
-        ConfigError: the listen address is invalid.
+        ConfigError: the listen address or the web configuration is invalid.
     """
+    web = web or WebSettings()
     host, port = parse_listen_address(listen_address)
+    context = None
+    if web.config_file is not None:
+        config, context = load_web_config(web.config_file)
+        if config.auth_enabled:
+            state.auth = BasicAuthCheck(config.basic_auth_users)
+        state.response_headers = dict(config.http_server_config.headers)
+        state.protect_metrics = web.protect_metrics
+    state.external_address = web.external_address
+    state.exposed = state.auth is None and not _loopback(host)
+    if state.exposed and state.plane.store is not None:
+        _log.warning(
+            "listener_accepts_changes_without_credentials",
+            address=listen_address,
+            hint="set basic_auth_users in --web.config.file, or listen on 127.0.0.1",
+        )
     sock = bind_socket(host, port)
-    limits = (web or WebSettings()).limits(raise_open_file_limit())
+    limits = web.limits(raise_open_file_limit())
     guard = ConnectionGuard(limits, state.count_dropped_connection)
-    server = make_server(create_app(state), host, port, guard=guard)
+    server = make_server(create_app(state), host, port, guard=guard, ssl=context)
     asyncio.get_running_loop().set_exception_handler(
         AcceptErrorThrottle(limits.log_interval)
     )
@@ -267,6 +364,32 @@ async def serve(
         await server.serve(sockets=[sock])
     finally:
         sock.close()
+
+
+def _loopback(host: str) -> bool:
+    """Say whether only this machine can reach ``host``."""
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def open_store(settings: StoreSettings, config: Path | None) -> TargetStore:
+    """Open (and create or migrate) the target store the settings name.
+
+    Raises:
+        ConfigError: the store cannot be opened (its URL, its key, its schema);
+            the message names it with any password redacted.
+    """
+    from exporterhub.core.store import StoreError, TargetStore, store_url
+
+    location = settings.location(config)
+    try:
+        return await TargetStore.open(store_url(location), key_file=settings.key_file)
+    except StoreError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def config_loader(

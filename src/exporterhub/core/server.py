@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable, Coroutine
+from ssl import SSLContext
 from typing import Any, TypeVar
 
 import uvicorn
@@ -84,6 +85,7 @@ def make_server(
     *,
     guard: ConnectionGuard | None = None,
     http: str = "httptools",
+    ssl: SSLContext | None = None,
 ) -> uvicorn.Server:
     """Return a uvicorn server for ``app`` (call ``await server.serve()``).
 
@@ -94,6 +96,7 @@ def make_server(
         guard: deadlines and the connection cap; one with the default limits
             when None.
         http: ``httptools`` or ``h11`` (tests run both parsers).
+        ssl: the TLS context of ``--web.config.file``; plain HTTP when None.
     """
     guard = guard or ConnectionGuard(ServerLimits())
     config = uvicorn.Config(
@@ -108,6 +111,9 @@ def make_server(
         timeout_keep_alive=max(1, round(guard.limits.idle_timeout)),
         server_header=False,
     )
+    if ssl is not None:
+        config.load()
+        config.ssl = ssl  # uvicorn builds its own from files; ours has the toolkit's
     return uvicorn.Server(config)
 
 
