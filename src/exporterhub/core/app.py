@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from exporterhub import __version__
@@ -38,6 +37,7 @@ from exporterhub.core.frontdoor import FrontDoor
 from exporterhub.core.plugin import Target
 from exporterhub.core.snapshot import is_fresh
 from exporterhub.core.targets import TargetRunner
+from exporterhub.core.ui import build_router as ui_router
 from exporterhub.core.webconfig import BasicAuthCheck
 
 __all__ = ["HealthAnswer", "HubState", "ReloadResult", "create_app"]
@@ -252,27 +252,7 @@ def create_app(state: HubState) -> FrontDoor:
     for router in state.routers:
         app.include_router(router)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def landing() -> str:
-        links = [
-            ("/metrics", "Metrics"),
-            ("/health", "Health"),
-            ("/-/ready", "Readiness"),
-            ("/api/targets", "Targets (JSON)"),
-            ("/docs", "API docs"),
-            *state.extra_links,
-        ]
-        items = "".join(
-            f'<li><a href="{html.escape(href)}">{html.escape(text)}</a></li>'
-            for href, text in links
-        )
-        title = html.escape(state.title)
-        return (
-            "<!doctype html><html><head><meta charset='utf-8'>"
-            f"<title>{title}</title></head><body><h1>{title}</h1>"
-            f"<p>exporterhub {html.escape(__version__)}</p><ul>{items}</ul>"
-            "</body></html>"
-        )
+    app.include_router(ui_router(state))
 
     return FrontDoor(
         app,
