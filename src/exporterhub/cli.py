@@ -1,4 +1,4 @@
-"""The ``exporterhub`` command: serve, demo, simulate, check-config.
+"""The ``exporterhub`` command: serve, demo, simulate, check-config, targets.
 
 Parses flags, loads configuration and hands over to ``hub``; no logic of its own.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-from exporterhub import __version__
+from exporterhub import __version__, targets_cli
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.logging import LEVELS, configure_logging
 from exporterhub.core.plugin import Target
@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check_p = sub.add_parser("check-config", help="validate a config file and exit")
     check_p.add_argument("file", type=Path)
+
+    targets_cli.add_parser(sub)
     return parser
 
 
@@ -151,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check-config":
             return _check_config(args.file)
+        if args.command == "targets":
+            return targets_cli.main(args)
         if args.command == "simulate":
             module = importlib.import_module(
                 f"exporterhub.simulators.{MODULES.get(args.kind, args.kind)}"
