@@ -1,5 +1,5 @@
 """``python -m benchmarks [ingest] [scrape] [startup] [chaos] [starlink] [kasa]
-[prometheus]``
+[prometheus] [controlplane]``
 (``make bench``: all).
 
 Prints a Markdown table of medians and same-run ratios. A run of all suites
@@ -17,7 +17,16 @@ import traceback
 
 
 def main(argv: list[str]) -> int:
-    from benchmarks import chaos, ingest, kasa, prometheus, scrape, starlink, startup
+    from benchmarks import (
+        chaos,
+        controlplane,
+        ingest,
+        kasa,
+        prometheus,
+        scrape,
+        starlink,
+        startup,
+    )
     from benchmarks.report import Report
     from exporterhub.core.logging import configure_logging
 
@@ -30,6 +39,7 @@ def main(argv: list[str]) -> int:
         "starlink": starlink.run,
         "kasa": kasa.run,
         "prometheus": prometheus.run,
+        "controlplane": controlplane.run,
     }
     chosen = argv or list(suites)
     unknown = [name for name in chosen if name not in suites]

@@ -14,6 +14,9 @@
   exposition of a standalone exporter, fetched from it by the benchmark).
 - ``fastapi``: the earlier baseline: FastAPI returning the constant, on the
   project's ``make_server`` (kept as a second row).
+- ``controlplane``: the real app whose targets come from a SQLite store at
+  ``FILE`` (seeded with ``COUNT`` bench targets whose workers publish once, 10
+  series each, so 1,000 targets give the 10,000 series of the scrape benchmark).
 - ``prometheus-client``: the same 10,000 series as prometheus_client ``Gauge``
   series set every second with ``gauge.labels(...).set(value)``, served by
   prometheus_client's ``start_http_server`` (an exporter written the usual way).
@@ -27,6 +30,7 @@ import gzip
 import math
 import time
 from pathlib import Path
+from typing import Any
 
 from benchmarks import workload
 from exporterhub.core.logging import configure_logging
@@ -162,6 +166,33 @@ def serve_prometheus_client(port: int) -> None:
         time.sleep(max(0.0, math.floor(now) + 1.0 - time.time()))
 
 
+async def seed_store(path: Path, count: int) -> Any:
+    """Open a SQLite store at ``path`` holding ``count`` bench targets."""
+    from exporterhub.core.store import TargetStore, store_url
+
+    store = await TargetStore.open(
+        store_url(str(path)), key_file=path.with_suffix(".key")
+    )
+    existing = {t.name for t in await store.list()}
+    for index in range(count):
+        name = f"t{index:05d}"
+        if name not in existing:
+            await store.create(workload.KIND, name, {"index": index})
+    return store
+
+
+async def serve_controlplane(port: int, path: Path, count: int) -> None:
+    """The real app with ``count`` stored bench targets (workers publish once)."""
+    from exporterhub.hub import serve
+
+    store = await seed_store(path, count)
+    try:
+        state = workload.build_state(changing=False, store=store, families=1)
+        await serve(state, f"{HOST}:{port}")
+    finally:
+        await store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument(
@@ -173,10 +204,12 @@ def main() -> None:
             "ceiling-file",
             "fastapi",
             "prometheus-client",
+            "controlplane",
         ),
     )
     parser.add_argument("port", type=int)
     parser.add_argument("file", nargs="?", type=Path)
+    parser.add_argument("count", nargs="?", type=int, default=1000)
     args = parser.parse_args()
     configure_logging("warning", "json")
     with contextlib.suppress(KeyboardInterrupt):
@@ -187,6 +220,8 @@ def main() -> None:
             serve_ceiling(args.port, body, gzip.compress(body, 5, mtime=0))
         elif args.which == "prometheus-client":
             serve_prometheus_client(args.port)
+        elif args.which == "controlplane":
+            run(serve_controlplane(args.port, args.file, args.count))
         elif args.which == "fastapi":
             run(serve_fastapi(args.port))
         else:

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from exporterhub.core.clock import Clock, SystemClock
+from exporterhub.core.kinds import StoredKind
 from exporterhub.core.metrics import Kind, MetricSpec, Sample
 from exporterhub.core.plugin import Target, TargetPublisher
 
@@ -84,7 +85,8 @@ def identity(index: int) -> tuple[tuple[str, str], ...]:
 
 
 class BenchSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str = ""
     index: int
 
 
@@ -93,6 +95,19 @@ def targets() -> list[Target]:
         Target(kind=KIND, name=f"t{i:03d}", settings=BenchSettings(index=i))
         for i in range(N_TARGETS)
     ]
+
+
+def to_target(settings: BenchSettings) -> Target:
+    return Target(kind=KIND, name=settings.name, settings=settings)
+
+
+STORED = StoredKind(
+    kind=KIND,
+    title="Bench device",
+    model=BenchSettings,
+    to_target=to_target,
+    key_metrics=("bench_sensor_temperature_celsius",),
+)
 
 
 class BenchPlugin:
@@ -105,9 +120,13 @@ class BenchPlugin:
     kind = KIND
     prefix = KIND
     specs: Sequence[MetricSpec[Any]] = SPECS
+    stored = STORED
 
-    def __init__(self, changing: bool = True) -> None:
+    def __init__(self, changing: bool = True, families: int = len(SPECS)) -> None:
         self.changing = changing
+        self.specs = SPECS[:families]
+        self.starts: dict[str, int] = {}
+        """Worker starts per target (the control-plane benchmark counts restarts)."""
 
     def targets_from_config(self, data: Mapping[str, Any], source: str) -> list[Target]:
         return targets()
@@ -123,6 +142,7 @@ class BenchPlugin:
         self, target: Target, publisher: TargetPublisher[Any], clock: Clock
     ) -> None:
         index = _index(target)
+        self.starts[target.name] = self.starts.get(target.name, 0) + 1
         if not self.changing:
             publisher.data(values(index, 0))
             await asyncio.Event().wait()
@@ -142,12 +162,28 @@ async def _load() -> Sequence[Target]:
     return targets()
 
 
-def build_state(clock: Clock | None = None, *, changing: bool = True) -> Any:
-    """Return a ``HubState`` wired by the real ``build_hub`` for the bench plugin."""
+def build_state(
+    clock: Clock | None = None,
+    *,
+    changing: bool = True,
+    store: Any = None,
+    families: int = len(SPECS),
+) -> Any:
+    """Return a ``HubState`` wired by the real ``build_hub`` for the bench plugin.
+
+    With a ``store`` the targets come from it (the control-plane benchmark);
+    without one, the 100 targets come from the "file". ``families`` cuts each
+    target's series to that many families of 10.
+    """
     from exporterhub.hub import build_hub
 
-    plugin = BenchPlugin(changing)
-    return build_hub({KIND: plugin}, _load, title="bench", clock=clock)
+    plugin = BenchPlugin(changing, families)
+
+    async def no_files() -> Sequence[Target]:
+        return []
+
+    load = _load if store is None else no_files
+    return build_hub({KIND: plugin}, load, title="bench", clock=clock, store=store)
 
 
 def static_publishers(state: Any) -> list[TargetPublisher[Any]]:
