@@ -173,11 +173,12 @@ async def seed_store(path: Path, count: int) -> Any:
     store = await TargetStore.open(
         store_url(str(path)), key_file=path.with_suffix(".key")
     )
-    existing = {t.name for t in await store.list()}
-    for index in range(count):
-        name = f"t{index:05d}"
-        if name not in existing:
-            await store.create(workload.KIND, name, {"index": index})
+    await store.create_many(
+        [
+            (workload.KIND, f"t{index:05d}", {"index": index}, True)
+            for index in range(count)
+        ]
+    )
     return store
 
 

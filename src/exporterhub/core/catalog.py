@@ -569,14 +569,18 @@ class Catalog:
             raise TargetConflictError(
                 "no target store: start with --store PATH to import targets"
             )
-        for kind, name, stored, enabled in valid:
+        if valid:
+            assert self.store is not None  # noqa: S101 - checked above
             try:
-                assert self.store is not None  # noqa: S101 - checked above
-                await self.store.create(kind, name, stored, enabled=enabled)
-            except TargetExistsError:  # another process was quicker
-                report.skipped.append(f"{kind}/{name}")
-                continue
-            report.imported.append(f"{kind}/{name}")
+                created, raced = await self.store.create_many(valid)
+            except TargetExistsError:
+                raise TargetConflictError(
+                    "another process stored some of these targets meanwhile; "
+                    "nothing was imported: try again"
+                ) from None
+            report.imported = [f"{k}/{n}" for k, n in created]
+            # Another process may have stored some of them meanwhile.
+            report.skipped += [f"{k}/{n}" for k, n in raced]
         await self.load()
         return report
 

@@ -246,3 +246,36 @@ class TestChangeToken:
             assert [t.name for t in await other.list()] == ["rig"]
         finally:
             await other.close()
+
+
+class TestCreateMany:
+    """An import stores many targets in one transaction, skipping taken names."""
+
+    async def test_stores_new_and_skips_taken(self, store):
+        """Existing and repeated names are skipped; the rest stored at revision 1."""
+        await store.create("phd2", "a", {"port": 1})
+        token = await store.change_token()
+        created, skipped = await store.create_many(
+            [
+                ("phd2", "a", {"port": 2}, True),
+                ("phd2", "b", {"port": 3}, False),
+                ("phd2", "b", {"port": 4}, True),
+                ("chaos", "a", {"x": 1}, True),
+            ]
+        )
+        assert created == [("phd2", "b"), ("chaos", "a")]
+        assert skipped == [("phd2", "a"), ("phd2", "b")]
+        b = await store.get("phd2", "b")
+        assert (b.settings, b.enabled, b.revision) == ({"port": 3}, False, 1)
+        assert (await store.get("phd2", "a")).settings == {"port": 1}
+        assert await store.change_token() != token
+
+    async def test_nothing_new_changes_nothing(self, store):
+        """An import of taken names only leaves the change token alone."""
+        await store.create("phd2", "a", {"port": 1})
+        token = await store.change_token()
+        assert await store.create_many([("phd2", "a", {}, True)]) == (
+            [],
+            [("phd2", "a")],
+        )
+        assert await store.change_token() == token

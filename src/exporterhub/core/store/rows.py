@@ -81,6 +81,57 @@ async def select_row(conn: AsyncConnection, kind: str, name: str) -> Row[Any] | 
     return (await conn.execute(query)).one_or_none()
 
 
+async def insert_many(
+    conn: AsyncConnection,
+    items: list[tuple[str, str, str, bool]],
+    *,
+    now: datetime,
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Insert rows at revision 1 in one statement, skipping names that exist.
+
+    Returns:
+        The ``(kind, name)`` pairs inserted, and those skipped (taken already, or
+        repeated within ``items``).
+
+    Raises:
+        TargetExistsError: another writer took a name between the check and the
+            insert (the transaction is rolled back: nothing is stored).
+    """
+    taken = {
+        (row.kind, row.name)
+        for row in await conn.execute(select(targets.c.kind, targets.c.name))
+    }
+    values = []
+    inserted: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str]] = []
+    for kind, name, settings, enabled in items:
+        if (kind, name) in taken:
+            skipped.append((kind, name))
+            continue
+        taken.add((kind, name))
+        inserted.append((kind, name))
+        values.append(
+            {
+                "kind": kind,
+                "name": name,
+                "settings": settings,
+                "enabled": enabled,
+                "created_at": now,
+                "updated_at": now,
+                "revision": 1,
+            }
+        )
+    if values:
+        try:
+            await conn.execute(insert(targets), values)
+        except IntegrityError as exc:
+            raise TargetExistsError(
+                "a target being imported was created meanwhile"
+            ) from exc
+        await _bump(conn)
+    return inserted, skipped
+
+
 async def insert_row(
     conn: AsyncConnection,
     kind: str,

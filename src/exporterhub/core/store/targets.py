@@ -13,8 +13,9 @@ that) nor know any exporter, and it never logs settings.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ from exporterhub.core.store.records import StoredTarget, TargetStatus
 from exporterhub.core.store.rows import (
     change_counter,
     delete_row,
+    insert_many,
     insert_row,
     select_row,
     select_rows,
@@ -238,6 +240,26 @@ class TargetStore:
                 conn, kind, name, sealed, enabled=enabled, now=self._now()
             )
         return self._target(row)
+
+    async def create_many(
+        self, items: Sequence[tuple[str, str, Mapping[str, Any], bool]]
+    ) -> tuple[builtins.list[tuple[str, str]], builtins.list[tuple[str, str]]]:
+        """Store many new targets in one transaction and one statement (an import).
+
+        Args:
+            items: ``(kind, name, settings, enabled)`` each.
+
+        Returns:
+            The ``(kind, name)`` pairs stored, and those skipped because they
+            exist already (or repeat within ``items``).
+
+        Raises:
+            TargetExistsError: another process stored one of them meanwhile;
+                nothing was stored.
+        """
+        sealed = [(k, n, seal(s, self._fernet), e) for k, n, s, e in items]
+        async with self._write() as conn:
+            return await insert_many(conn, sealed, now=self._now())
 
     async def update(
         self,
