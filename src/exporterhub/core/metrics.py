@@ -143,10 +143,10 @@ def format_value(value: float) -> str:
     >>> format_value(-0.25), format_value(123456.5)
     ('-0.25', '123456.5')
     """
-    text = repr(float(value))
+    text = repr(value if type(value) is float else float(value))
     # Fast path: plain finite numbers below 1e6 in magnitude, which repr and Go
     # print alike; everything else takes prometheus_client's exact formatting.
-    if "e" not in text and "n" not in text and -1e6 < value < 1e6:
+    if -1e6 < value < 1e6 and "e" not in text and "n" not in text:
         return text
     go: str = floatToGoString(value)  # type: ignore[no-untyped-call]
     return go
@@ -180,11 +180,15 @@ def render_samples(spec: MetricSpec[Any], source: object, identity: str) -> byte
     append = lines.append
     if len(names) == 1:
         (label,) = names
+        head = f'{open_}{label}="'
+        escaped = _ESCAPED.get
         for values, value in spec.value_fn(source):
             if len(values) != 1:
                 raise ValueError(f"{name}: expected 1 label value, got {values!r}")
+            text = values[0]
             append(
-                f'{open_}{label}="{_escape_label(values[0])}"}} {format_value(value)}\n'
+                f'{head}{escaped(text) or _escape_label(text)}"}} '
+                f"{format_value(value)}\n"
             )
     else:
         for values, value in spec.value_fn(source):

@@ -18,7 +18,7 @@ import time
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import structlog
 
@@ -85,9 +85,12 @@ def _reconnects(view: RecordView) -> Iterable[Sample]:
     return (((), float(view.record.reconnects)),)
 
 
+_LINK_STATES: Final = tuple((state, (state.value,)) for state in LinkState)
+
+
 def _link_state(view: RecordView) -> Iterable[Sample]:
     current = view.record.link
-    return (((s.value,), 1.0 if s is current else 0.0) for s in LinkState)
+    return [(values, 1.0 if s is current else 0.0) for s, values in _LINK_STATES]
 
 
 def health_specs(prefix: str) -> list[MetricSpec[RecordView]]:
