@@ -23,7 +23,7 @@ from typing import Any
 
 import jsonschema_rs
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -370,6 +370,17 @@ def pytest_generate_tests(metafunc: Any) -> None:
         metafunc.parametrize("number", truth.numbers, ids=lambda leaf: leaf.name)
 
 
+# Each kind's subclass runs the same hypothesis tests on its own ``truth``; they
+# are derandomized (no example database to replay across kinds), so the
+# differing-executors check has nothing to protect here.
+GENERATED = settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.differing_executors],
+)
+
+
 class SchemaTruthTests:
     """The agreement tests every kind runs; a subclass sets ``truth``."""
 
@@ -420,14 +431,14 @@ class SchemaTruthTests:
         assert self.truth.refusal(self.truth.with_value(number, whole)) is None
         assert self.truth.refusal(self.truth.with_value(number, float(whole))) is None
 
-    @settings(max_examples=300, deadline=None, derandomize=True)
+    @GENERATED
     @given(data=st.data())
     def test_any_json_value_at_any_leaf(self, data):
         """Whatever JSON value lands on a leaf, schema and model agree."""
         leaf = data.draw(st.sampled_from(self.truth.leaves))
         self.truth.assert_agree(self.truth.with_value(leaf, data.draw(json_values)))
 
-    @settings(max_examples=300, deadline=None, derandomize=True)
+    @GENERATED
     @given(data=st.data())
     def test_generated_documents(self, data):
         """Schema-valid documents generated from the schema are accepted, up to
