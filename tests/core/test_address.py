@@ -459,3 +459,37 @@ class TestGenerated:
         """For any string, pattern, type and schema all say what the oracle says."""
         for rule in (HOST, IPV4_HOST, HOST_PORT, URL):
             rule.check(text, rule.oracle(text))
+
+
+def _class_members(pattern: str) -> list[list[str]]:
+    """Return the members of each character class, escapes kept as ``\\x``."""
+    classes, current, i = [], None, 0
+    while i < len(pattern):
+        token = pattern[i : i + 2] if pattern[i] == "\\" else pattern[i]
+        i += len(token)
+        if current is None:
+            if token == "[":
+                current = []
+        elif token == "]":
+            classes.append(current)
+            current = None
+        else:
+            current.append(token)
+    return classes
+
+
+class TestHtmlPatternAttribute:
+    @pytest.mark.parametrize(
+        "pattern",
+        [HOST_PATTERN, IPV4_HOST_PATTERN, HOST_PORT_PATTERN, HTTP_URL_PATTERN],
+        ids=["host", "ipv4-host", "host-port", "url"],
+    )
+    def test_classes_read_alike_with_the_v_flag(self, pattern):
+        """An HTML pattern attribute compiles with ECMA-262's v flag, where a bare
+        -, ( or ) inside a class is an error: each is escaped or in a range."""
+        for members in _class_members(pattern):
+            for at, member in enumerate(members):
+                if member == "-":
+                    assert 0 < at < len(members) - 1, (pattern, members)
+                    assert members[at - 1] < members[at + 1], members
+                assert member not in ("(", ")", "[", "{", "}", "/", "|"), members

@@ -21,8 +21,9 @@ fragment). The ``MAX_*`` lengths bound the whole string, so a host never passes
 RFC 1123's 253 characters. ``Host``, ``Ipv4Host``, ``HostPort`` and
 ``HttpUrl`` are the string types built on them, refusing a mismatch with a
 sentence instead of the pattern. The expressions use only what pydantic's Rust
-regex engine, ECMA-262 (JSON Schema's ``pattern``) and Python's ``re`` read
-alike.
+regex engine, ECMA-262 (JSON Schema's ``pattern``, also with the ``u`` and
+``v`` flags an HTML ``pattern`` attribute adds: ``-``, ``(`` and ``)`` are
+escaped inside classes) and Python's ``re`` read alike.
 
 Pure: it only builds strings and types; it must not resolve names or touch the
 network.
@@ -62,7 +63,7 @@ MAX_URL_LENGTH: Final = 2048
 """Longest http(s) URL."""
 
 _ALNUM = "[A-Za-z0-9]"
-_INNER = "[A-Za-z0-9-]{0,61}"
+_INNER = r"[A-Za-z0-9\-]{0,61}"
 _LABEL = f"{_ALNUM}(?:{_INNER}{_ALNUM})?"
 _TOP_LABEL = f"[A-Za-z](?:{_INNER}{_ALNUM})?"
 HOST_NAME: Final = rf"(?:{_LABEL}\.)*{_TOP_LABEL}"
@@ -106,7 +107,7 @@ PORT: Final = (
 """A port 1-65535 without leading zeros (unanchored)."""
 
 # RFC 3986 pchar: unreserved, percent-encoded, sub-delims, ":" and "@".
-_SEGMENT = "(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})*"
+_SEGMENT = r"(?:[A-Za-z0-9._~!$&'\(\)*+,;=:@\-]|%[0-9A-Fa-f]{2})*"
 
 HOST_PATTERN: Final = rf"^(?:{HOST_NAME}|{IPV4}|{IPV6})$"
 """A host name, an IPv4 address or a bare IPv6 address, anchored."""

@@ -51,7 +51,7 @@ DEFAULT_API_URL: Final = "https://chaos2.aa.net.uk"
 DEFAULT_PORT: Final = 9099
 
 LOGIN_PATTERN: Final = (
-    r"^(?:[A-Za-z0-9._+-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)?$"
+    r"^(?:[A-Za-z0-9._+\-]+@[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?)?$"
 )
 """A control login, ``abc@a`` (or a per-line ``abc@a.1``), or "" for none."""
 ACCOUNT_PATTERN: Final = r"^[A-Za-z0-9]*$"
