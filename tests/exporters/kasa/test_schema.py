@@ -111,10 +111,16 @@ class TestDevice:
             2,
         )
 
-    def test_hidden_fields_are_refused_by_both(self):
-        """A credential set's name (YAML only) is not in the schema, and the API
-        refuses it on the settings as a whole."""
-        doc = with_device(credentials="home")
+    @pytest.mark.parametrize(
+        "doc",
+        [
+            pytest.param(with_device(credentials="home"), id="credential-set"),
+            pytest.param(BASE | {"expect_mac": "AA:BB:CC:DD:EE:FF"}, id="mac"),
+        ],
+    )
+    def test_hidden_fields_are_refused_by_both(self, doc):
+        """A credential set's name (YAML only) and a pinned MAC (discovery's) are
+        not in the schema, and the API refuses them on the settings as a whole."""
         assert not TRUTH.schema_accepts(doc)
         errors = TRUTH.refusal(doc)
         assert errors is not None
