@@ -11,11 +11,9 @@ Validation only: nothing here reads the environment, the command line or a file
 (that is ``command_settings``), parses ``host[:port]`` (that is ``devices``) or
 talks to a plug. Credentials are ``SecretStr``: never in ``repr``, logs or the API.
 
-``PlugPolling`` and ``KasaTargetSettings`` are what the REST API validates and
-documents, so they are strict: JSON's types as the schema states them
-(``core.fields``). The YAML section's own models (``DiscoveryOptions``,
-``PrometheusOptions``, ``TapoSection``) also take the command's environment
-strings, so they parse before the strict models are built.
+``PlugPolling`` and ``KasaTargetSettings`` (the API's) take JSON's types exactly
+(``core.fields``); the section's own models also take the command's environment
+strings, so they parse them before the strict models are built.
 """
 
 from __future__ import annotations
@@ -77,10 +75,7 @@ def _ipv4_only(host: str) -> str:
 DiscoveryTarget = Annotated[
     str,
     StringConstraints(max_length=MAX_HOST_LENGTH, pattern=IPV4_HOST_PATTERN),
-    on_mismatch(
-        "invalid address: a host name or an IPv4 address (discovery works over "
-        "IPv4 only)"
-    ),
+    on_mismatch("invalid address: a host name or IPv4 address (IPv4 only)"),
 ]
 """Where discovery is sent: ``core.address.IPV4_HOST_PATTERN``."""
 
