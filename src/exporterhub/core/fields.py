@@ -6,16 +6,33 @@ agree: a boolean is never a number, ``"1"`` is not a number and ``1`` or ``"yes"
 is not a flag (YAML's ``yes`` loads as ``true`` before validation). An integer is
 a number (``1`` for a float field) and a float with no fraction is an integer
 (``5.0``), as JSON Schema counts them: give integer fields ``whole_number`` as a
-``mode="before"`` field validator. No models here, no I/O.
+``mode="before"`` field validator.
+
+``FROZEN`` is the model config of settings models that the API validates
+(immutable, unknown keys refused, no infinity or NaN), and ``on_mismatch`` turns
+a pattern mismatch into a sentence (a pattern is the rule, and in the schema, but
+quoting it is no help). No models here, no I/O.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final
 
-from pydantic import Strict
+from pydantic import (
+    ConfigDict,
+    Strict,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+from pydantic_core import PydanticCustomError
 
-__all__ = ["Flag", "Number", "WholeNumber", "whole_number"]
+__all__ = ["FROZEN", "Flag", "Number", "WholeNumber", "on_mismatch", "whole_number"]
+
+FROZEN: Final = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+"""Model config of every API-facing settings model: frozen, unknown keys are
+errors, and infinity and NaN are refused (YAML can spell them; JSON cannot, so
+the schema could not say they are allowed)."""
 
 
 def whole_number(value: object) -> object:
@@ -41,3 +58,32 @@ WholeNumber = Annotated[int, Strict()]
 fraction), never a boolean or a string."""
 Flag = Annotated[bool, Strict()]
 """A boolean field: ``true`` or ``false`` only (YAML's ``yes``/``no`` load as such)."""
+
+
+def on_mismatch(message: str) -> WrapValidator:
+    """Return a wrap validator that reports a pattern mismatch as ``message``.
+
+    Put it after the ``StringConstraints`` in an ``Annotated`` string type; the
+    JSON schema keeps the pattern, only the error's text changes. Other errors
+    (too long, not a string) pass unchanged.
+
+    >>> from pydantic import StringConstraints, TypeAdapter
+    >>> Lower = Annotated[
+    ...     str, StringConstraints(pattern="^[a-z]+$"), on_mismatch("lower case only")
+    ... ]
+    >>> TypeAdapter(Lower).validate_python("Abc")
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for ...
+      lower case only [type=string_pattern_mismatch, input_value='Abc', input_type=str]
+    """
+
+    def check(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+        try:
+            return handler(value)
+        except ValidationError as exc:
+            if any(e["type"] == "string_pattern_mismatch" for e in exc.errors()):
+                raise PydanticCustomError("string_pattern_mismatch", message) from None
+            raise
+
+    return WrapValidator(check)

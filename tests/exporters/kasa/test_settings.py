@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from exporterhub.core.errors import ConfigError
+from exporterhub.exporters.kasa.devices import DeviceEntry
 from exporterhub.exporters.kasa.settings import (
     DEFAULT_PORT,
     KasaDevice,
@@ -86,7 +87,9 @@ class TestParseDevice:
 class TestKasaDevice:
     def test_mapping_and_case(self):
         """A mapping takes a name, port, connection type (any case), credentials."""
-        device = KasaDevice.model_validate(
+        # Any case is the YAML entry's convenience; KasaDevice itself (the API's
+        # model) takes exactly the values its schema lists.
+        device = TypeAdapter(DeviceEntry).validate_python(
             {"host": "127.0.0.1", "port": 9999, "connection_type": "IOT"}
         )
         assert device.connection_type == "iot"

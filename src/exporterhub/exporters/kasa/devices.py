@@ -6,6 +6,12 @@ entry is either that string or a mapping ``{host, port, connection_type, name,
 credentials}``. This module validates those forms and nothing else: it must not
 know about the YAML section, the environment or credentials' values (a device
 only names a credential set), and it never talks to a plug.
+
+``KasaDevice`` is part of the per-plug settings the REST API validates and
+documents, so it is strict (JSON's types as the schema states them, the host as
+``core.address.Host``, ``connection_type`` exactly one of its values); a YAML or
+flag entry (``DeviceEntry``) keeps its conveniences first: ``host[:port]``
+strings and a connection type in any case.
 """
 
 from __future__ import annotations
@@ -16,11 +22,14 @@ from typing import Annotated, Final, Literal
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
+    ValidationError,
     field_validator,
     model_validator,
 )
+
+from exporterhub.core.address import Host
+from exporterhub.core.fields import FROZEN, WholeNumber, whole_number
 
 __all__ = [
     "ConnectionType",
@@ -55,7 +64,8 @@ def parse_device(text: str) -> KasaDevice:
     ('::1', None)
 
     Raises:
-        ValueError: empty text, an empty host or a port that is not 1-65535.
+        ValueError: empty text, a host that is not a host name, IPv4 or IPv6
+            address, or a port that is not 1-65535.
     """
     device = text.strip()
     if not device:
@@ -72,9 +82,11 @@ def parse_device(text: str) -> KasaDevice:
         host, sep, port_text = device.partition(":")
         if sep:
             port = _port(port_text, device)
-    if not host or any(c in host for c in "[] /"):
-        raise ValueError(f"device {device!r}: invalid host")
-    return KasaDevice(host=host, port=port)
+    try:
+        return KasaDevice(host=host, port=port)
+    except ValidationError as exc:  # only the host can be wrong here
+        reason = "; ".join(e["msg"] for e in exc.errors())
+        raise ValueError(f"device {device!r}: invalid host: {reason}") from None
 
 
 def hostport(host: str, port: int | None) -> str:
@@ -93,28 +105,28 @@ class KasaDevice(BaseModel):
     Attributes:
         name: the target name (``target`` label); defaults to ``host:port`` (or
             ``host`` without a port, ``[v6]:port`` for IPv6).
-        host: address or DNS name.
-        port: TCP port (XOR) or HTTP port (KLAP/AES); None = protocol default.
+        host: a host name, an IPv4 address or a bare IPv6 address.
+        port: TCP port (XOR) or HTTP port (KLAP/AES), 1..65535; None = protocol
+            default.
         connection_type: ``auto`` (probe), ``iot`` (legacy XOR), ``klap``, ``aes``.
-        login_version: the SMART login version (KLAP v1 or v2); None = 2 for
-            KLAP. Discovery fills it in from the plug's answer.
+        login_version: the SMART login version (KLAP v1 or v2), 1..3; None = 2
+            for KLAP. Discovery fills it in from the plug's answer.
         credentials: name of a set in the section's ``credentials``; None = the
             default username and password.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = FROZEN
 
     name: str = Field(default="", max_length=128)
-    host: str = Field(min_length=1, max_length=253)
-    port: int | None = Field(default=None, ge=1, le=65535)
+    host: Host
+    port: WholeNumber | None = Field(default=None, ge=1, le=65535)
     connection_type: ConnectionType = "auto"
-    login_version: int | None = Field(default=None, ge=1, le=3)
+    login_version: WholeNumber | None = Field(default=None, ge=1, le=3)
     credentials: str | None = None
 
-    @field_validator("connection_type", mode="before")
-    @classmethod
-    def _lower(cls, value: object) -> object:
-        return value.lower() if isinstance(value, str) else value
+    _whole = field_validator("port", "login_version", mode="before")(
+        staticmethod(whole_number)
+    )
 
     @model_validator(mode="after")
     def _default_name(self) -> KasaDevice:
@@ -136,9 +148,14 @@ def split_devices(value: object) -> object:
 
 
 def _device_item(value: object) -> object:
-    """Parse one ``host[:port]`` entry; mappings and devices pass through."""
-    return parse_device(value) if isinstance(value, str) else value
+    """Parse one ``host[:port]`` entry; a mapping's connection type in any case."""
+    if isinstance(value, str):
+        return parse_device(value)
+    if isinstance(value, dict) and isinstance(value.get("connection_type"), str):
+        return value | {"connection_type": value["connection_type"].lower()}
+    return value
 
 
 DeviceEntry = Annotated[KasaDevice, BeforeValidator(_device_item)]
-"""A ``devices`` entry: ``host[:port]`` or a mapping (errors name the index)."""
+"""A ``devices`` entry (YAML, flags, env): ``host[:port]`` or a mapping whose
+``connection_type`` may be in any case (errors name the index)."""

@@ -407,14 +407,20 @@ def _settings(target: Target) -> KasaTargetSettings:
 def stored_target(settings: KasaTargetSettings) -> Target:
     """Wrap a stored plug's settings; no account given = the environment's.
 
+    The fields the served schema hides are refused when set: the schema must
+    not accept less than validation does.
+
     Raises:
-        ValueError: the plug names a credential set (those live in the YAML file).
+        ValueError: the plug names a credential set (those live in the YAML file)
+            or pins a MAC (only discovery does).
     """
     if settings.device.credentials is not None:
         raise ValueError(
             "device.credentials: credential sets live in the YAML file; "
             "give username and password"
         )
+    if settings.expect_mac:
+        raise ValueError("expect_mac: only discovery pins a plug's MAC")
     if not settings.username.get_secret_value():
         username = _env("TP_LINK_USERNAME", "TAPO_USERNAME")
         password = _env("TP_LINK_PASSWORD", "TAPO_PASSWORD")

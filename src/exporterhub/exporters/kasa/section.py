@@ -10,12 +10,16 @@ entry points validate and resolve alike.
 Validation only: nothing here reads the environment, the command line or a file
 (that is ``command_settings``), parses ``host[:port]`` (that is ``devices``) or
 talks to a plug. Credentials are ``SecretStr``: never in ``repr``, logs or the API.
+
+``PlugPolling`` and ``KasaTargetSettings`` (the API's) take JSON's types exactly
+(``core.fields``); the section's own models also take the command's environment
+strings, so they parse them before the strict models are built.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
+from typing import Annotated, Final
 
 from pydantic import (
     AliasChoices,
@@ -23,10 +27,13 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    StringConstraints,
     field_validator,
     model_validator,
 )
 
+from exporterhub.core.address import IPV4_HOST_PATTERN, MAX_HOST_LENGTH
+from exporterhub.core.fields import FROZEN, Flag, Number, on_mismatch
 from exporterhub.exporters.kasa.devices import DeviceEntry, KasaDevice, split_devices
 
 __all__ = [
@@ -65,6 +72,14 @@ def _ipv4_only(host: str) -> str:
     return host
 
 
+DiscoveryTarget = Annotated[
+    str,
+    StringConstraints(max_length=MAX_HOST_LENGTH, pattern=IPV4_HOST_PATTERN),
+    on_mismatch("invalid address: a host name or IPv4 address (IPv4 only)"),
+]
+"""Where discovery is sent: ``core.address.IPV4_HOST_PATTERN``."""
+
+
 class DiscoveryOptions(BaseModel):
     """``discovery_options``: find plugs by UDP discovery (off by default).
 
@@ -76,7 +91,8 @@ class DiscoveryOptions(BaseModel):
             ``perform_discovery``). Off by default: broadcasts never cross
             routers, VLANs or Docker bridges, and not everyone wants them.
         target: where ``enabled`` discovery goes: ``255.255.255.255`` (this
-            network), a subnet's broadcast address, or one plug's address.
+            network), a subnet's broadcast address, or one plug's address or
+            name (IPv4 only).
         targets: further addresses (``host`` or ``host:port``) asked by unicast
             on every round, even with ``enabled`` off: plugs behind a router.
         interval: seconds between discovery rounds (rediscovery).
@@ -93,7 +109,7 @@ class DiscoveryOptions(BaseModel):
     enabled: bool = Field(
         default=False, validation_alias=AliasChoices("enabled", "perform_discovery")
     )
-    target: str = Field(default="255.255.255.255", min_length=1, max_length=253)
+    target: DiscoveryTarget = "255.255.255.255"
     targets: list[DeviceEntry] = Field(default_factory=list)
     interval: float = Field(default=300.0, ge=MIN_REFRESH_INTERVAL, le=86400)
     discovery_timeout: int = Field(default=5, ge=1, le=60)
@@ -106,13 +122,6 @@ class DiscoveryOptions(BaseModel):
     @classmethod
     def _split(cls, value: object) -> object:
         return split_devices(value)
-
-    @field_validator("target")
-    @classmethod
-    def _host(cls, value: str) -> str:
-        if any(c in value for c in " /[]"):
-            raise ValueError(f"invalid address {value!r}")
-        return _ipv4_only(value)
 
     @field_validator("targets")
     @classmethod
@@ -149,22 +158,23 @@ class PlugPolling(BaseModel):
     Attributes:
         username: TP-Link account e-mail (ignored by XOR plugs).
         password: its password.
-        refresh_interval: seconds between polls (at least 5).
-        timeout: python-kasa's per-attempt timeout, seconds.
+        refresh_interval: seconds between polls, 5..86400.
+        timeout: python-kasa's per-attempt timeout, seconds, over 0 up to 60.
         poll_deadline: the exporter's bound on one whole ``update()`` (python-kasa
-            retries inside it); defaults to ``timeout * 3 + 3``.
+            retries inside it), seconds, over 0 up to 3600; defaults to
+            ``timeout * 3 + 3``.
         legacy_metrics: also serve the original's metric names (and, for
             discovery, ``tapo_discovered_devices``).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = FROZEN
 
     username: SecretStr = SecretStr("")
     password: SecretStr = SecretStr("")
-    refresh_interval: float = Field(default=30.0, ge=MIN_REFRESH_INTERVAL, le=86400)
-    timeout: float = Field(default=5.0, gt=0, le=60)
-    poll_deadline: float | None = Field(default=None, gt=0, le=3600)
-    legacy_metrics: bool = False
+    refresh_interval: Number = Field(default=30.0, ge=MIN_REFRESH_INTERVAL, le=86400)
+    timeout: Number = Field(default=5.0, gt=0, le=60)
+    poll_deadline: Number | None = Field(default=None, gt=0, le=3600)
+    legacy_metrics: Flag = False
 
 
 class KasaTargetSettings(PlugPolling):

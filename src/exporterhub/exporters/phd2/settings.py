@@ -2,6 +2,11 @@
 
 Validation only; nothing here connects. Flag and env names are the original
 phd2-exporter's (``--phd2host``, ``--phd2port``, ``--port``, ``--rms_samples``).
+
+``Phd2TargetSettings`` is what the YAML file's targets and the REST API validate,
+and its JSON schema is what the API serves, so it is strict: JSON's types as the
+schema states them (``core.fields``) and the host as ``core.address`` writes it.
+The command's settings parse its flags' and environment's strings first.
 """
 
 from __future__ import annotations
@@ -10,6 +15,9 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from exporterhub.core.address import Host
+from exporterhub.core.fields import FROZEN, Number, WholeNumber, whole_number
 
 __all__ = ["DEFAULT_PORT", "Phd2ExporterSettings", "Phd2Section", "Phd2TargetSettings"]
 
@@ -22,32 +30,41 @@ class Phd2TargetSettings(BaseModel):
 
     Attributes:
         name: unique target name; defaults to ``host:port``.
-        host: where PHD2 runs.
-        port: PHD2's event-server port (4400 + instance - 1).
-        rms_samples: guide steps in the RMS window.
+        host: where PHD2 runs: a host name, an IPv4 address or a bare IPv6
+            address (``core.address.Host``).
+        port: PHD2's event-server port (4400 + instance - 1), 1..65535.
+        rms_samples: guide steps in the RMS window, 1..100000.
         state_interval: seconds between ``get_app_state`` polls (liveness and
-            reconciliation).
-        equipment_interval: seconds between equipment and pixel-scale polls.
-        rpc_timeout: seconds to wait for one JSON-RPC answer.
-        connect_timeout: seconds to wait for the TCP connection.
-        reconnect_initial: first reconnect delay, seconds.
-        reconnect_max: cap on the reconnect delay, seconds.
-        max_line_bytes: longer lines are rejected and counted.
+            reconciliation), over 0 up to 3600.
+        equipment_interval: seconds between equipment and pixel-scale polls,
+            over 0 up to 86400.
+        rpc_timeout: seconds to wait for one JSON-RPC answer, over 0 up to 300.
+        connect_timeout: seconds to wait for the TCP connection, over 0 up to 300.
+        reconnect_initial: first reconnect delay, seconds, 0..3600.
+        reconnect_max: cap on the reconnect delay, seconds, over 0 up to 86400.
+        max_line_bytes: longer lines are rejected and counted, 1024..16 MiB.
+
+    Rules across fields (checked on the settings as a whole):
+        reconnect_max >= reconnect_initial.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = FROZEN
 
     name: str = Field(default="", max_length=128)
-    host: str = Field(default="127.0.0.1", min_length=1)
-    port: int = Field(default=DEFAULT_PHD2_PORT, ge=1, le=65535)
-    rms_samples: int = Field(default=10, ge=1, le=100_000)
-    state_interval: float = Field(default=5.0, gt=0, le=3600)
-    equipment_interval: float = Field(default=30.0, gt=0, le=86400)
-    rpc_timeout: float = Field(default=5.0, gt=0, le=300)
-    connect_timeout: float = Field(default=5.0, gt=0, le=300)
-    reconnect_initial: float = Field(default=1.0, ge=0, le=3600)
-    reconnect_max: float = Field(default=30.0, gt=0, le=86400)
-    max_line_bytes: int = Field(default=65536, ge=1024, le=16 * 1024 * 1024)
+    host: Host = "127.0.0.1"
+    port: WholeNumber = Field(default=DEFAULT_PHD2_PORT, ge=1, le=65535)
+    rms_samples: WholeNumber = Field(default=10, ge=1, le=100_000)
+    state_interval: Number = Field(default=5.0, gt=0, le=3600)
+    equipment_interval: Number = Field(default=30.0, gt=0, le=86400)
+    rpc_timeout: Number = Field(default=5.0, gt=0, le=300)
+    connect_timeout: Number = Field(default=5.0, gt=0, le=300)
+    reconnect_initial: Number = Field(default=1.0, ge=0, le=3600)
+    reconnect_max: Number = Field(default=30.0, gt=0, le=86400)
+    max_line_bytes: WholeNumber = Field(default=65536, ge=1024, le=16 * 1024 * 1024)
+
+    _whole = field_validator("port", "rms_samples", "max_line_bytes", mode="before")(
+        staticmethod(whole_number)
+    )
 
     @model_validator(mode="after")
     def _defaults(self) -> Phd2TargetSettings:
@@ -89,7 +106,7 @@ class Phd2ExporterSettings(BaseSettings):
         env_prefix="PHD2_EXPORTER_", extra="forbid", env_nested_delimiter="__"
     )
 
-    phd2host: str = Field(default="127.0.0.1", min_length=1)
+    phd2host: Host = "127.0.0.1"
     # NoDecode: the env var is "4400,4401" like the flag, not a JSON list.
     phd2port: Annotated[list[int], NoDecode] = Field(
         default_factory=lambda: [DEFAULT_PHD2_PORT], min_length=1

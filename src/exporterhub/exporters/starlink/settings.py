@@ -30,20 +30,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from pydantic import (
-    BaseModel,
-    Field,
-    ValidationError,
-    ValidatorFunctionWrapHandler,
-    field_validator,
-)
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field, field_validator
 
+from exporterhub.core.address import HostPort
 from exporterhub.core.config import read_yaml, validate_model
-from exporterhub.exporters.starlink.address import (
-    HOST_PORT_PATTERN,
-    MAX_ADDRESS_LENGTH,
-)
 from exporterhub.exporters.starlink.link_settings import (
     NetworkSettings,
     ObstructionSettings,
@@ -102,7 +92,7 @@ class LiveSettings(BaseModel):
     Attributes:
         dish_address: ``host:port`` of the dish gRPC API: an RFC 1123 host
             name, an IPv4 address or an IPv6 address in brackets, and a port
-            1..65535; at most ``MAX_ADDRESS_LENGTH`` characters (see ``address``).
+            1..65535; at most 255 characters (``core.address.HostPort``).
         timeout_seconds: per-call timeout, seconds, 0.1..300.
         location_interval_seconds: seconds between ``get_location`` reads,
             0.1..3600, while ``get_status`` is read on every pass
@@ -115,30 +105,9 @@ class LiveSettings(BaseModel):
 
     model_config = FROZEN
 
-    dish_address: str = Field(
-        default=DEFAULT_DISH_ADDRESS,
-        max_length=MAX_ADDRESS_LENGTH,
-        pattern=HOST_PORT_PATTERN,
-    )
+    dish_address: HostPort = DEFAULT_DISH_ADDRESS
     timeout_seconds: Number = Field(default=2.0, ge=0.1, le=300.0)
     location_interval_seconds: Number = Field(default=5.0, ge=0.1, le=3600.0)
-
-    @field_validator("dish_address", mode="wrap")
-    @classmethod
-    def _host_port(cls, value: object, check: ValidatorFunctionWrapHandler) -> str:
-        # The pattern is the rule (and in the schema); its message would quote
-        # all 1 800 characters of it, so say what it means instead.
-        try:
-            address: str = check(value)
-        except ValidationError as exc:
-            if any(e["type"] == "string_pattern_mismatch" for e in exc.errors()):
-                raise PydanticCustomError(
-                    "string_pattern_mismatch",
-                    "must be host:port: a host name, an IPv4 address or an "
-                    "[IPv6] address, then a port 1-65535",
-                ) from None
-            raise
-        return address
 
 
 class StarlinkConfig(BaseModel):

@@ -5,8 +5,9 @@ rejected, no infinity or NaN), ``Number``, ``WholeNumber`` and ``Flag`` the
 scalar types of every numeric and boolean field, and ``not_below`` the ordering
 rule behind the cross-field validators (``min <= typical <= max``).
 
-The scalar types are the core's strict ones (``core.fields``, re-exported here),
-so validation takes JSON's types as the served schema states them. The section
+The model config and the scalar types are the core's strict ones
+(``core.fields``, re-exported here), so validation takes JSON's types as the
+served schema states them. The section
 models live in ``route_settings``, ``link_settings``, ``scenario_settings`` and
 ``settings``.
 
@@ -16,18 +17,11 @@ configuration; it holds only what those modules have in common.
 
 from __future__ import annotations
 
-from typing import Final
+from pydantic import ValidationInfo
 
-from pydantic import ConfigDict, ValidationInfo
-
-from exporterhub.core.fields import Flag, Number, WholeNumber, whole_number
+from exporterhub.core.fields import FROZEN, Flag, Number, WholeNumber, whole_number
 
 __all__ = ["FROZEN", "Flag", "Number", "WholeNumber", "not_below", "whole_number"]
-
-FROZEN: Final = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-"""Model config of every section: frozen, unknown keys are errors, and infinity
-and NaN are refused (YAML can spell them; JSON cannot, so the schema could not say
-they are allowed)."""
 
 
 def not_below(info: ValidationInfo, value: float, *names: str) -> None:
