@@ -52,9 +52,12 @@ __all__ = [
 
 EXPORT_VERSION: Final = 1
 _NAME_LIMIT: Final = 128
-NAME_PATTERN: Final = r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
-"""What a target name may be: printable, no surrounding white space (JSON Schema
-and Python agree on this pattern)."""
+_CONTROL: Final = r"\x00-\x1f\x7f-\x9f"
+_SPACE: Final = r" \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+NAME_PATTERN: Final = f"^[^{_CONTROL}{_SPACE}](?:[^{_CONTROL}]*[^{_CONTROL}{_SPACE}])?$"
+"""What a target name may be: no control characters (C0 and C1), no white space at
+either end. Spelled out character by character (not ``\\s``), so JSON Schema's
+ECMA-262 engine, pydantic's and Python's agree on every name."""
 Key = tuple[str, str]
 
 
@@ -129,10 +132,10 @@ def check_name(name: object) -> str:
         problem = "a non-empty string is required"
     elif len(name) > _NAME_LIMIT:
         problem = f"at most {_NAME_LIMIT} characters"
-    elif name != name.strip():
-        problem = "no leading or trailing spaces"
-    elif not re.fullmatch(NAME_PATTERN, name):
+    elif re.search(f"[{_CONTROL}]", name):
         problem = "no control characters"
+    elif not re.fullmatch(NAME_PATTERN, name):
+        problem = "no leading or trailing spaces"
     if problem is not None:
         raise InvalidTargetError([FieldProblem(field="name", message=problem)])
     assert isinstance(name, str)  # noqa: S101 - narrowed above
