@@ -14,8 +14,8 @@ Run it with ``phd2-simulator --port 4400`` (see :func:`build_parser`).
 
 This module must not bind anything but the configured host (127.0.0.1 by default),
 import exporter code, block the event loop or let one misbehaving client affect
-the others. The session model and wire format live in the private ``_phd2_*``
-modules and do no I/O.
+the others. The session model and wire format live in the sibling modules
+``model``, ``session``, ``rpc`` and ``wire`` and do no I/O.
 
 Example:
     >>> args = build_parser().parse_args(["--instance", "2", "--speed", "50"])
@@ -36,11 +36,11 @@ from typing import Final
 
 import structlog
 
-from exporterhub.simulators._phd2_model import AppState, Phd2Faults
-from exporterhub.simulators._phd2_rpc import Phd2Rpc
-from exporterhub.simulators._phd2_session import Phd2Session
-from exporterhub.simulators._phd2_wire import Num, RequestBuffer, malformed
 from exporterhub.simulators._serve import run_until_stopped
+from exporterhub.simulators.phd2.model import AppState, Phd2Faults
+from exporterhub.simulators.phd2.rpc import Phd2Rpc
+from exporterhub.simulators.phd2.session import Phd2Session
+from exporterhub.simulators.phd2.wire import Num, RequestBuffer, malformed
 
 __all__ = [
     "AppState",
@@ -235,7 +235,7 @@ class Phd2Simulator:
         Members are Event, Timestamp, Host, Inst, then ``fields`` in the given
         order. Plain floats take the field's PHD2 format where the protocol fixes
         one (``dx`` of a GuideStep is ``%.3f``), else ``%g``; pass
-        :class:`~exporterhub.simulators._phd2_wire.Num` for exact text.
+        :class:`~exporterhub.simulators.phd2.wire.Num` for exact text.
         """
         self._broadcast([self._session.emit_external(event, fields)])
 
@@ -503,7 +503,3 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover - exercised through the console script
-    raise SystemExit(main())
