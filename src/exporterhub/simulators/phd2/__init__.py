@@ -18,15 +18,14 @@ import exporter code.
 
 from __future__ import annotations
 
-from exporterhub.simulators.phd2.model import AppState, Phd2Faults
-from exporterhub.simulators.phd2.server import (
-    Phd2SimConfig,
-    Phd2Simulator,
+from exporterhub.simulators.phd2.command import (
     build_parser,
     config_from_args,
     main,
     serve,
 )
+from exporterhub.simulators.phd2.model import AppState, Phd2Faults
+from exporterhub.simulators.phd2.server import Phd2SimConfig, Phd2Simulator
 from exporterhub.simulators.phd2.wire import Num
 
 __all__ = [
