@@ -24,20 +24,20 @@ from kasa import (  # noqa: E402
 )
 
 from exporterhub.simulators import kasa as sim_mod  # noqa: E402
-from exporterhub.simulators._kasa_klap import (  # noqa: E402
-    KlapError,
-    auth_hash_v2,
-    handshake1,
-)
-from exporterhub.simulators._kasa_xor import decrypt, encrypt, frame  # noqa: E402
 from exporterhub.simulators.kasa import (  # noqa: E402
     KasaSimulator,
     PlugSimulator,
     PlugSpec,
     default_specs,
 )
+from exporterhub.simulators.kasa.klap import (  # noqa: E402
+    KlapError,
+    auth_hash_v2,
+    handshake1,
+)
+from exporterhub.simulators.kasa.xor import decrypt, encrypt, frame  # noqa: E402
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "kasa"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "kasa"
 FIXTURE_FILES = sorted(FIXTURES.glob("*.json"))
 USER, PASSWORD = "user@example.com", "plug-password"
 
