@@ -195,7 +195,7 @@ def load_data(path: Path | None = None) -> ChaosData:
     """
     if path is None:
         text = (
-            resources.files("exporterhub.simulators")
+            resources.files("exporterhub.simulators.chaos")
             .joinpath("data/chaos.json")
             .read_text()
         )

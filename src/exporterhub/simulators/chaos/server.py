@@ -3,7 +3,7 @@
 Used by the chaos exporter's integration tests, by benchmarks and by anyone trying
 the exporter without an A&A account. It serves ``/<subsystem>/<command>[/json|/xml]``
 (``shared/protocols/chaos.md`` §1, §10) from a data file (see
-:mod:`~exporterhub.simulators._chaos_model`), accepting GET queries, form and JSON
+:mod:`~exporterhub.simulators.chaos.model`), accepting GET queries, form and JSON
 POST bodies and HTTP Basic auth. :class:`ChaosFaults`, switchable while running and
 optionally scoped to some paths, adds latency, hangs, dropped connections, 5xx,
 429 with ``Retry-After``, HTTP 200 rate-limit errors, truncated JSON and missing
@@ -38,7 +38,8 @@ from urllib.parse import urlsplit
 import structlog
 
 from exporterhub.core.server import bind_socket
-from exporterhub.simulators._chaos_model import (
+from exporterhub.simulators._serve import run_until_stopped
+from exporterhub.simulators.chaos.model import (
     Answer,
     ChaosModel,
     generate_lines,
@@ -47,7 +48,6 @@ from exporterhub.simulators._chaos_model import (
     to_json,
     to_xml,
 )
-from exporterhub.simulators._serve import run_until_stopped
 
 __all__ = [
     "ChaosFaults",
@@ -540,7 +540,3 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover - exercised through the console script
-    raise SystemExit(main())
