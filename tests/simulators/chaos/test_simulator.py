@@ -28,14 +28,9 @@ from exporterhub.simulators.chaos import (
     main,
     serve,
 )
-from exporterhub.simulators.chaos.model import (
-    AUTH_FAILED,
-    BAD_LOGIN,
-    ChaosModel,
-    load_data,
-    parse_attributes,
-    to_xml,
-)
+from exporterhub.simulators.chaos.accounts import load_data
+from exporterhub.simulators.chaos.model import AUTH_FAILED, BAD_LOGIN, ChaosModel
+from exporterhub.simulators.chaos.wire import parse_attributes, to_xml
 
 TIMEOUT = 10.0
 SRC = Path(__file__).resolve().parents[3] / "src"
