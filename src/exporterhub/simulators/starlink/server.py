@@ -58,7 +58,7 @@ from exporterhub.exporters.starlink.engine import SimulationEngine
 from exporterhub.exporters.starlink.settings import StarlinkConfig
 from exporterhub.exporters.starlink.telemetry import Telemetry
 from exporterhub.simulators._serve import run_until_stopped
-from exporterhub.simulators._starlink_schema import (
+from exporterhub.simulators.starlink.wire import (
     HISTORY_SAMPLES,
     SERVICE,
     Schema,
@@ -445,7 +445,3 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_grpc(config))
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover - exercised through the console script
-    raise SystemExit(main())
