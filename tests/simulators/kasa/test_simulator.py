@@ -498,3 +498,17 @@ class TestCommandLine:
             log.close()
         assert ready == 2
         assert code == 0
+
+    def test_python_m_runs_the_command(self):
+        """python -m exporterhub.simulators.kasa is the kasa-simulator command."""
+        import subprocess
+        import sys
+
+        result = subprocess.run(
+            [sys.executable, "-m", "exporterhub.simulators.kasa", "--help"],
+            capture_output=True,
+            check=False,
+            timeout=30,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(b"usage: kasa-simulator")
