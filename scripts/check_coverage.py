@@ -1,7 +1,9 @@
-"""Fail unless the core and every exporter each reach the coverage floor.
+"""Fail unless the core, every exporter and every simulator each reach the floor.
 
 Reads the JSON report written by ``pytest --cov-report=json`` and groups files by
-package: ``core``, each ``exporters/<name>`` and each ``simulators/<name>``.
+package: ``core``, each ``exporters/<name>/`` and each ``simulators/<name>/``
+sub-package. The package roots and the modules beside the sub-packages (such as
+``simulators/_serve.py``, the run loop every simulator shares) count as ``core``.
 """
 
 from __future__ import annotations
@@ -21,13 +23,10 @@ def group_of(path: str) -> str | None:
     rest = parts[parts.index("exporterhub") + 1 :]
     if not rest:
         return None
-    if rest[0] in ("exporters", "simulators") and len(rest) >= 2:
-        if rest[1] == "__init__.py":
-            return "core"  # the plugin registry and package roots
-        # exporters/<name>/..., simulators/<name>.py and its private _<name>_*.py
-        name = rest[1].removesuffix(".py").lstrip("_").split("_", 1)[0]
-        return f"{rest[0]}/{name}"
-    # core/ plus the wiring every exporter shares: hub, cli, demo, __main__
+    if rest[0] in ("exporters", "simulators") and len(rest) >= 3:
+        return f"{rest[0]}/{rest[1]}"  # exporters/<name>/..., simulators/<name>/...
+    # core/ plus the wiring every exporter shares: hub, cli, demo, __main__, the
+    # plugin registry, the package roots and simulators/_serve.py
     return "core"
 
 

@@ -45,7 +45,7 @@ __all__ = ["run_demo"]
 
 _PHD2_INSTANCES = (("OBSERVATORY", 1, 4400), ("OBSERVATORY", 2, 4401))
 _CHAOS_PORT = 8099
-# The simulator's fictional account (simulators/data/chaos.json), not a real one.
+# The simulator's fictional account (simulators/chaos/data/chaos.json), not a real one.
 _CHAOS_LOGIN = "exmpl@a"
 _CHAOS_PASSWORD = "demo-password"  # noqa: S105 - the simulator's made-up password
 _PLUG_USER = "user@example.com"

@@ -2,13 +2,13 @@
 
 :class:`PlugSimulator` answers python-kasa's wire protocols for one plug
 (``kasa.md`` §5): legacy IOT over XOR-framed TCP or SMART over KLAP v2 on HTTP,
-from the ``_kasa_device`` model, honouring the :class:`PlugFaults` switches
+from the ``model``, honouring the :class:`PlugFaults` switches
 (refuse, silent, garbage) and, with :attr:`PlugSpec.discovery`, UDP discovery
-through ``_kasa_discovery``. :class:`PlugSpec` holds one plug's settings.
+through ``discovery``. :class:`PlugSpec` holds one plug's settings.
 
 The public face is ``exporterhub.simulators.kasa``, which re-exports these names;
-several plugs, bundled profiles and the command line live in ``_kasa_fleet`` and
-``_kasa_cli``. This module must not import ``kasa`` (it re-exports from here),
+several plugs, bundled profiles and the command line live in ``fleet`` and
+``command``. This module must not import the package (it re-exports from here),
 bind anything but the plug's configured host, import exporter code or log
 credentials.
 """
@@ -29,8 +29,7 @@ from typing import Any, Final, Literal
 import structlog
 from aiohttp import web
 
-from exporterhub.simulators._kasa_device import PlugFaults, PlugModel
-from exporterhub.simulators._kasa_discovery import (
+from exporterhub.simulators.kasa.discovery import (
     SMART_DISCOVERY_PORT,
     DiscoveryResponder,
     discovery_result,
@@ -38,9 +37,10 @@ from exporterhub.simulators._kasa_discovery import (
     smart_reply,
     xor_reply,
 )
-from exporterhub.simulators._kasa_klap import KlapError, KlapSession, auth_hash_v2
-from exporterhub.simulators._kasa_klap import handshake1 as klap_handshake1
-from exporterhub.simulators._kasa_xor import HEADER, MAX_FRAME, decrypt, frame
+from exporterhub.simulators.kasa.klap import KlapError, KlapSession, auth_hash_v2
+from exporterhub.simulators.kasa.klap import handshake1 as klap_handshake1
+from exporterhub.simulators.kasa.model import PlugFaults, PlugModel
+from exporterhub.simulators.kasa.xor import HEADER, MAX_FRAME, decrypt, frame
 
 __all__ = ["PlugFaults", "PlugSimulator", "PlugSpec", "load_profile"]
 

@@ -6,7 +6,7 @@ in PHD2's member order and queues them for :meth:`~SessionCore.drain`, and build
 the catch-up block a new client receives (protocol doc §3).
 
 This module must not advance frames, run commands or the autopilot (those live in
-``_phd2_frames`` and ``_phd2_session``), and must not do I/O, sleep or read the
+``frames`` and ``session``), and must not do I/O, sleep or read the
 wall clock except through the injected ``clock``.
 """
 
@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Callable
 
-from exporterhub.simulators._phd2_model import (
+from exporterhub.simulators.phd2.model import (
     MOUNT,
     AppState,
     Mode,
@@ -24,7 +24,7 @@ from exporterhub.simulators._phd2_model import (
     Settle,
     _Step,
 )
-from exporterhub.simulators._phd2_wire import (
+from exporterhub.simulators.phd2.wire import (
     LEGACY_VERSION,
     Features,
     Fields,
@@ -40,7 +40,7 @@ __all__ = ["SessionCore"]
 class SessionCore:
     """Attributes, reported state and event-line output of a PHD2 session.
 
-    Base of :class:`~exporterhub.simulators._phd2_session.Phd2Session`; not used
+    Base of :class:`~exporterhub.simulators.phd2.session.Phd2Session`; not used
     on its own.
     """
 

@@ -10,23 +10,16 @@ settling, star loss, pause and stop at ``speed`` times real time, unless
 may be flipped while running, split lines across TCP writes, inject malformed and
 over-long lines, answer ``null`` pixel scales, imitate PHD2 2.6.5 or stall.
 
-Run it with ``phd2-simulator --port 4400`` (see :func:`build_parser`).
+The command line (``phd2-simulator --port 4400``) lives in ``command``.
 
 This module must not bind anything but the configured host (127.0.0.1 by default),
 import exporter code, block the event loop or let one misbehaving client affect
-the others. The session model and wire format live in the private ``_phd2_*``
-modules and do no I/O.
-
-Example:
-    >>> args = build_parser().parse_args(["--instance", "2", "--speed", "50"])
-    >>> config = config_from_args(args)
-    >>> config.port, config.speed, config.faults.legacy_265
-    (4401, 50.0, False)
+the others. The session model and wire format live in the sibling modules
+``model``, ``session``, ``rpc`` and ``wire`` and do no I/O.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import random
@@ -36,23 +29,12 @@ from typing import Final
 
 import structlog
 
-from exporterhub.simulators._phd2_model import AppState, Phd2Faults
-from exporterhub.simulators._phd2_rpc import Phd2Rpc
-from exporterhub.simulators._phd2_session import Phd2Session
-from exporterhub.simulators._phd2_wire import Num, RequestBuffer, malformed
-from exporterhub.simulators._serve import run_until_stopped
+from exporterhub.simulators.phd2.model import AppState, Phd2Faults
+from exporterhub.simulators.phd2.rpc import Phd2Rpc
+from exporterhub.simulators.phd2.session import Phd2Session
+from exporterhub.simulators.phd2.wire import RequestBuffer, malformed
 
-__all__ = [
-    "AppState",
-    "Num",
-    "Phd2Faults",
-    "Phd2SimConfig",
-    "Phd2Simulator",
-    "build_parser",
-    "config_from_args",
-    "main",
-    "serve",
-]
+__all__ = ["Phd2SimConfig", "Phd2Simulator"]
 
 _log = structlog.get_logger(__name__)
 
@@ -235,7 +217,7 @@ class Phd2Simulator:
         Members are Event, Timestamp, Host, Inst, then ``fields`` in the given
         order. Plain floats take the field's PHD2 format where the protocol fixes
         one (``dx`` of a GuideStep is ``%.3f``), else ``%g``; pass
-        :class:`~exporterhub.simulators._phd2_wire.Num` for exact text.
+        :class:`~exporterhub.simulators.phd2.wire.Num` for exact text.
         """
         self._broadcast([self._session.emit_external(event, fields)])
 
@@ -418,92 +400,3 @@ class Phd2Simulator:
             pos += size
             await writer.drain()
             await asyncio.sleep(0)  # let the peer read, so chunks arrive separately
-
-
-# -------------------------------------------------------------------- CLI
-
-
-async def serve(config: Phd2SimConfig, stop: asyncio.Event | None = None) -> None:
-    """Run a simulator until ``stop`` is set, or until SIGINT/SIGTERM.
-
-    Args:
-        config: simulator settings.
-        stop: set it to shut down; when ``None`` the process signals do it.
-    """
-    await run_until_stopped(Phd2Simulator(config), stop)
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        msg = f"must be > 0: {text}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """Return the ``phd2-simulator`` argument parser."""
-    p = argparse.ArgumentParser(
-        prog="phd2-simulator",
-        description="Simulated PHD2 guiding event server (event monitoring protocol).",
-    )
-    p.add_argument("--host", default="127.0.0.1", help="listen address")
-    p.add_argument("--port", type=int, help="TCP port (default 4400 + instance - 1)")
-    p.add_argument("--instance", type=int, default=1, help="PHD2 instance number")
-    p.add_argument("--hostname", default="SIMULATOR", help="Host field of events")
-    p.add_argument("--phd-version", default="2.6.14", help="PHDVersion to report")
-    p.add_argument("--speed", type=_positive, default=1.0, help="time factor")
-    p.add_argument("--exposure", type=_positive, default=2.0, help="exposure, s")
-    p.add_argument("--pixel-scale", type=_positive, default=1.93, help="arcsec/px")
-    p.add_argument("--seed", type=int, help="random seed for a reproducible session")
-    p.add_argument("--scripted", action="store_true", help="no autonomous session")
-    faults = p.add_argument_group("faults")
-    faults.add_argument("--legacy-265", action="store_true", help="act as PHD2 2.6.5")
-    faults.add_argument(
-        "--null-pixel-scale", action="store_true", help="get_pixel_scale is null"
-    )
-    faults.add_argument(
-        "--split-lines", action="store_true", help="write lines in small chunks"
-    )
-    faults.add_argument(
-        "--malformed-every", type=int, default=0, metavar="N", help="bad JSON every N"
-    )
-    faults.add_argument(
-        "--overlong-every", type=int, default=0, metavar="N", help="1 MiB line every N"
-    )
-    return p
-
-
-def config_from_args(args: argparse.Namespace) -> Phd2SimConfig:
-    """Build a :class:`Phd2SimConfig` from parsed :func:`build_parser` arguments."""
-    return Phd2SimConfig(
-        host=args.host,
-        port=args.port if args.port is not None else 4400 + args.instance - 1,
-        instance=args.instance,
-        hostname=args.hostname,
-        version=args.phd_version,
-        speed=args.speed,
-        exposure=args.exposure,
-        pixel_scale=args.pixel_scale,
-        seed=args.seed,
-        scripted=args.scripted,
-        faults=Phd2Faults(
-            split_lines=args.split_lines,
-            malformed_every=args.malformed_every,
-            overlong_every=args.overlong_every,
-            null_pixel_scale=args.null_pixel_scale,
-            legacy_265=args.legacy_265,
-        ),
-    )
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run ``phd2-simulator`` until SIGINT/SIGTERM; return the exit status 0."""
-    config = config_from_args(build_parser().parse_args(argv))
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(config))
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover - exercised through the console script
-    raise SystemExit(main())

@@ -7,12 +7,12 @@ steps with seeing noise, drift and periodic error, dithers with a recenter step 
 an ``AvgDist`` jump, settling by PHD2's whole-second rules, star-loss streaks,
 pause/resume and stop (§5-§8). An optional autopilot plays an imaging session.
 
-Frame physics live in ``_phd2_frames``, state fields and event output in
-``_phd2_core``, shared types and mount geometry in ``_phd2_model``; this module adds
+Frame physics live in ``frames``, state fields and event output in
+``core``, shared types and mount geometry in ``model``; this module adds
 test-driven state changes, the autopilot and the capture commands on top.
 
 This module must not do I/O, sleep or read the wall clock except through the
-injected ``clock``; JSON-RPC lives in ``_phd2_rpc``, sockets in ``phd2``.
+injected ``clock``; JSON-RPC lives in ``rpc``, sockets in ``server``.
 
 Units: positions and offsets are guide-camera pixels, pulse durations milliseconds,
 ``Time``/``SettleTime`` simulated seconds (frames x exposure), ``Timestamp`` epoch
@@ -25,8 +25,8 @@ import math
 from collections.abc import Mapping
 from typing import Final
 
-from exporterhub.simulators._phd2_frames import SessionFrames
-from exporterhub.simulators._phd2_model import (
+from exporterhub.simulators.phd2.frames import SessionFrames
+from exporterhub.simulators.phd2.model import (
     DEFAULT_STAR,
     MOUNT,
     AppState,
@@ -35,7 +35,7 @@ from exporterhub.simulators._phd2_model import (
     Settle,
     to_camera,
 )
-from exporterhub.simulators._phd2_wire import (
+from exporterhub.simulators.phd2.wire import (
     FORMATS,
     Fields,
     Num,

@@ -19,14 +19,6 @@ import structlog.testing
 
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.testing import free_port, wait_until
-from exporterhub.simulators._chaos_model import (
-    AUTH_FAILED,
-    BAD_LOGIN,
-    ChaosModel,
-    load_data,
-    parse_attributes,
-    to_xml,
-)
 from exporterhub.simulators.chaos import (
     ChaosFaults,
     ChaosSimConfig,
@@ -36,10 +28,13 @@ from exporterhub.simulators.chaos import (
     main,
     serve,
 )
+from exporterhub.simulators.chaos.accounts import load_data
+from exporterhub.simulators.chaos.model import AUTH_FAILED, BAD_LOGIN, ChaosModel
+from exporterhub.simulators.chaos.wire import parse_attributes, to_xml
 
 TIMEOUT = 10.0
-SRC = Path(__file__).resolve().parents[2] / "src"
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "chaos"
+SRC = Path(__file__).resolve().parents[3] / "src"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "chaos"
 CREDS = {"control_login": "exmpl@a", "control_password": "demo-password"}
 SECOND = {"control_login": "second@a", "control_password": "second-password"}
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())

@@ -3,7 +3,7 @@
 Parses one request line (or batch) as PHD2's ``event_server.cpp`` does, answers the
 read-only methods of protocol doc §9 from the session state, and carries out the
 capture-controlling methods (``loop``, ``stop_capture``, ``guide``, ``dither``,
-``set_paused`` ...) on the :class:`~._phd2_session.Phd2Session`. Error codes:
+``set_paused`` ...) on the :class:`~.session.Phd2Session`. Error codes:
 -32700 parse error and -32600 invalid request (id null), -32601 unknown method,
 -32602 invalid params, -32603 "too big", 1/2 method failures.
 
@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable
 from typing import Final
 
-from exporterhub.simulators._phd2_model import (
+from exporterhub.simulators.phd2.model import (
     CAL_ANGLE,
     DEC_RATE,
     MOUNT,
@@ -26,8 +26,8 @@ from exporterhub.simulators._phd2_model import (
     Mode,
     Settle,
 )
-from exporterhub.simulators._phd2_session import Phd2Session
-from exporterhub.simulators._phd2_wire import (
+from exporterhub.simulators.phd2.session import Phd2Session
+from exporterhub.simulators.phd2.wire import (
     Num,
     RpcError,
     flag,

@@ -24,20 +24,20 @@ from kasa import (  # noqa: E402
 )
 
 from exporterhub.simulators import kasa as sim_mod  # noqa: E402
-from exporterhub.simulators._kasa_klap import (  # noqa: E402
-    KlapError,
-    auth_hash_v2,
-    handshake1,
-)
-from exporterhub.simulators._kasa_xor import decrypt, encrypt, frame  # noqa: E402
 from exporterhub.simulators.kasa import (  # noqa: E402
     KasaSimulator,
     PlugSimulator,
     PlugSpec,
     default_specs,
 )
+from exporterhub.simulators.kasa.klap import (  # noqa: E402
+    KlapError,
+    auth_hash_v2,
+    handshake1,
+)
+from exporterhub.simulators.kasa.xor import decrypt, encrypt, frame  # noqa: E402
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "kasa"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "kasa"
 FIXTURE_FILES = sorted(FIXTURES.glob("*.json"))
 USER, PASSWORD = "user@example.com", "plug-password"
 
@@ -498,3 +498,17 @@ class TestCommandLine:
             log.close()
         assert ready == 2
         assert code == 0
+
+    def test_python_m_runs_the_command(self):
+        """python -m exporterhub.simulators.kasa is the kasa-simulator command."""
+        import subprocess
+        import sys
+
+        result = subprocess.run(
+            [sys.executable, "-m", "exporterhub.simulators.kasa", "--help"],
+            capture_output=True,
+            check=False,
+            timeout=30,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(b"usage: kasa-simulator")

@@ -31,16 +31,16 @@ from kasa.smart import SmartDevice  # noqa: E402
 
 from exporterhub.core.testing import wait_until  # noqa: E402
 from exporterhub.simulators import kasa as sim_mod  # noqa: E402
-from exporterhub.simulators._kasa_xor import decrypt, encrypt  # noqa: E402
 from exporterhub.simulators.kasa import (  # noqa: E402
     PlugSimulator,
     PlugSpec,
     default_specs,
 )
+from exporterhub.simulators.kasa.xor import decrypt, encrypt  # noqa: E402
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "kasa"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "kasa"
 BUNDLED = (
-    Path(__file__).parents[2] / "src" / "exporterhub" / "simulators" / "data" / "kasa"
+    Path(__file__).parents[3] / "src" / "exporterhub" / "simulators" / "kasa" / "data"
 )
 USER, PASSWORD = "user@example.com", "plug-password"
 CREDS = Credentials(USER, PASSWORD)

@@ -22,12 +22,6 @@ import starlink_grpc
 from grpc import aio
 
 from exporterhub.exporters.starlink.telemetry import Telemetry
-from exporterhub.simulators._starlink_schema import (
-    ALERT_FIELDS,
-    OUTAGE_CAUSES,
-    SERVICE,
-    build_schema,
-)
 from exporterhub.simulators.starlink import (
     DishFaults,
     DishSimConfig,
@@ -38,9 +32,15 @@ from exporterhub.simulators.starlink import (
     main,
     serve_grpc,
 )
+from exporterhub.simulators.starlink.wire import (
+    ALERT_FIELDS,
+    OUTAGE_CAUSES,
+    SERVICE,
+    build_schema,
+)
 
 TIMEOUT = 10.0
-SRC = Path(__file__).resolve().parents[2] / "src"
+SRC = Path(__file__).resolve().parents[3] / "src"
 
 
 @pytest.fixture(autouse=True)

@@ -48,8 +48,8 @@ from typing import Any, Final, cast
 
 import structlog
 
-from exporterhub.simulators._kasa_device import PlugFaults
-from exporterhub.simulators._kasa_xor import decrypt, encrypt
+from exporterhub.simulators.kasa.model import PlugFaults
+from exporterhub.simulators.kasa.xor import decrypt, encrypt
 
 __all__ = [
     "LEGACY_DISCOVERY_PORT",

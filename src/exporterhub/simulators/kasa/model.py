@@ -1,6 +1,6 @@
 """Simulated TP-Link plug: answers IOT and SMART JSON requests from a profile.
 
-No I/O: the transports in ``kasa.py`` decode frames and hand the parsed JSON here
+No I/O: the transports in ``server`` decode frames and hand the parsed JSON here
 (protocol document ``kasa.md`` §5.1 and §5.2). A profile has the shape of
 python-kasa's fixture files: IOT profiles are keyed by module then method
 (``system.get_sysinfo``, ``emeter.get_realtime``), SMART profiles by method

@@ -1,12 +1,12 @@
 """Several simulated plugs together, and plug specs from the bundled profiles.
 
-:class:`KasaSimulator` starts and stops a list of ``_kasa_plug`` plugs as one;
+:class:`KasaSimulator` starts and stops a list of ``server`` plugs as one;
 :func:`default_specs` builds their specs from the fixture-shaped profiles in
-``data/kasa/``, giving each plug its own alias, MAC, seed, host and port
-(``_kasa_discovery.plug_address``).
+this package's ``data/``, giving each plug its own alias, MAC, seed, host and
+port (``discovery.plug_address``).
 
 The public face is ``exporterhub.simulators.kasa``, which re-exports these names.
-This module must not import ``kasa`` (it re-exports from here), open sockets
+This module must not import the package (it re-exports from here), open sockets
 itself (the plugs do) or import exporter code.
 """
 
@@ -18,8 +18,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final, Literal
 
-from exporterhub.simulators._kasa_discovery import plug_address
-from exporterhub.simulators._kasa_plug import PlugSimulator, PlugSpec
+from exporterhub.simulators.kasa.discovery import plug_address
+from exporterhub.simulators.kasa.server import PlugSimulator, PlugSpec
 
 __all__ = ["KasaSimulator", "default_specs"]
 
@@ -63,7 +63,7 @@ class KasaSimulator:
 
 
 def _bundled(name: str) -> Path:
-    return Path(str(resources.files("exporterhub.simulators") / "data" / "kasa" / name))
+    return Path(str(resources.files("exporterhub.simulators.kasa") / "data" / name))
 
 
 def default_specs(
@@ -78,7 +78,7 @@ def default_specs(
     """Return specs for ``n_xor`` IOT and ``n_klap`` SMART plugs from bundled profiles.
 
     Metering and non-metering profiles alternate; each plug gets its own alias,
-    MAC and seed. Hosts and ports follow ``_kasa_discovery.plug_address``:
+    MAC and seed. Hosts and ports follow ``discovery.plug_address``:
     without ``first_address`` all plugs share ``host`` on ports ``base_port + i``;
     with it plug ``i`` gets the ``i``-th loopback address from ``first_address``,
     XOR plugs port ``base_port`` (9999 if 0), KLAP plugs ``base_port + i``.

@@ -4,7 +4,7 @@ Used by the plug exporter's tests, by ``make demo`` and by anyone trying the
 project without plugs. Each :class:`PlugSimulator` is one plug on its own port:
 legacy IOT over XOR-framed TCP (``protocol="xor"``) or SMART over KLAP v2 on
 HTTP (``protocol="klap"``), answering from a fixture-shaped profile whose values
-move over time (``_kasa_device``). The unmodified python-kasa client talks to it
+move over time (``model``). The unmodified python-kasa client talks to it
 (protocol document ``kasa.md`` §5). :class:`PlugFaults` switches, mutable while
 running, refuse connections, swallow requests, answer garbage or fail meter
 queries; :meth:`PlugSimulator.reboot` resets the counters.
@@ -20,14 +20,15 @@ Run it with ``kasa-simulator --xor 2 --klap 2 --base-port 9999``, or with
 ``--discovery`` for discoverable plugs on 127.0.0.2 onwards (see
 :func:`build_parser`).
 
-This module is the public face and holds no logic: it re-exports the plug server
-(``_kasa_plug``), the multi-plug runner and bundled specs (``_kasa_fleet``) and
-the command line (``_kasa_cli``); framing, crypto, discovery replies and the
-device model live in the other private ``_kasa_*`` modules. None of them may
-import this module. The simulator must not bind anything but the configured
+This package's ``__init__`` is the public face and holds no logic: it re-exports
+the plug server (``server``), the multi-plug runner and bundled specs (``fleet``)
+and the command line (``command``); the device model (``model``), XOR framing
+(``xor``), KLAP v2 crypto (``klap``) and discovery replies (``discovery``) live
+in the other modules, the bundled profiles in ``data/``. None of them may import
+the package itself. The simulator must not bind anything but the configured
 hosts (127.0.0.1 by default, loopback addresses with discovery), import exporter
-code or log credentials; only ``_kasa_plug``'s servers and ``_kasa_discovery``'s
-responder touch sockets.
+code or log credentials; only ``server``'s servers and ``discovery``'s responder
+touch sockets.
 
 Example:
     >>> [s.protocol for s in default_specs(1, 1)]
@@ -38,10 +39,10 @@ Example:
 
 from __future__ import annotations
 
-from exporterhub.simulators._kasa_cli import build_parser, main, serve
-from exporterhub.simulators._kasa_cli import specs_from_args as specs_from_args
-from exporterhub.simulators._kasa_fleet import KasaSimulator, default_specs
-from exporterhub.simulators._kasa_plug import PlugFaults, PlugSimulator, PlugSpec
+from exporterhub.simulators.kasa.command import build_parser, main, serve
+from exporterhub.simulators.kasa.command import specs_from_args as specs_from_args
+from exporterhub.simulators.kasa.fleet import KasaSimulator, default_specs
+from exporterhub.simulators.kasa.server import PlugFaults, PlugSimulator, PlugSpec
 
 __all__ = [
     "KasaSimulator",
@@ -53,6 +54,3 @@ __all__ = [
     "main",
     "serve",
 ]
-
-if __name__ == "__main__":  # pragma: no cover - exercised through the console script
-    raise SystemExit(main())

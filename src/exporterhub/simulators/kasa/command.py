@@ -2,15 +2,16 @@
 
 :func:`build_parser` defines the flags, :func:`specs_from_args` turns them into
 ``PlugSpec`` lists (bundled profiles or the given JSON files, hosts and ports
-from ``_kasa_discovery.plug_address``), :func:`serve` runs the plugs until
+from ``discovery.plug_address``), :func:`serve` runs the plugs until
 stopped and logs each one's address (``kasa_plug_ready``), :func:`main` is the
 console script. The KLAP password comes from an environment variable, never a
 flag.
 
 The public face is ``exporterhub.simulators.kasa``, which re-exports these names
-(the ``kasa-simulator`` entry point and ``exporterhub simulate tapo`` go through
-it). This module must not import ``kasa`` (it re-exports from here), hold plug or
-protocol logic, or log credentials.
+(the ``kasa-simulator`` entry point, ``exporterhub simulate tapo`` and
+``python -m exporterhub.simulators.kasa`` go through it). This module must not
+import the package (it re-exports from here), hold plug or protocol logic, or log
+credentials.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ from typing import Final
 
 import structlog
 
-from exporterhub.simulators._kasa_discovery import plug_address
-from exporterhub.simulators._kasa_fleet import KasaSimulator, default_specs
-from exporterhub.simulators._kasa_plug import PlugSpec, load_profile
 from exporterhub.simulators._serve import run_until_stopped
+from exporterhub.simulators.kasa.discovery import plug_address
+from exporterhub.simulators.kasa.fleet import KasaSimulator, default_specs
+from exporterhub.simulators.kasa.server import PlugSpec, load_profile
 
 __all__ = ["build_parser", "main", "serve", "specs_from_args"]
 

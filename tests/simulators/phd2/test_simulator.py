@@ -18,17 +18,6 @@ from typing import Any
 
 import pytest
 
-from exporterhub.simulators._phd2_rpc import Phd2Rpc
-from exporterhub.simulators._phd2_session import Phd2Session
-from exporterhub.simulators._phd2_wire import (
-    MAX_REQUEST,
-    Num,
-    RequestBuffer,
-    encode,
-    features_for,
-    malformed,
-    number,
-)
 from exporterhub.simulators.phd2 import (
     Phd2Faults,
     Phd2SimConfig,
@@ -37,9 +26,20 @@ from exporterhub.simulators.phd2 import (
     config_from_args,
     serve,
 )
+from exporterhub.simulators.phd2.rpc import Phd2Rpc
+from exporterhub.simulators.phd2.session import Phd2Session
+from exporterhub.simulators.phd2.wire import (
+    MAX_REQUEST,
+    Num,
+    RequestBuffer,
+    encode,
+    features_for,
+    malformed,
+    number,
+)
 
 TIMEOUT = 10.0
-SRC = Path(__file__).resolve().parents[2] / "src"
+SRC = Path(__file__).resolve().parents[3] / "src"
 EVENT_HEAD = re.compile(
     rb'^\{"Event":"(\w+)","Timestamp":\d+\.\d{3},"Host":"SIMULATOR","Inst":1[,}]'
 )

@@ -6,7 +6,7 @@ error, guide pulses, star-loss frames and PHD2's whole-second settle rules (prot
 doc §5-§8), queuing the event lines each produces.
 
 This module must not decide what happens next (commands and the autopilot live in
-``_phd2_session``), and must not do I/O, sleep or read the wall clock except through
+``session``), and must not do I/O, sleep or read the wall clock except through
 the injected ``clock``.
 
 Units: positions and offsets are guide-camera pixels, pulse durations milliseconds,
@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 from typing import Final
 
-from exporterhub.simulators._phd2_core import SessionCore
-from exporterhub.simulators._phd2_model import (
+from exporterhub.simulators.phd2.core import SessionCore
+from exporterhub.simulators.phd2.model import (
     DEC_RATE,
     DEFAULT_STAR,
     MOUNT,
@@ -28,7 +28,7 @@ from exporterhub.simulators._phd2_model import (
     _calibration_steps,
     to_camera,
 )
-from exporterhub.simulators._phd2_wire import Fields, Num, xy
+from exporterhub.simulators.phd2.wire import Fields, Num, xy
 
 __all__ = ["SessionFrames"]
 
@@ -41,7 +41,7 @@ SETTLE_FAIL: Final = "timed-out waiting for guider to settle"
 class SessionFrames(SessionCore):
     """Per-exposure advance of looping, calibration, guiding and settling.
 
-    Base of :class:`~exporterhub.simulators._phd2_session.Phd2Session`; not used
+    Base of :class:`~exporterhub.simulators.phd2.session.Phd2Session`; not used
     on its own.
     """
 

@@ -4,13 +4,14 @@ Serves ``SpaceX.API.Device.Device/Handle`` (``get_status``, ``get_location``,
 ``get_history``) with the field numbers of ``shared/protocols/starlink.md`` §5, so the
 unmodified ``starlink_grpc`` client reads it like a dish (§8). Values come from a
 ``provider`` returning a :class:`Telemetry` (the simulation engine, or
-:func:`default_telemetry`) and are converted faithfully: Mbps → bit/s, percent →
-fraction, knots → m/s, ``state`` → ``outage.cause`` (``CONNECTED`` = no outage,
-``SEARCHING`` = ``NO_SCHEDULE``), alert names → ``DishAlerts`` bools, uptime →
-``device_state.uptime_s``. Each ``get_status`` also appends one sample to the
-900-sample history ring buffer.
+:func:`~exporterhub.simulators.starlink.model.default_telemetry`) and are
+converted faithfully: Mbps → bit/s, percent → fraction, knots → m/s, ``state`` →
+``outage.cause`` (``CONNECTED`` = no outage, ``SEARCHING`` = ``NO_SCHEDULE``),
+alert names → ``DishAlerts`` bools, uptime → ``device_state.uptime_s``. Each
+``get_status`` also appends one sample to the 900-sample history ring buffer.
 
-Fault switches (:class:`DishFaults`, on ``sim.faults``):
+Fault switches (:class:`~exporterhub.simulators.starlink.model.DishFaults`, on
+``sim.faults``):
 
 - read on every request: ``outage_cause`` (a ``DishOutage.Cause`` name, or
   ``SEARCHING``; overrides the provider's state) and ``refuse_location``
@@ -26,22 +27,15 @@ Fault switches (:class:`DishFaults`, on ``sim.faults``):
 A client process caches the first schema it resolves (``starlink_grpc`` module
 globals): reset ``starlink_grpc.imports_pending = True`` before talking to a fake
 whose schema differs. This module must not bind anything but the configured host,
-import exporter code other than the ``Telemetry`` shape and the simulation engine
-that feeds it, or block the loop.
+import exporter code other than the ``Telemetry`` shape, or block the loop.
 
-Run it with ``starlink-simulator --grpc --port 9200`` (see :func:`build_parser`).
-
-Example:
-    >>> config = config_from_args(build_parser().parse_args(["--refuse-location"]))
-    >>> config.port, config.faults.refuse_location
-    (9200, True)
+The values and switches live in ``model``, the protobuf schema in ``wire``, the
+command line (``starlink-simulator --grpc --port 9200``) in ``command``.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -54,27 +48,16 @@ import structlog
 from grpc import aio
 from grpc_reflection.v1alpha import reflection  # type: ignore[import-untyped]
 
-from exporterhub.exporters.starlink.engine import SimulationEngine
-from exporterhub.exporters.starlink.settings import StarlinkConfig
 from exporterhub.exporters.starlink.telemetry import Telemetry
-from exporterhub.simulators._serve import run_until_stopped
-from exporterhub.simulators._starlink_schema import (
+from exporterhub.simulators.starlink.model import DishFaults, default_telemetry
+from exporterhub.simulators.starlink.wire import (
     HISTORY_SAMPLES,
     SERVICE,
     Schema,
     build_schema,
 )
 
-__all__ = [
-    "DishFaults",
-    "DishSimConfig",
-    "StarlinkDishSimulator",
-    "build_parser",
-    "config_from_args",
-    "default_telemetry",
-    "main",
-    "serve_grpc",
-]
+__all__ = ["DEFAULT_PORT", "DishSimConfig", "StarlinkDishSimulator"]
 
 _log = structlog.get_logger(__name__)
 
@@ -82,17 +65,6 @@ DEFAULT_PORT: Final = 9200
 MPS_PER_KNOT: Final = 1 / 1.943844
 API_VERSION: Final = 42  # what 2026 firmware reports (§5.2)
 _STATE_TO_CAUSE: Final = {"SEARCHING": "NO_SCHEDULE"}
-
-
-@dataclass(slots=True, kw_only=True)
-class DishFaults:
-    """Scenario switches; see the module docstring for when each is read."""
-
-    outage_cause: str | None = None
-    refuse_location: bool = False
-    missing_fields: bool = False
-    no_reflection: bool = False
-    silent: bool = False
 
 
 @dataclass(slots=True, kw_only=True)
@@ -107,38 +79,6 @@ class DishSimConfig:
     port: int = DEFAULT_PORT
     sigma_m: float = 3.0
     faults: DishFaults = field(default_factory=DishFaults)
-
-
-def default_telemetry() -> Telemetry:
-    """Return a fixed, plausible sample (a dish on a boat off Falmouth, connected)."""
-    return Telemetry(
-        timestamp=time.time(),
-        mode="simulation",
-        latitude_degrees=50.1500,
-        longitude_degrees=-5.0500,
-        altitude_meters=12.0,
-        speed_knots=6.5,
-        heading_degrees=90.0,
-        latency_ms=34.5,
-        throughput_down_mbps=120.0,
-        throughput_up_mbps=18.0,
-        packet_loss_percent=0.5,
-        obstruction_percent=2.0,
-        currently_obstructed=False,
-        snr_above_noise_floor=True,
-        uptime_seconds=86_400.0,
-        state="CONNECTED",
-        alerts=(),
-        alerts_known=True,
-        gps_valid=True,
-        gps_satellites=12,
-        boresight_azimuth_degrees=15.0,
-        boresight_elevation_degrees=72.0,
-        location_available=True,
-        dish_id="ut01000000-00000000-00f4ke00",
-        hardware_version="rev4_prod1",
-        software_version="2026.06.22.mr81471",
-    )
 
 
 def _set(message: Any, name: str, value: object) -> None:  # noqa: ANN401 - run-time protobuf classes
@@ -357,95 +297,3 @@ class StarlinkDishSimulator:
         out.current = self._history_current
         for name, ring in self._history.items():
             getattr(out, name).extend(ring)
-
-
-def engine_provider(
-    config: StarlinkConfig | None = None, *, seed: int | None = None
-) -> Callable[[], Telemetry]:
-    """Return a provider that serves the simulation engine, stepped by real time.
-
-    The fake dish then moves, drifts and degrades like the exporter's simulation
-    mode, so live mode pointed at it sees realistic, changing values.
-    """
-    engine = SimulationEngine(
-        config or StarlinkConfig(), seed=seed, start_wall=time.time()
-    )
-    last = [time.monotonic()]
-
-    def provide() -> Telemetry:
-        now = time.monotonic()
-        dt, last[0] = now - last[0], now
-        return engine.step(dt, time.time())
-
-    return provide
-
-
-async def serve_grpc(
-    config: DishSimConfig,
-    stop: asyncio.Event | None = None,
-    provider: Callable[[], Telemetry] | None = None,
-) -> None:
-    """Run a fake dish until ``stop`` is set, or until SIGINT/SIGTERM.
-
-    Args:
-        config: where to listen and which faults to start with.
-        stop: set it to shut down; when ``None`` the process signals do it.
-        provider: the telemetry to serve; the simulation engine when omitted.
-    """
-    await run_until_stopped(
-        StarlinkDishSimulator(config, provider or engine_provider()), stop
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """Return the ``starlink-simulator`` argument parser."""
-    p = argparse.ArgumentParser(
-        prog="starlink-simulator",
-        description="Fake Starlink dish: the dish gRPC API with server reflection.",
-    )
-    p.add_argument(
-        "--grpc",
-        action="store_true",
-        help="serve the dish gRPC API (the only mode; accepted for clarity)",
-    )
-    p.add_argument("--host", default="127.0.0.1", help="listen address")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="listen port")
-    p.add_argument("--sigma-m", type=float, default=3.0, help="fix accuracy, metres")
-    p.add_argument(
-        "--outage-cause",
-        default=None,
-        help="serve an outage with this DishOutage.Cause (e.g. NO_SCHEDULE)",
-    )
-    p.add_argument("--refuse-location", action="store_true")
-    p.add_argument("--missing-fields", action="store_true")
-    p.add_argument("--no-reflection", action="store_true")
-    p.add_argument("--silent", action="store_true", help="accept TCP, never answer")
-    return p
-
-
-def config_from_args(args: argparse.Namespace) -> DishSimConfig:
-    """Build a :class:`DishSimConfig` from parsed :func:`build_parser` arguments."""
-    return DishSimConfig(
-        host=args.host,
-        port=args.port,
-        sigma_m=args.sigma_m,
-        faults=DishFaults(
-            outage_cause=args.outage_cause,
-            refuse_location=args.refuse_location,
-            missing_fields=args.missing_fields,
-            no_reflection=args.no_reflection,
-            silent=args.silent,
-        ),
-    )
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run ``starlink-simulator`` until SIGINT/SIGTERM; return the exit status 0."""
-    config = config_from_args(build_parser().parse_args(argv))
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_grpc(config))
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover - exercised through the console script
-    raise SystemExit(main())

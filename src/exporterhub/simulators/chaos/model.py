@@ -1,17 +1,16 @@
-"""Account model and answer builder of the CHAOS simulator. No I/O except loading data.
+"""Answer builder and fault switches of the CHAOS simulator. No I/O.
 
 Reproduces the AAISP CHAOS v2 answers described in ``shared/protocols/chaos.md``
-§3 to §5 from a data file (``data/chaos.json`` by default): control logins with
-passwords, telephony numbers and broadband lines. A line is a map of string fields
-(``ID``, ``login``, ``postcode``, ``tx_rate``/``rx_rate``/``tx_rate_adjusted`` in
-bit/s, ``quota_monthly``/``quota_remaining`` in bytes, ``quota_timestamp`` as UK
-wall time ``YYYY-MM-DD HH:MM:SS``) answered verbatim, so new fields or shapes need
-no code; ``aliases`` (phone numbers, circuit IDs) select a line but are never sent.
+§3 to §5 from the accounts in ``accounts`` (control logins with passwords,
+telephony numbers and broadband lines). :class:`ChaosFaults` holds the fault
+switches the server applies.
 
 The builder never echoes a password (``(redacted)``, §2) and never raises on odd
-requests: every failure is an answer (§5).
+requests: every failure is an answer (§5). This module must not read sockets or
+files, or serialise answers (``server`` and ``wire`` do).
 
 Example:
+    >>> from exporterhub.simulators.chaos.accounts import load_data
     >>> model = ChaosModel(load_data(), seed=1)
     >>> answer = model.answer(
     ...     "broadband",
@@ -24,22 +23,15 @@ Example:
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
 import json
 import random
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib import resources
-from pathlib import Path
 from typing import Any, Final
-from urllib.parse import parse_qsl
-from xml.sax.saxutils import quoteattr
 
-import yaml
+from exporterhub.simulators.chaos.accounts import ChaosData, Login
 
 __all__ = [
     "AUTH_FAILED",
@@ -48,15 +40,8 @@ __all__ = [
     "UNKNOWN_COMMAND",
     "UNKNOWN_SERVICE",
     "Answer",
-    "ChaosData",
+    "ChaosFaults",
     "ChaosModel",
-    "Login",
-    "generate_lines",
-    "load_data",
-    "normalise_name",
-    "parse_attributes",
-    "to_json",
-    "to_xml",
 ]
 
 AUTH_FAILED: Final = "Control authorisation failed"
@@ -113,21 +98,44 @@ _COMMANDS: Final = {
 
 
 @dataclass(slots=True, kw_only=True)
-class Login:
-    """One control login: its password, telephony numbers and broadband lines."""
+class ChaosFaults:
+    """Fault switches; mutable while the simulator runs.
 
-    login: str
-    password: str
-    telephony: list[str] = field(default_factory=list)
-    lines: list[dict[str, Any]] = field(default_factory=list)
+    ``*_every`` counters count requests in scope (1-based); 0 disables a switch.
+    When several fire on one request the first in this order wins: hang/timeout,
+    drop, 5xx, 429, 200 rate limit, malformed.
 
+    Attributes:
+        latency: seconds to wait before every answer in scope.
+        hang: never answer any request in scope (the client times out).
+        timeout_every: never answer every N-th request.
+        drop_every: close the connection without an answer every N-th request.
+        status_5xx_every: answer every N-th request with ``status_5xx`` and HTML.
+        status_5xx: the 5xx status used, 502 or 503.
+        rate_limit_429_every: answer every N-th request with HTTP 429.
+        retry_after: seconds in the 429 ``Retry-After`` header; None omits it.
+        rate_limit_200_every: answer every N-th request with an HTTP 200 error.
+        malformed_every: truncate the JSON of every N-th answer.
+        missing_fields: drop rate and quota fields from every other line.
+        paths: scope, e.g. ``{"/broadband/quota"}`` (suffix-less); None = all.
+    """
 
-@dataclass(slots=True, kw_only=True)
-class ChaosData:
-    """Everything the simulator answers from; mutable (quota ticks, generators)."""
+    latency: float = 0.0
+    hang: bool = False
+    timeout_every: int = 0
+    drop_every: int = 0
+    status_5xx_every: int = 0
+    status_5xx: int = 503
+    rate_limit_429_every: int = 0
+    retry_after: int | None = 60
+    rate_limit_200_every: int = 0
+    malformed_every: int = 0
+    missing_fields: bool = False
+    paths: frozenset[str] | None = None
 
-    logins: list[Login]
-    rate_card: dict[str, list[dict[str, str]]]
+    def applies_to(self, path: str) -> bool:
+        """Return whether ``path`` (``/subsystem/command``) is in scope."""
+        return self.paths is None or path in self.paths
 
 
 @dataclass(slots=True, kw_only=True)
@@ -138,177 +146,6 @@ class Answer:
     document: dict[str, Any] | None = None
     body: str = ""
     content_type: str = "application/json"
-
-
-def normalise_name(name: str) -> str:
-    """Fold an attribute name: case-insensitive, ``-`` ≡ ``_`` (§1).
-
-    >>> normalise_name("Control-Login")
-    'control_login'
-    """
-    return name.strip().lower().replace("-", "_")
-
-
-def parse_attributes(
-    headers: dict[str, str], query: str, body: bytes
-) -> dict[str, str]:
-    """Merge Basic auth, query and body attributes, names normalised (§1, §2).
-
-    Args:
-        headers: HTTP headers with lower-case names.
-        query: the URL query string.
-        body: the request body, form-coded or JSON (by ``content-type``).
-
-    >>> parse_attributes({}, "Control-Login=x@a&SERVICE=1", b"")
-    {'control_login': 'x@a', 'service': '1'}
-    """
-    attrs: dict[str, str] = {}
-    auth = headers.get("authorization", "")
-    if auth[:6].lower() == "basic ":
-        with contextlib.suppress(binascii.Error, UnicodeDecodeError):
-            user, _, password = (
-                base64.b64decode(auth[6:], validate=True).decode().partition(":")
-            )
-            attrs["control_login"] = user
-            attrs["control_password"] = password
-    pairs: list[tuple[str, Any]] = parse_qsl(query, keep_blank_values=True)
-    if body and "json" in headers.get("content-type", "").lower():
-        with contextlib.suppress(ValueError):
-            loaded = json.loads(body)
-            if isinstance(loaded, dict):
-                pairs += [
-                    (k, v) for k, v in loaded.items() if not isinstance(v, dict | list)
-                ]
-    elif body:
-        pairs += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-    for name, value in pairs:
-        attrs[normalise_name(name)] = "" if value is None else str(value)
-    return attrs
-
-
-def load_data(path: Path | None = None) -> ChaosData:
-    """Load a data file (JSON or YAML); the packaged default when ``path`` is None.
-
-    Raises:
-        ValueError: the file does not describe logins as expected.
-        OSError: the file cannot be read.
-    """
-    if path is None:
-        text = (
-            resources.files("exporterhub.simulators")
-            .joinpath("data/chaos.json")
-            .read_text()
-        )
-    else:
-        text = path.read_text(encoding="utf-8")
-    raw: Any = yaml.safe_load(text)  # YAML is a superset of JSON
-    if not isinstance(raw, dict) or not isinstance(raw.get("logins"), list):
-        msg = "CHAOS data: expected a mapping with a 'logins' list"
-        raise ValueError(msg)
-    logins = []
-    for item in raw["logins"]:
-        if not isinstance(item, dict) or not {"login", "password"} <= item.keys():
-            msg = "CHAOS data: every login needs 'login' and 'password'"
-            raise ValueError(msg)
-        lines = [
-            {k: v if k == "aliases" else str(v) for k, v in line.items()}
-            for line in item.get("lines") or []
-        ]
-        if any("ID" not in line for line in lines):
-            msg = "CHAOS data: every line needs an 'ID'"
-            raise ValueError(msg)
-        logins.append(
-            Login(
-                login=str(item["login"]),
-                password=str(item["password"]),
-                telephony=[str(n) for n in item.get("telephony") or []],
-                lines=lines,
-            )
-        )
-    card = raw.get("rate_card") or {}
-    rate_card = {
-        "codes": [_strings(c) for c in card.get("codes") or []],
-        "rates": [_strings(r) for r in card.get("rates") or []],
-    }
-    return ChaosData(logins=logins, rate_card=rate_card)
-
-
-def _strings(item: dict[str, Any]) -> dict[str, str]:
-    return {str(k): str(v) for k, v in item.items()}
-
-
-def generate_lines(login: Login, count: int, seed: int | None = None) -> None:
-    """Pad (or cut) ``login``'s lines to ``count``, generating plausible ones.
-
-    Existing lines are kept first, so the fixture lines survive when ``count`` ≥ 3.
-    Generated IDs start at 50001 and are unique within the data.
-    """
-    rng = random.Random(seed)
-    del login.lines[count:]
-    used = {line["ID"] for line in login.lines}
-    next_id = 50001
-    while len(login.lines) < count:
-        while str(next_id) in used:
-            next_id += 1
-        n = len(login.lines) + 1
-        sync = rng.choice((40_000_000, 67_496_000, 80_000_000, 1_000_000_000))
-        monthly = rng.choice((0, 100_000_000_000, 500_000_000_000))
-        remaining = rng.randrange(0, 2 * monthly) if monthly else 0
-        login.lines.append(
-            {
-                "ID": str(next_id),
-                "login": f"{login.login}.{n}",
-                "postcode": "ZZ1 1AA",
-                "tx_rate": str(sync),
-                "rx_rate": str(sync // 4),
-                "tx_rate_adjusted": str(sync * 95 // 100),
-                "quota_monthly": str(monthly),
-                "quota_remaining": str(remaining),
-                "quota_timestamp": "2025-03-10 14:00:00",
-                "aliases": [f"0163296{next_id:04d}"[-11:]],
-            }
-        )
-        used.add(str(next_id))
-
-
-def to_json(document: dict[str, Any]) -> bytes:
-    r"""Serialise like CHAOS: four-space indent, forward slashes as ``\/`` (§1).
-
-    >>> to_json({"a": "1/2"})
-    b'{\n    "a": "1\\/2"\n}'
-    """
-    # Outside strings JSON has no "/", so a plain replace escapes only string text.
-    return json.dumps(document, indent=4).replace("/", "\\/").encode()
-
-
-def to_xml(document: dict[str, Any]) -> bytes:
-    """Serialise the XML form (§6): data in attributes with hyphenated names.
-
-    Only ``request``, the payload lists and ``error`` are written, as in
-    ``fixtures/chaos/broadband_quota.xml``.
-    """
-    out = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<chaos xmlns="https://chaos2.aa.net.uk/">',
-    ]
-    skip = {"subsystem", "command", "prices", "state", "options"}
-    for key, value in document.items():
-        if key in skip:
-            continue
-        items = value if isinstance(value, list) else [value]
-        for item in items:
-            if isinstance(item, dict):
-                attrs = "".join(
-                    f" {k.replace('_', '-')}={quoteattr(str(v))}"
-                    for k, v in item.items()
-                    if not isinstance(v, dict | list)
-                )
-                out.append(f" <{key}{attrs}/>")
-            else:
-                text = str(item).replace("&", "&amp;").replace("<", "&lt;")
-                out.append(f" <{key}>{text}</{key}>")
-    out.append("</chaos>")
-    return ("\n".join(out) + "\n").encode()
 
 
 class ChaosModel:
