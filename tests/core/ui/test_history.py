@@ -141,14 +141,16 @@ class TestSampling:
 class TestBounds:
     """Memory stays bounded by targets x series x points."""
 
-    async def test_series_per_target_are_capped(self):
-        """Series past ``max_series`` are not kept, and are counted."""
+    async def test_series_per_family_are_capped(self):
+        """Series past ``max_series`` in one family are not kept, and are counted;
+        the other families keep theirs."""
         fx = Fixture(max_series=2)
         fx.publish("a", Reading(1.0, (1.0, 2.0, 3.0)))
         await fx.step()
         found = fx.history.get("test", "a")
-        assert sum(len(m["series"]) for m in found["metrics"]) == 2
-        assert found["dropped_series"] == 2  # two of the four series left out
+        assert _values(found, "test_channel_volts") == [[1.0], [2.0]]
+        assert _values(found, "test_power_watts") == [[1.0]]
+        assert found["dropped_series"] == 1  # channel 2
 
     async def test_targets_are_capped_and_slots_free_when_one_goes(self):
         """Only ``max_targets`` are tracked; a leaving target frees its slot."""
@@ -176,10 +178,10 @@ class TestBounds:
         assert _values(fx.history.get("test", "a"), "test_channel_volts") == []
 
     def test_bound_is_stated(self):
-        """The bound is targets x (1 + series) x points x 8 bytes."""
+        """The bound is targets x (1 + families x series) x points x 8 bytes."""
         fx = Fixture(max_targets=10, max_series=3, points=100)
-        assert fx.history.bound_bytes == 10 * 4 * 100 * 8
-        assert fx.history.status()["bound_bytes"] == 32_000
+        assert fx.history.bound_bytes == 10 * (1 + 2 * 3) * 100 * 8
+        assert fx.history.status()["bound_bytes"] == 56_000
 
     @pytest.mark.parametrize(
         "options",

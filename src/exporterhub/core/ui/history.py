@@ -4,11 +4,12 @@
 ``key_metrics`` from the exposition's cached per-target blocks (what ``/probe``
 serves), and keeps the last ``points`` values of each series in a ring of floats.
 Memory is bounded: at most ``max_targets`` targets (the first seen; a slot frees
-when its target goes), at most ``max_series`` series per target, ``points`` values
-each, 8 bytes a value; see ``History.bound_bytes``. A target that leaves the
-exposition (deleted, disabled) is forgotten at the next sample, and a series that
-stayed absent for a whole window is dropped. Nothing here talks to a device or
-survives a restart; sampling never awaits anything but its own pacing.
+when its target goes), at most ``max_series`` series per key family (the first
+seen), ``points`` values each, 8 bytes a value; see ``History.bound_bytes``. A
+target that leaves the exposition (deleted, disabled) is forgotten at the next
+sample, and a series that stayed absent for a whole window is dropped. Nothing
+here talks to a device or survives a restart; sampling never awaits anything but
+its own pacing.
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ __all__ = ["DEFAULT_INTERVAL", "DEFAULT_POINTS", "History"]
 
 _log = structlog.get_logger(__name__)
 
-DEFAULT_INTERVAL: Final = 3.0
+DEFAULT_INTERVAL: Final = 5.0
 """Seconds between two samples."""
-DEFAULT_POINTS: Final = 200
-"""Values kept per series: 200 x 3 s = the last 10 minutes."""
+DEFAULT_POINTS: Final = 120
+"""Values kept per series: 120 x 5 s = the last 10 minutes."""
 DEFAULT_MAX_TARGETS: Final = 1000
 DEFAULT_MAX_SERIES: Final = 6
 """A chart with more lines than this is unreadable anyway."""
@@ -55,7 +56,7 @@ class _Track:
     count: int = 0
     """Samples taken so far (capped at the ring's size)."""
     dropped: int = 0
-    """Series not kept because ``max_series`` were already kept."""
+    """Series not kept because their family had ``max_series`` already."""
 
 
 def _ring(points: int) -> array[float]:
@@ -72,7 +73,7 @@ class History:
         interval: seconds between samples.
         points: values kept per series.
         max_targets: targets tracked at most.
-        max_series: series kept per target at most.
+        max_series: series kept per key family of a target at most.
     """
 
     def __init__(
@@ -100,7 +101,8 @@ class History:
     @property
     def bound_bytes(self) -> int:
         """Return the most memory the value rings can take, in bytes."""
-        return self.max_targets * (1 + self.max_series) * self.points * 8
+        families = max((len(f) for f in self.key_metrics.values()), default=0)
+        return self.max_targets * (1 + families * self.max_series) * self.points * 8
 
     def __len__(self) -> int:
         """Return the number of targets tracked."""
@@ -165,7 +167,7 @@ class History:
                 series_key = (sample.name, labels)
                 found = track.series.get(series_key)
                 if found is None:
-                    if len(track.series) >= self.max_series:
+                    if self._count(track, sample.name) >= self.max_series:
                         track.dropped += 1
                         continue
                     found = track.series[series_key] = _ring(self.points)
@@ -175,6 +177,10 @@ class History:
         if track.count == self.points:  # a series absent for a whole window goes
             for gone in [k for k, r in track.series.items() if all(map(math.isnan, r))]:
                 del track.series[gone]
+
+    @staticmethod
+    def _count(track: _Track, family: str) -> int:
+        return sum(1 for known, _ in track.series if known == family)
 
     def get(self, kind: str, name: str) -> dict[str, Any] | None:
         """Return a target's history as JSON data, oldest first; None if untracked.
