@@ -246,6 +246,8 @@ function listPage() {
       section.hidden = (kind && section.dataset.kind !== kind) || ((q || state) && !visible);
     }
     $("#empty").hidden = total > 0;
+    $("#filters").hidden = total === 0; // the empty state says it all
+    if (total === 0) for (const section of $$("section.kind")) section.hidden = true;
     $("#nomatch").hidden = total === 0 || shown > 0;
     const parts = ["up", "down", "disabled", "invalid", "shadowed"]
       .filter((s) => counts[s]).map((s) => `${counts[s]} ${s}`);
@@ -647,6 +649,7 @@ function control(spec) {
       try { return JSON.parse(input.value); } catch { ctx.problems.push({ field: p, message: "Not valid JSON." }); return OMIT; }
     };
   }
+  input.name = path; // the path at build time: tests and autofill find fields by it
   const node = wrap(label, key, input, kind === "json" ? `${help} (JSON)`.trim() : help, input.type === "checkbox" ? "check" : "");
   return { node, read: (p) => { node.dataset.path = p; return read(p); } };
 }
@@ -655,7 +658,7 @@ function control(spec) {
 function secretControl(label, key, help, path, ctx) {
   const rel = path.replace(/^settings\./, "");
   const set = ctx.mode === "edit" && ctx.secrets[rel];
-  const input = el("input", { type: "password", autocomplete: "new-password",
+  const input = el("input", { type: "password", autocomplete: "new-password", name: path,
     placeholder: ctx.mode === "edit" ? (set ? "set — leave blank to keep" : "not set") : "" });
   const clear = set ? el("input", { type: "checkbox" }) : null;
   const note = ctx.mode === "edit" ? "Write-only: never shown again." : "Write-only: stored encrypted, never shown again.";
@@ -690,7 +693,7 @@ function objectControl(s, nullable, spec) {
   if (spec.doc || doc.lead) node.append(el("p", { class: "help desc", text: spec.doc || doc.lead }));
   const box = el("div", {}, ...inner);
   if (nullable) {
-    toggleBox = el("input", { type: "checkbox", checked: start != null });
+    toggleBox = el("input", { type: "checkbox", checked: start != null, name: `${path}?` });
     node.append(el("div", { class: "field check" }, el("label", {}, toggleBox, ` Set ${label.toLowerCase()}`)));
     box.hidden = start == null;
     toggleBox.addEventListener("change", () => { box.hidden = !toggleBox.checked; });
