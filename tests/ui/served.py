@@ -15,10 +15,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import bcrypt
+
 from exporterhub.core.app import HubState, create_app
 from exporterhub.core.plugin import Target
 from exporterhub.core.store import TargetStore, store_url
 from exporterhub.core.testing import running_server
+from exporterhub.core.webconfig import BasicAuthCheck
 from exporterhub.exporters import load_plugins
 from exporterhub.hub import build_hub
 from exporterhub.simulators.phd2 import Phd2SimConfig, Phd2Simulator
@@ -35,6 +38,7 @@ class ServedHub:
         exposed: pretend the listener accepts changes from other machines.
         file_targets: builds the targets "from the configuration file", given
             the simulator's port.
+        users: basic-auth users and their passwords (as a web config would).
     """
 
     def __init__(
@@ -44,11 +48,13 @@ class ServedHub:
         exposed: bool = False,
         file_targets: Callable[[int], Sequence[Target]] | None = None,
         title: str = "exporterhub test",
+        users: dict[str, str] | None = None,
     ) -> None:
         self._directory = directory
         self._exposed = exposed
         self._file_targets = file_targets
         self._title = title
+        self._users = users
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -86,6 +92,15 @@ class ServedHub:
         try:
             state = build_hub(load_plugins(), load, title=self._title, store=store)
             state.exposed = self._exposed
+            if self._users:
+                state.auth = BasicAuthCheck(
+                    {
+                        user: bcrypt.hashpw(
+                            password.encode(), bcrypt.gensalt(rounds=4)
+                        ).decode()
+                        for user, password in self._users.items()
+                    }
+                )
             self.state = state
             async with running_server(create_app(state)) as url:
                 self.url = url

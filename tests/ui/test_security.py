@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -195,3 +196,34 @@ class TestBanners:
             expect(page.locator("main")).to_contain_text("cannot be changed here")
             expect(page.locator("#target-form")).to_have_count(0)
             assert re.search(r"no target store", page.content())
+
+
+class TestBasicAuth:
+    """With users configured, the browser's credentials work and cross-site
+    writes stay refused even though the browser would send them by itself."""
+
+    def test_pages_and_writes_with_credentials(self, tmp_path, browser):
+        """Logged in, a target is added through the form; secrets can be exported."""
+        with ServedHub(tmp_path, users={"admin": "s3cret"}) as guarded:
+            assert httpx.get(guarded.url + "/").status_code == 401
+            context = browser.new_context(
+                http_credentials={"username": "admin", "password": "s3cret"}
+            )
+            try:
+                page = context.new_page()
+                page.goto(guarded.url + "/")
+                expect(page.locator("#export-secrets")).to_be_visible()
+                page.goto(guarded.url + "/ui/add/phd2")
+                page.fill("#f-name", "behind-auth")
+                page.fill('[name="settings.port"]', str(guarded.phd2_port))
+                page.click("#save")
+                expect(page.locator("h1.name")).to_have_text("behind-auth")
+            finally:
+                context.close()
+            forged = httpx.post(
+                guarded.url + "/api/targets",
+                json={"kind": "phd2", "name": "forged", "settings": {}},
+                headers={"Origin": "http://evil.example"},
+                auth=("admin", "s3cret"),
+            )
+            assert forged.status_code == 403

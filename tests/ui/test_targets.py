@@ -184,6 +184,15 @@ class TestLive:
         line = page.locator('figure[data-family="phd2_guide_step_snr"] svg path.line')
         expect(line).to_have_count(1, timeout=60_000)
         assert line.get_attribute("d").startswith("M")
+        figure = page.locator('figure[data-family="phd2_guide_step_snr"]')
+        readout = figure.locator('[data-f="latest"]')
+        expect(readout).to_contain_text("now ")
+        for _ in range(3):  # the chart is redrawn every few seconds: point again
+            box = figure.locator("svg").bounding_box()
+            page.mouse.move(box["x"] + box["width"] - 12, box["y"] + 40)
+            if re.search(r"\d:\d\d", readout.text_content() or ""):
+                break
+        assert re.search(r"\d:\d\d", readout.text_content() or "")
         shot(page, "target-chart")
         history = api.get("/ui/api/history/phd2/charted").json()
         (snr,) = (m for m in history["metrics"] if m["family"].endswith("_snr"))

@@ -142,6 +142,7 @@ def build_router(state: HubState) -> APIRouter:
             title=state.title,
             exposed=state.exposed,
             writable=plane.store is not None,
+            authenticated=state.auth is not None,
             links=[("/metrics", "Metrics"), ("/docs", "API docs"), *state.extra_links],
             endpoints=_ENDPOINTS,
             poll_ms=_POLL_MS,

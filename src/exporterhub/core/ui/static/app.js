@@ -465,14 +465,17 @@ function drawCharts(hist) {
         : "No value in this window yet: the device has not reported it." }));
       continue;
     }
-    plot.replaceChildren(...chart(hist, metric, series, plot.clientWidth || 600));
+    const latest = $('[data-f="latest"]', fig);
     const last = series[0].values.findLast((v) => v != null);
-    if (series.length === 1) $('[data-f="latest"]', fig).textContent = `now ${fmt(last, metric.unit)}`;
+    const resting = series.length === 1 ? `now ${fmt(last, metric.unit)}` : "";
+    latest.textContent = resting;
+    plot.replaceChildren(...chart(hist, metric, series, plot.clientWidth || 600, latest, resting));
   }
 }
 
-/** Return the SVG and legend of one chart, `width` pixels wide. */
-function chart(hist, metric, series, width) {
+/** Return the SVG and legend of one chart, `width` pixels wide; pointing at it
+ *  shows the values at that moment in `readout` (`resting` when leaving). */
+function chart(hist, metric, series, width, readout, resting) {
   const H = 140, left = 56, right = 8, top = 8, bottom = 18;
   const span = hist.interval * hist.points;
   const x0 = hist.now - span;
@@ -504,6 +507,23 @@ function chart(hist, metric, series, width) {
     root.append(svg("path", { class: `line s${i % 6}`, d }));
     const j = s.values.findLastIndex((v) => v != null);
     root.append(svg("circle", { class: `dot s${i % 6}`, r: 2.5, cx: X(hist.times[j]), cy: Y(s.values[j]) }));
+  });
+  const cursor = svg("line", { class: "cursor", y1: top, y2: H - bottom, visibility: "hidden" });
+  root.append(cursor);
+  root.addEventListener("pointermove", (e) => {
+    const box = root.getBoundingClientRect();
+    const t = x0 + ((e.clientX - box.left) * (width / box.width) - left) / (width - left - right) * span;
+    let j = 0;
+    hist.times.forEach((at, i) => { if (Math.abs(at - t) < Math.abs(hist.times[j] - t)) j = i; });
+    cursor.setAttribute("x1", X(hist.times[j]));
+    cursor.setAttribute("x2", X(hist.times[j]));
+    cursor.setAttribute("visibility", "visible");
+    const at = new Date(hist.times[j] * 1000).toLocaleTimeString();
+    readout.textContent = `${at}: ${series.map((s) => fmt(s.values[j], metric.unit)).join(" · ")}`;
+  });
+  root.addEventListener("pointerleave", () => {
+    cursor.setAttribute("visibility", "hidden");
+    readout.textContent = resting;
   });
   const legend = el("ul", { class: "legend" }, ...series.map((s, i) => el("li", { class: `s${i % 6}` },
     el("span", { text: `${seriesName(metric.family, s.labels)}: ${fmt(s.values.findLast((v) => v != null), metric.unit)}` }))));
