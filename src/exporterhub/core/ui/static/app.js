@@ -477,22 +477,24 @@ function drawCharts(hist) {
  *  shows the values at that moment in `readout` (`resting` when leaving). */
 function chart(hist, metric, series, width, readout, resting) {
   const H = 140, left = 56, right = 8, top = 8, bottom = 18;
-  const span = hist.interval * hist.points;
+  // The window, or less while the history is young (at least a minute).
+  const span = Math.min(hist.interval * hist.points, Math.max(60, hist.now - hist.times[0]));
   const x0 = hist.now - span;
+  const since = span >= 120 ? `−${Math.round(span / 60)} min` : `−${Math.round(span)} s`;
   const all = series.flatMap((s) => s.values.filter((v) => v != null));
   let lo = Math.min(...all), hi = Math.max(...all);
   if (lo === hi) { lo -= Math.abs(lo) * 0.1 || 1; hi += Math.abs(hi) * 0.1 || 1; }
   const X = (t) => left + ((t - x0) / span) * (width - left - right);
   const Y = (v) => top + (1 - (v - lo) / (hi - lo)) * (H - top - bottom);
   const root = svg("svg", { viewBox: `0 0 ${width} ${H}`, role: "img",
-    "aria-label": `${metric.family} over the last ${Math.round(span / 60)} minutes` });
+    "aria-label": `${metric.family} over the last ${since.slice(1)}` });
   for (const v of [lo, (lo + hi) / 2, hi]) {
     root.append(svg("line", { class: "grid-line", x1: left, x2: width - right, y1: Y(v), y2: Y(v) }));
     const label = svg("text", { class: "axis", x: left - 6, y: Y(v) + 3, "text-anchor": "end" });
     label.textContent = fmt(v, metric.unit);
     root.append(label);
   }
-  for (const [text, t, anchor] of [[`−${Math.round(span / 60)} min`, x0, "start"], ["now", hist.now, "end"]]) {
+  for (const [text, t, anchor] of [[since, x0, "start"], ["now", hist.now, "end"]]) {
     const label = svg("text", { class: "axis", x: X(t), y: H - 4, "text-anchor": anchor });
     label.textContent = text;
     root.append(label);
@@ -608,11 +610,13 @@ function hint(s) {
 let uid = 0;
 
 /** A field wrapper: label, the input, help text and a place for its error. */
-function wrap(label, key, input, help, extra = "") {
+function wrap(label, key, input, help, extra = "", required = false) {
   const id = input.id || (input.id = `f${++uid}`);
   const field = el("div", { class: `field ${extra}`.trim() });
+  const tag = required ? el("span", { class: "required", text: "required" }) : null;
+  if (required) input.setAttribute("aria-required", "true");
   if (extra === "check") field.append(el("label", {}, input, ` ${label}`, el("span", { class: "key", text: key })));
-  else field.append(el("label", { for: id }, label, key ? el("span", { class: "key", text: key }) : null), input);
+  else field.append(el("label", { for: id }, label, key ? el("span", { class: "key", text: key }) : null, tag), input);
   if (help) {
     const h = el("p", { class: "help", id: `${id}-help`, text: help });
     input.setAttribute("aria-describedby", h.id);
@@ -670,7 +674,8 @@ function control(spec) {
     };
   }
   input.name = path; // the path at build time: tests and autofill find fields by it
-  const node = wrap(label, key, input, kind === "json" ? `${help} (JSON)`.trim() : help, input.type === "checkbox" ? "check" : "");
+  const node = wrap(label, key, input, kind === "json" ? `${help} (JSON)`.trim() : help,
+    input.type === "checkbox" ? "check" : "", spec.required);
   return { node, read: (p) => { node.dataset.path = p; return read(p); } };
 }
 
@@ -699,7 +704,7 @@ function objectControl(s, nullable, spec) {
   const children = Object.entries(s.properties || {}).map(([k, sub]) => {
     const has = start != null && typeof start === "object" && k in start;
     const c = control({ key: k, raw: sub, value: has ? start[k] : undefined, has,
-      path: `${path}.${k}`, doc: doc.fields[k], depth: depth + 1, ctx });
+      path: `${path}.${k}`, doc: doc.fields[k], depth: depth + 1, ctx, required: required.has(k) });
     return [k, c, required.has(k)];
   });
   const inner = children.map(([, c]) => c.node);
