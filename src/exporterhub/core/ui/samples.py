@@ -12,10 +12,17 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
-__all__ = ["Family", "Sample", "parse_exposition", "parse_sample", "unit_of"]
+__all__ = [
+    "Family",
+    "Sample",
+    "finite",
+    "parse_exposition",
+    "parse_sample",
+    "unit_of",
+]
 
 _LABEL: Final = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 _UNESCAPE: Final = {"\\\\": "\\", '\\"': '"', "\\n": "\n"}
@@ -57,7 +64,7 @@ class Family:
     name: str
     help: str = ""
     type: str = "untyped"
-    samples: list[Sample] | None = None
+    samples: list[Sample] = field(default_factory=list)
 
 
 def _unescape(value: str) -> str:
@@ -116,7 +123,7 @@ def parse_exposition(text: str) -> list[Family]:
             parts = line.split(" ", 3)
             if len(parts) < 3:
                 continue
-            family = families.setdefault(parts[2], Family(parts[2], samples=[]))
+            family = families.setdefault(parts[2], Family(parts[2]))
             rest = _unescape(parts[3]) if len(parts) == 4 else ""
             if parts[1] == "HELP":
                 family.help = rest
@@ -127,7 +134,6 @@ def parse_exposition(text: str) -> list[Family]:
         if sample is None:
             continue
         family = families.get(sample.name) or _owner(families, sample.name)
-        assert family.samples is not None  # noqa: S101 - always a list here
         family.samples.append(sample)
     return [f for f in families.values() if f.samples]
 
@@ -138,7 +144,7 @@ def _owner(families: dict[str, Family], name: str) -> Family:
         base = name.removesuffix(suffix)
         if base != name and base in families:
             return families[base]
-    return families.setdefault(name, Family(name, samples=[]))
+    return families.setdefault(name, Family(name))
 
 
 def unit_of(name: str) -> str:

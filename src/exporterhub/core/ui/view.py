@@ -147,7 +147,7 @@ def values_of(state: HubState, kind: str, name: str) -> list[dict[str, Any]] | N
     rows = []
     for family in parse_exposition(body.decode()):
         unit = unit_of(family.name)
-        for sample in family.samples or ():
+        for sample in family.samples:
             rows.append(
                 {
                     "family": family.name,
