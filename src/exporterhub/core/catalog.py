@@ -54,10 +54,15 @@ EXPORT_VERSION: Final = 1
 _NAME_LIMIT: Final = 128
 _CONTROL: Final = r"\x00-\x1f\x7f-\x9f"
 _SPACE: Final = r" \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
-NAME_PATTERN: Final = f"^[^{_CONTROL}{_SPACE}](?:[^{_CONTROL}]*[^{_CONTROL}{_SPACE}])?$"
+_EDGE: Final = f"[^{_CONTROL}{_SPACE}]"
+_NOT_DOT: Final = f"[^{_CONTROL}{_SPACE}.]"
+NAME_PATTERN: Final = (
+    f"^(?:{_NOT_DOT}|{_NOT_DOT}{_EDGE}|{_EDGE}{_NOT_DOT}|{_EDGE}[^{_CONTROL}]+{_EDGE})$"
+)
 """What a target name may be: no control characters (C0 and C1), no white space at
-either end. Spelled out character by character (not ``\\s``), so JSON Schema's
-ECMA-262 engine, pydantic's and Python's agree on every name."""
+either end, not ``.`` or ``..`` (a URL cannot address those). Spelled out character
+by character, without ``\\s`` or look-arounds, so JSON Schema's ECMA-262 engine,
+pydantic's and Python's agree on every name."""
 Key = tuple[str, str]
 
 
@@ -134,6 +139,8 @@ def check_name(name: object) -> str:
         problem = f"at most {_NAME_LIMIT} characters"
     elif re.search(f"[{_CONTROL}]", name):
         problem = "no control characters"
+    elif name in (".", ".."):
+        problem = "not . or .. (a URL cannot name those)"
     elif not re.fullmatch(NAME_PATTERN, name):
         problem = "no leading or trailing spaces"
     if problem is not None:
