@@ -284,7 +284,10 @@ class FrontDoor:
             if not allowed:
                 return self._answer(404, "not_found", "Not Found")
             return self._empty(204, (b"allow", ", ".join(allowed).encode()))
-        if path != "/" and path.endswith("/"):
+        # The raw path decides: a name ending in an encoded slash (%2F) is no
+        # trailing slash to redirect away.
+        raw: bytes = scope.get("raw_path") or path.encode()
+        if path != "/" and raw.endswith(b"/"):
             bare = path.rstrip("/") or "/"
             if self.allowed_methods({**scope, "path": bare}):
                 query = scope.get("query_string", b"")
