@@ -140,9 +140,15 @@ def check_name(name: object) -> str:
 
 
 def _keep_secrets(incoming: Tree, stored: Tree) -> Tree:
-    """Fill secrets the caller left out (absent or null) from the stored settings."""
+    """Fill secrets the caller left out (absent or null) from the stored settings.
+
+    A section left out that holds secrets comes back holding only those: its
+    other fields take their defaults, as any omitted field does.
+    """
     if isinstance(stored, SecretStr):
         return stored if incoming is None else incoming
+    if incoming is None and isinstance(stored, dict) and _holds_secret(stored):
+        incoming = {}
     if isinstance(stored, dict) and isinstance(incoming, dict):
         merged = dict(incoming)
         for key, value in stored.items():
