@@ -438,9 +438,14 @@ class Catalog:
     ) -> Entry:
         """Merge changes into a stored target (settings deep-merged, enabled set).
 
+        Without a revision the changes merge into the row as stored now (another
+        process may have changed it since this one last read it).
+
         Raises:
             InvalidTargetError, UnknownTargetError, TargetConflictError.
         """
+        if revision is None:
+            await self.reload_one(kind, name)
         current = self._current(kind, name)
         merged = (
             _merge(current.settings, dict(settings))

@@ -1,0 +1,233 @@
+"""The control plane over real HTTP with a real store, on SQLite and PostgreSQL.
+
+An API change applies at once; another process's change (a second ``TargetStore``
+on the same database) is picked up when the fake clock passes ``poll_interval``;
+only targets whose settings changed restart; a file target added later shadows a
+stored one (logged once); status is written to the store on change only and
+survives a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from structlog.testing import capture_logs
+
+from exporterhub.core.store import TargetStore
+from exporterhub.core.testing import wait_until
+
+from ..databases import raw_query
+from .helpers import DEMO_KIND, StoredDemoPlugin, settle
+from .helpers import stored_demo_target as file_target
+from .plane import serving, tick
+
+T0 = 1_700_000_000.0
+
+
+@pytest.fixture
+def plugin() -> StoredDemoPlugin:
+    return StoredDemoPlugin()
+
+
+@pytest.fixture
+async def other(location, key_file) -> AsyncIterator[TargetStore]:
+    """Another process's (or replica's) connection to the same store."""
+    opened = await TargetStore.open(location, key_file=key_file)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def stored(name: str, **settings: object) -> dict[str, object]:
+    """Return settings in the stored form, as another exporterhub would write them."""
+    return DEMO_KIND.settings(DEMO_KIND.target(name, settings))
+
+
+class TestApplyAtOnce:
+    """An API change starts, restarts or stops its worker before the answer."""
+
+    async def test_create_starts_before_any_poll(self, store, plugin, clock):
+        """A created target runs and is scraped without the clock moving at all."""
+        async with serving(store, plugin, clock) as plane:
+            await plane.create("rig", settings={"value": 4.0})
+            await settle(lambda: plugin.started("rig") == 1)
+            assert await plane.values() == {"rig": 4.0}
+            assert clock.monotonic() == 0.0
+
+    async def test_delete_removes_series_at_the_next_scrape(self, store, plugin, clock):
+        """A deleted target's worker stops and its series are gone at once."""
+        async with serving(store, plugin, clock) as plane:
+            await plane.create("a")
+            await plane.create("b", settings={"value": 2.0})
+            await settle(lambda: plugin.started("b") == 1)
+            assert await plane.values() == {"a": 1.0, "b": 2.0}
+            response = await plane.client.delete("/api/targets/demo/a")
+            assert response.status_code == 204
+            assert plugin.finished == ["a"]
+            assert await plane.values() == {"b": 2.0}
+
+
+class TestPoll:
+    """Changes made elsewhere are picked up every poll_interval, not before."""
+
+    async def test_other_process_changes(self, store, other, plugin, clock):
+        """Create, update and delete by another process apply at the next poll."""
+        async with serving(store, plugin, clock, poll_interval=10) as plane:
+            await plane.create("mine")
+            await settle(lambda: plugin.started("mine") == 1)
+            await other.create("demo", "theirs", stored("theirs", value=3.0))
+            await tick(clock, 9)
+            assert plugin.started("theirs") == 0
+            listed = (await plane.client.get("/api/targets")).json()
+            assert [t["name"] for t in listed] == ["mine"]
+
+            await tick(clock, 1)
+            await wait_until(lambda: plugin.started("theirs") == 1)
+            assert await plane.values() == {"mine": 1.0, "theirs": 3.0}
+
+            await other.update(
+                "demo", "theirs", stored("theirs", value=5.0), enabled=True, revision=1
+            )
+            await tick(clock, 10)
+            await wait_until(lambda: plugin.started("theirs") == 2)
+            assert await plane.values() == {"mine": 1.0, "theirs": 5.0}
+
+            await other.delete("demo", "theirs")
+            await tick(clock, 10)
+            await wait_until(
+                lambda: "theirs" not in plane.state.exposition.body().decode()
+            )
+            assert await plane.values() == {"mine": 1.0}
+            assert plugin.started("mine") == 1
+
+    async def test_patch_without_revision_applies_to_the_latest(
+        self, store, other, plugin, clock
+    ):
+        """A PATCH without a revision merges into what another process wrote last."""
+        async with serving(store, plugin, clock) as plane:
+            await plane.create("rig", settings={"value": 1.0})
+            await other.update(
+                "demo", "rig", stored("rig", value=8.0), enabled=True, revision=1
+            )
+            response = await plane.client.patch(
+                "/api/targets/demo/rig", json={"enabled": False}
+            )
+            assert response.status_code == 200, response.text
+            assert response.json()["revision"] == 3
+            row = await other.get("demo", "rig")
+            assert row is not None
+            assert (row.enabled, row.settings["value"]) == (False, 8.0)
+
+
+class TestPollFailure:
+    """A store that cannot be reached keeps the targets running; logged once."""
+
+    async def test_unreachable_then_back(
+        self, postgres_server, key_file, plugin, clock
+    ):
+        """Failed polls log one warning, the return one info; targets keep running."""
+        database = await postgres_server.create_database()
+        location = postgres_server.url(database)
+        store = await TargetStore.open(location, key_file=key_file)
+        admin = postgres_server.url("postgres")
+        try:
+            async with serving(store, plugin, clock, poll_interval=10) as plane:
+                await plane.create("rig")
+                await settle(lambda: plugin.started("rig") == 1)
+                await raw_query(
+                    admin, f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false'
+                )
+                await raw_query(
+                    admin,
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "  # noqa: S608 - a name the test made
+                    f"WHERE datname = '{database}'",
+                )
+                with capture_logs() as logs:
+                    await tick(clock, 10)
+                    await tick(clock, 10)
+                    failed = [e for e in logs if e["event"] == "store_poll_failed"]
+                    assert len(failed) == 1
+                    assert failed[0]["log_level"] == "warning"
+                    await raw_query(
+                        admin, f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true'
+                    )
+                    await tick(clock, 10)
+                    events = [e["event"] for e in logs]
+                assert events.count("store_reachable_again") == 1
+                assert await plane.values() == {"rig": 1.0}
+                assert plugin.started("rig") == 1
+        finally:
+            await store.close()
+
+
+class TestOnlyChangedRestart:
+    """With 1,000 stored targets, a change restarts exactly the changed one."""
+
+    async def test_one_of_a_thousand(self, store, plugin, clock):
+        """A PUT changing one value restarts that target alone; a same one, none."""
+        names = [f"t{n:04d}" for n in range(1000)]
+        for name in names:
+            await store.create("demo", name, stored(name))
+        async with serving(store, plugin, clock) as plane:
+            await settle(lambda: all(plugin.started(n) == 1 for n in names), rounds=50)
+            before = (await plane.client.get("/api/targets/demo/t0500")).json()
+            response = await plane.client.put(
+                "/api/targets/demo/t0500",
+                json={"settings": {"value": 7.0}, "revision": before["revision"]},
+            )
+            assert response.status_code == 200, response.text
+            await settle(lambda: plugin.started("t0500") == 2)
+            # Same settings, only the name compared would say "unchanged" too:
+            # a value change under the same name is what must restart.
+            response = await plane.client.put(
+                "/api/targets/demo/t0501",
+                json={"settings": {"value": 1.0}, "revision": 1},
+            )
+            assert response.status_code == 200, response.text
+            assert response.json()["revision"] == 2
+            await settle(lambda: True)
+            assert plugin.finished == ["t0500"]
+            restarted = [n for n in names if plugin.started(n) != 1]
+            assert restarted == ["t0500"]
+            values = await plane.values()
+            assert len(values) == 1000
+            assert values["t0500"] == 7.0
+            assert values["t0501"] == 1.0
+
+
+class TestShadowing:
+    """A file target added later wins over the stored one; logged once."""
+
+    async def test_file_added_later(self, store, plugin, clock):
+        """After a reload the file's settings run; the row is listed as shadowed."""
+        async with serving(store, plugin, clock) as plane:
+            await plane.create("rig", settings={"value": 1.0})
+            await settle(lambda: plugin.started("rig") == 1)
+            plane.files.append(file_target("rig", value=7.0))
+            with capture_logs() as logs:
+                for _ in range(2):
+                    response = await plane.client.post("/-/reload")
+                    assert response.status_code == 200
+            shadowed = [e for e in logs if e["event"] == "stored_target_shadowed"]
+            assert shadowed == [
+                {
+                    "event": "stored_target_shadowed",
+                    "kind": "demo",
+                    "target": "rig",
+                    "log_level": "warning",
+                }
+            ]
+            assert await plane.values() == {"rig": 7.0}
+            listed = (await plane.client.get("/api/targets")).json()
+            assert [(t["source"], t["shadowed"]) for t in listed] == [
+                ("file", False),
+                ("store", True),
+            ]
+            only = (await plane.client.get("/api/targets?state=shadowed")).json()
+            assert [(t["name"], t["settings"]["value"]) for t in only] == [("rig", 1.0)]
+            conflict = await plane.client.post(
+                "/api/targets", json={"kind": "demo", "name": "rig"}
+            )
+            assert conflict.status_code == 409
