@@ -9,16 +9,19 @@ survives a restart.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from structlog.testing import capture_logs
 
+from exporterhub.core.snapshot import LinkState
 from exporterhub.core.store import TargetStore
-from exporterhub.core.testing import wait_until
+from exporterhub.core.testing import FakeClock, wait_until
 
 from ..databases import raw_query
-from .helpers import DEMO_KIND, StoredDemoPlugin, settle
+from .helpers import DEMO_KIND, DemoSnapshot, StoredDemoPlugin, settle
 from .helpers import stored_demo_target as file_target
 from .plane import serving, tick
 
@@ -231,3 +234,167 @@ class TestShadowing:
                 "/api/targets", json={"kind": "demo", "name": "rig"}
             )
             assert conflict.status_code == 409
+
+
+async def install_write_counter(location: str) -> None:
+    """Count every insert or update of a status row, inside the database."""
+    await raw_query(location, "CREATE TABLE status_writes (n INTEGER)")
+    if location.startswith("postgresql"):
+        await raw_query(
+            location,
+            "CREATE FUNCTION count_status_write() RETURNS trigger LANGUAGE plpgsql "
+            "AS $$ BEGIN INSERT INTO status_writes VALUES (1); RETURN NULL; END $$",
+        )
+        await raw_query(
+            location,
+            "CREATE TRIGGER status_write AFTER INSERT OR UPDATE ON target_status "
+            "FOR EACH ROW EXECUTE FUNCTION count_status_write()",
+        )
+        return
+    for event in ("INSERT", "UPDATE"):
+        await raw_query(
+            location,
+            f"CREATE TRIGGER status_{event.lower()} AFTER {event} ON target_status "  # noqa: S608 - fixed words
+            "BEGIN INSERT INTO status_writes VALUES (1); END",
+        )
+
+
+async def status_writes(location: str) -> int:
+    [(count,)] = await raw_query(location, "SELECT count(*) FROM status_writes")
+    return int(count)
+
+
+async def status_row(location: str, name: str = "rig") -> tuple[object, ...]:
+    [row] = await raw_query(
+        location,
+        "SELECT link, up, last_error_kind, last_error, last_success "  # noqa: S608 - the test's own name
+        f"FROM target_status WHERE kind = 'demo' AND name = '{name}'",
+    )
+    link, up, kind, error, success = row
+    if isinstance(success, str):  # sqlite3 reads the text a SQLite user sees
+        success = datetime.fromisoformat(success)
+    if success is not None and success.tzinfo is None:
+        success = success.replace(tzinfo=UTC)
+    return (link, bool(up), kind, error, success)
+
+
+def at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class TestStatus:
+    """Status is written when it changes, never per frame, and survives restarts."""
+
+    async def test_written_on_change_only(self, store, location, plugin, clock):
+        """Fifty frames write nothing; a link change writes exactly one row update."""
+        await install_write_counter(location)
+        async with serving(store, plugin, clock) as plane:
+            await plane.create("rig")
+            await settle(lambda: plugin.started("rig") == 1)
+            await tick(clock, 1)
+            assert await status_writes(location) == 1
+            assert await status_row(location) == (
+                "connected",
+                True,
+                None,
+                None,
+                at(T0),
+            )
+            publisher = plugin.publishers["rig"]
+            for frame in range(50):
+                publisher.data(DemoSnapshot(float(frame)))
+                await tick(clock, 1)
+            assert await status_writes(location) == 1
+            publisher.link(
+                LinkState.ERROR, error="refused", detail="connection refused"
+            )
+            await tick(clock, 1)
+            await tick(clock, 1)
+            assert await status_writes(location) == 2
+            assert await status_row(location) == (
+                "error",
+                False,
+                "refused",
+                "connection refused",
+                at(T0 + 50),
+            )
+
+    async def test_survives_a_restart(self, store, location, key_file, plugin, clock):
+        """After a restart the saved last success and error show before any report."""
+        async with serving(store, plugin, clock) as plane:
+            await plane.create("rig")
+            await settle(lambda: plugin.started("rig") == 1)
+            await tick(clock, 5)
+            plugin.publishers["rig"].data(DemoSnapshot(2.0))  # at T0 + 5
+            await tick(clock, 1)
+            plugin.publishers["rig"].link(
+                LinkState.ERROR, error="refused", detail="connection refused"
+            )
+            await tick(clock, 1)
+        assert await status_row(location) == (
+            "error",
+            False,
+            "refused",
+            "connection refused",
+            at(T0 + 5),
+        )
+
+        again = await TargetStore.open(location, key_file=key_file)
+        later = StoredDemoPlugin()
+        later.gate = asyncio.Event()  # the device has not answered yet
+        restarted = FakeClock(start=T0 + 3600)
+        try:
+            async with serving(again, later, restarted) as plane:
+                await settle(lambda: "rig" in later.publishers)
+                answer = (await plane.client.get("/api/targets/demo/rig")).json()
+                assert answer["last_success"] == T0 + 5
+                assert answer["last_error_kind"] == "refused"
+                assert answer["last_error"] == "connection refused"
+                assert answer["up"] is False
+                await tick(restarted, 1)
+                saved = await status_row(location)
+                assert saved[2:] == ("refused", "connection refused", at(T0 + 5))
+
+                later.gate.set()
+                await settle(lambda: later.started("rig") == 1)
+                await tick(restarted, 1)
+                answer = (await plane.client.get("/api/targets/demo/rig")).json()
+                assert answer["last_success"] == T0 + 3601
+                assert answer["up"] is True
+                assert answer["last_error_kind"] == "refused"  # kept after recovery
+        finally:
+            await again.close()
+
+    async def test_clean_stop_saves_the_last_success(
+        self, store, location, plugin, clock
+    ):
+        """A clean stop writes each target's latest success (frames alone do not)."""
+        async with serving(store, plugin, clock) as plane:
+            await plane.create("rig")
+            await settle(lambda: plugin.started("rig") == 1)
+            await tick(clock, 1)
+            for _ in range(10):
+                await tick(clock, 1)
+                plugin.publishers["rig"].data(DemoSnapshot(1.0))
+            assert (await status_row(location))[4] == at(T0)
+        assert (await status_row(location))[4] == at(T0 + 11)
+
+    async def test_deleted_target_forgets_its_status(
+        self, store, location, plugin, clock
+    ):
+        """A deleted and re-created target starts without the old one's status."""
+        async with serving(store, plugin, clock) as plane:
+            await plane.create("rig")
+            await settle(lambda: plugin.started("rig") == 1)
+            plugin.publishers["rig"].link(LinkState.ERROR, error="refused")
+            await tick(clock, 1)
+            assert (await status_row(location))[2] == "refused"
+            assert (
+                await plane.client.delete("/api/targets/demo/rig")
+            ).status_code == 204
+            assert await raw_query(location, "SELECT name FROM target_status") == []
+            plugin.gate = asyncio.Event()
+            await plane.create("rig")
+            answer = (await plane.client.get("/api/targets/demo/rig")).json()
+            assert answer["last_error_kind"] is None
+            plugin.gate.set()
