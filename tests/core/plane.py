@@ -82,6 +82,7 @@ async def serving(
     files: Sequence[Target] = (),
     poll_interval: float = 10.0,
     auth: BasicAuthCheck | None = None,
+    external_address: str | None = None,
 ) -> AsyncIterator[Plane]:
     """Serve a hub whose targets are ``files`` plus the store's; yield its Plane."""
     wanted = list(files)
@@ -94,6 +95,7 @@ async def serving(
     )
     state.render_interval = 0  # render in the scrape: what a scrape sees is current
     state.auth = auth
+    state.external_address = external_address
     credentials = (USER, PASSWORD) if auth is not None else None
     async with (
         running_server(create_app(state)) as url,
