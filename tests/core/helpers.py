@@ -272,6 +272,18 @@ class DiscoveringDemoPlugin(DemoPlugin):
         await asyncio.Event().wait()  # until cancelled
 
 
+class StoredDiscoveringDemoPlugin(StoredDemoPlugin):
+    """The storable demo exporter with discovery: offers its source's names."""
+
+    async def discover(
+        self, target: Target, offers: TargetOffers, clock: Clock
+    ) -> None:
+        settings = target.settings
+        assert isinstance(settings, FinderSettings)
+        await offers.offer([stored_demo_target(name) for name in settings.found])
+        await asyncio.Event().wait()  # until cancelled
+
+
 async def settle(condition: Callable[[], bool], *, rounds: int = 1000) -> None:
     """Yield to the event loop (no timed sleep) until ``condition()`` holds."""
     for _ in range(rounds):

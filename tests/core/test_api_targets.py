@@ -16,7 +16,13 @@ from structlog.testing import capture_logs
 
 from exporterhub.core.store import TargetStore, generate_key
 
-from .helpers import DEMO_KIND, StoredDemoPlugin, settle
+from .helpers import (
+    DEMO_KIND,
+    StoredDemoPlugin,
+    StoredDiscoveringDemoPlugin,
+    finder,
+    settle,
+)
 from .helpers import stored_demo_target as file_target
 from .plane import PASSWORD, USER, Plane, basic_auth, serving
 
@@ -102,6 +108,11 @@ class TestKinds:
             )
             body = error_shape(response, 409, "conflict")
             assert "--store" in body["detail"]
+            document = {"targets": [{"kind": "demo", "name": "rig"}]}
+            dry = await plane.client.post("/api/import?dry_run=true", json=document)
+            assert dry.json()["imported"] == ["demo/rig"]
+            response = await plane.client.post("/api/import", json=document)
+            assert "--store" in error_shape(response, 409, "conflict")["detail"]
 
 
 class TestCreate:
@@ -183,6 +194,27 @@ class TestCreate:
             headers={"Content-Type": "application/json"},
         )
         error_shape(response, 400, "malformed_json")
+
+    async def test_body_over_the_limit_is_413(self, quick):
+        """A body over 16 MiB is refused, declared or streamed, and never parsed."""
+        big = b" " * (16 * 1024 * 1024 + 1)
+        response = await quick.client.post(
+            "/api/targets",
+            content=big,
+            headers={"Content-Type": "application/json"},
+        )
+        error_shape(response, 413, "body_too_large")
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(17):
+                yield b" " * (1024 * 1024)
+
+        response = await quick.client.post(
+            "/api/targets",
+            content=chunks(),
+            headers={"Content-Type": "application/json"},
+        )
+        error_shape(response, 413, "body_too_large")
 
     async def test_taken_name_and_file_name_are_409(self, plane):
         """A stored name again, or a name a file declares, is a conflict."""
@@ -284,6 +316,7 @@ class TestReplace:
             "not_found",
         )
         error_shape(await plane.client.get("/api/targets/demo/nope"), 404, "not_found")
+        error_shape(await plane.client.get("/api/targets/other/x"), 404, "not_found")
 
     async def test_file_target_reads_as_file(self, quick):
         """A file target is read-only: source file, no revision."""
@@ -392,6 +425,40 @@ class TestList:
             assert field_names(error_shape(response, 400, "invalid_body")) == [
                 "query.state"
             ]
+
+
+class TestDiscovered:
+    """Targets a discovery source finds are listed, read and scraped, not stored."""
+
+    async def test_listed_as_discovery(self, clock, tmp_path):
+        """A found target shows source discovery; it is in /api/sd; writes 404."""
+        plugin = StoredDiscoveringDemoPlugin()
+        store = await TargetStore.open(
+            str(tmp_path / "d.db"), key_file=tmp_path / "d.key"
+        )
+        try:
+            async with serving(
+                store, plugin, clock, files=[finder("finder", "found")]
+            ) as plane:
+                await settle(lambda: plugin.started("found") == 1)
+                listed = (await plane.client.get("/api/targets")).json()
+                assert [(t["name"], t["source"]) for t in listed] == [
+                    ("found", "discovery")
+                ]
+                read = await plane.client.get("/api/targets/demo/found")
+                assert read.status_code == 200
+                assert (read.json()["source"], read.json()["up"]) == (
+                    "discovery",
+                    True,
+                )
+                assert listed[0]["secrets"] == {"password": False, "extra.token": False}
+                sd = (await plane.client.get("/api/sd")).json()
+                assert [g["labels"]["__param_target"] for g in sd] == ["demo/found"]
+                response = await plane.client.delete("/api/targets/demo/found")
+                error_shape(response, 404, "not_found")
+                assert plugin.started("found") == 1
+        finally:
+            await store.close()
 
 
 class TestDelete:

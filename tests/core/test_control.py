@@ -130,7 +130,10 @@ class TestPollFailure:
     async def test_unreachable_then_back(
         self, postgres_server, key_file, plugin, clock
     ):
-        """Failed polls log one warning, the return one info; targets keep running."""
+        """Failed polls log one warning, the return one info; targets keep running.
+
+        A status that could not be written meanwhile is written when it can be.
+        """
         database = await postgres_server.create_database()
         location = postgres_server.url(database)
         store = await TargetStore.open(location, key_file=key_file)
@@ -148,11 +151,13 @@ class TestPollFailure:
                     f"WHERE datname = '{database}'",
                 )
                 with capture_logs() as logs:
+                    plugin.publishers["rig"].link(LinkState.ERROR, error="refused")
                     await tick(clock, 10)
                     await tick(clock, 10)
                     failed = [e for e in logs if e["event"] == "store_poll_failed"]
                     assert len(failed) == 1
                     assert failed[0]["log_level"] == "warning"
+                    assert "status_write_failed" in [e["event"] for e in logs]
                     await raw_query(
                         admin, f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true'
                     )
@@ -161,6 +166,8 @@ class TestPollFailure:
                 assert events.count("store_reachable_again") == 1
                 assert await plane.values() == {"rig": 1.0}
                 assert plugin.started("rig") == 1
+                # The status that could not be written is written once it can be.
+                assert (await status_row(location))[:3] == ("error", False, "refused")
         finally:
             await store.close()
 

@@ -48,7 +48,13 @@ FIXTURES = Path(__file__).parent.parent / "fixtures" / "kasa"
 def web_config(directory: Path, *, tls: bool) -> Path:
     """Write a web config with one bcrypt user, and TLS when asked."""
     hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
-    lines = ["basic_auth_users:", f"  {USER}: '{hashed}'"]
+    lines = [
+        "basic_auth_users:",
+        f"  {USER}: '{hashed}'",
+        "http_server_config:",
+        "  headers:",
+        "    X-Frame-Options: deny",
+    ]
     if tls:
         cert, key = self_signed(directory)
         lines += [
@@ -81,7 +87,11 @@ class TestTlsAndBasicAuth:
     """TLS from the web config; every path but liveness and scrapes needs a user."""
 
     async def test_https_with_users(self, tmp_path):
-        """Over https with the CA: scrapes open, API and UI 401 unless authenticated."""
+        """Over https with the CA: scrapes open, API and UI 401 unless authenticated.
+
+        Every answer carries the web config's extra headers; a reload through the
+        API keeps the file's target running untouched.
+        """
         web = web_config(tmp_path, tls=True)
         port = free_port()
         url = f"https://127.0.0.1:{port}"
@@ -101,14 +111,20 @@ class TestTlsAndBasicAuth:
         ):
             metrics = await anonymous.get("/metrics")
             assert metrics.status_code == 200
+            assert metrics.headers["x-frame-options"] == "deny"
             assert "starlink_up" in metrics.text
             probe = await anonymous.get("/probe", params={"target": "starlink/dish"})
             assert probe.status_code == 200
             assert "starlink_up" in probe.text
             assert (await anonymous.get("/-/healthy")).status_code == 200
 
+            reloaded = await admin.post("/-/reload")
+            assert reloaded.status_code == 200
+            assert reloaded.json()["unchanged"] == ["starlink/dish"]
+
             for path in ("/api/targets", "/api/kinds", "/api/export", "/"):
                 refused = await anonymous.get(path)
+                assert refused.headers["x-frame-options"] == "deny"
                 assert refused.status_code == 401, path
                 assert refused.json()["error"] == "unauthorized"
                 assert refused.headers["www-authenticate"].startswith("Basic ")
