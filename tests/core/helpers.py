@@ -10,6 +10,7 @@ project code; the helpers only yield to the event loop, never sleep.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 from collections.abc import (
     AsyncIterator,
@@ -158,6 +159,10 @@ class DemoExtra(BaseModel):
     accounts: tuple[DemoAccount, ...] = ()
 
 
+VALIDATIONS: collections.Counter[str] = collections.Counter()
+"""How many stored demo settings were validated, by target name."""
+
+
 class StoredDemoSettings(DemoSettings):
     """A stored demo target's settings: the password is a real secret here."""
 
@@ -167,6 +172,7 @@ class StoredDemoSettings(DemoSettings):
     @model_validator(mode="after")
     def _unlucky(self) -> StoredDemoSettings:
         """A rule over the whole model, as real kinds have (no field of its own)."""
+        VALIDATIONS[self.name] += 1
         if self.value == 13:
             raise ValueError("13 is not a value this demo takes")
         return self

@@ -23,7 +23,7 @@ from exporterhub.core.catalog import (
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.store import TargetStore
 
-from .helpers import DEMO_KIND, finder, stored_demo_target
+from .helpers import DEMO_KIND, VALIDATIONS, finder, stored_demo_target
 
 SECRET = "s3cret-catalog-7f2a"
 
@@ -158,6 +158,19 @@ class TestWrites:
         assert row is not None
         assert row.settings["value"] == 2.5
         assert [e.name for e in catalog.entries()] == ["rig"]
+
+    async def test_a_write_validates_only_its_own_row(self, catalog, other):
+        """Writes and reloads do not validate the unchanged rows again."""
+        for n in range(30):
+            await other.create(
+                "demo", f"t{n}", DEMO_KIND.settings(DEMO_KIND.target(f"t{n}", {}))
+            )
+        await catalog.load()
+        VALIDATIONS.clear()
+        await catalog.create("demo", "new", {}, enabled=True)
+        await catalog.patch("demo", "t7", {"value": 2.0}, enabled=None, revision=1)
+        await catalog.load()
+        assert set(VALIDATIONS) == {"new", "t7"}
 
     async def test_create_invalid_stores_nothing(self, catalog, other):
         """An invalid target is refused before the store is touched."""

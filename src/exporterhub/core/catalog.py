@@ -202,6 +202,8 @@ class Catalog:
         self._sources: list[Target] = []
         self._rows: dict[Key, StoredTarget] = {}
         self._entries: dict[Key, Entry] = {}
+        self._stored: dict[Key, Entry] = {}
+        """Each stored row's entry as last built, reused while the row is unchanged."""
 
     # -- reading -------------------------------------------------------------
 
@@ -257,11 +259,16 @@ class Catalog:
                 settings=settings,
                 target=target,
             )
+        stored: dict[Key, Entry] = {}
         for key, row in self._rows.items():
-            if key in entries:
-                entries[(key[0], key[1] + "\x00store")] = self._entry(row, True)
-                continue
-            entries[key] = self._entry(row, False)
+            shadowed = key in entries
+            entry = self._stored.get(key)
+            if entry is None or not _same(entry, row, shadowed):
+                entry = self._entry(row, shadowed)
+            stored[key] = entry
+            entries[(key[0], key[1] + "\x00store") if shadowed else key] = entry
+        # Validating every row again on each write made a write cost O(targets).
+        self._stored = stored
         self._entries = entries
 
     def _entry(self, row: StoredTarget, shadowed: bool) -> Entry:
@@ -590,6 +597,18 @@ class Catalog:
             report.imported.append(f"{kind}/{name}")
         await self.load()
         return report
+
+
+def _same(entry: Entry, row: StoredTarget, shadowed: bool) -> bool:
+    """Say whether ``entry`` was built from a row equal to ``row``."""
+    return (
+        entry.revision == row.revision
+        and entry.shadowed == shadowed
+        and entry.enabled == row.enabled
+        and entry.updated_at == row.updated_at
+        and entry.created_at == row.created_at
+        and entry.settings == row.settings
+    )
 
 
 def _problem(index: int, kind: object, name: object, message: str) -> dict[str, Any]:
