@@ -150,9 +150,15 @@ def check_name(name: object) -> str:
 
 
 def _keep_secrets(incoming: Tree, stored: Tree) -> Tree:
-    """Fill secrets the caller left out (absent or null) from the stored settings."""
+    """Fill secrets the caller left out (absent or null) from the stored settings.
+
+    A section left out that holds secrets comes back holding only those: its
+    other fields take their defaults, as any omitted field does.
+    """
     if isinstance(stored, SecretStr):
         return stored if incoming is None else incoming
+    if incoming is None and isinstance(stored, dict) and _holds_secret(stored):
+        incoming = {}
     if isinstance(stored, dict) and isinstance(incoming, dict):
         merged = dict(incoming)
         for key, value in stored.items():
@@ -206,6 +212,8 @@ class Catalog:
         self._sources: list[Target] = []
         self._rows: dict[Key, StoredTarget] = {}
         self._entries: dict[Key, Entry] = {}
+        self._stored: dict[Key, Entry] = {}
+        """Each stored row's entry as last built, reused while the row is unchanged."""
 
     # -- reading -------------------------------------------------------------
 
@@ -261,11 +269,16 @@ class Catalog:
                 settings=settings,
                 target=target,
             )
+        stored: dict[Key, Entry] = {}
         for key, row in self._rows.items():
-            if key in entries:
-                entries[(key[0], key[1] + "\x00store")] = self._entry(row, True)
-                continue
-            entries[key] = self._entry(row, False)
+            shadowed = key in entries
+            entry = self._stored.get(key)
+            if entry is None or not _same(entry, row, shadowed):
+                entry = self._entry(row, shadowed)
+            stored[key] = entry
+            entries[(key[0], key[1] + "\x00store") if shadowed else key] = entry
+        # Validating every row again on each write made a write cost O(targets).
+        self._stored = stored
         self._entries = entries
 
     def _entry(self, row: StoredTarget, shadowed: bool) -> Entry:
@@ -442,9 +455,14 @@ class Catalog:
     ) -> Entry:
         """Merge changes into a stored target (settings deep-merged, enabled set).
 
+        Without a revision the changes merge into the row as stored now (another
+        process may have changed it since this one last read it).
+
         Raises:
             InvalidTargetError, UnknownTargetError, TargetConflictError.
         """
+        if revision is None:
+            await self.reload_one(kind, name)
         current = self._current(kind, name)
         merged = (
             _merge(current.settings, dict(settings))
@@ -593,6 +611,18 @@ class Catalog:
             report.skipped += [f"{k}/{n}" for k, n in raced]
         await self.load()
         return report
+
+
+def _same(entry: Entry, row: StoredTarget, shadowed: bool) -> bool:
+    """Say whether ``entry`` was built from a row equal to ``row``."""
+    return (
+        entry.revision == row.revision
+        and entry.shadowed == shadowed
+        and entry.enabled == row.enabled
+        and entry.updated_at == row.updated_at
+        and entry.created_at == row.created_at
+        and entry.settings == row.settings
+    )
 
 
 def _problem(index: int, kind: object, name: object, message: str) -> dict[str, Any]:

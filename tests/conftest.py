@@ -1,19 +1,20 @@
-"""Fixtures for the store tests: every repository test runs on SQLite and PostgreSQL."""
+"""Fixtures shared across the test tree: a target store on SQLite and PostgreSQL.
+
+The store's own tests and the control plane's (catalog, reconcile, API) run on
+both dialects through ``location`` and ``store``; the PostgreSQL server is started
+once per session (``tests/databases.py``).
+"""
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from exporterhub.core.store import TargetStore
-from exporterhub.core.store.url import sqlite_path, store_url
 
-from .postgres import PostgresServer, start_server, stop_server
+from .databases import PostgresServer, start_server, stop_server
 
 
 @pytest.fixture(scope="session")
@@ -49,18 +50,3 @@ async def store(location: str, key_file: Path) -> AsyncIterator[TargetStore]:
         yield opened
     finally:
         await opened.close()
-
-
-async def raw_query(location: str, sql: str) -> list[tuple[Any, ...]]:
-    """Run ``sql`` with the plain driver, outside the project's code."""
-    path = sqlite_path(store_url(location))
-    if path is not None:
-        with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
-            return list(conn.execute(sql).fetchall())
-    import asyncpg
-
-    conn = await asyncpg.connect(location)
-    try:
-        return [tuple(row) for row in await conn.fetch(sql)]
-    finally:
-        await conn.close()
