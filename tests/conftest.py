@@ -28,12 +28,17 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Return where a fresh, empty store lives: a SQLite path or a new database."""
+async def location(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[str]:
+    """Yield where a fresh, empty store lives: a SQLite path or a new database."""
     if request.param == "sqlite":
-        return str(tmp_path / "store.db")
+        yield str(tmp_path / "store.db")
+        return
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.url(await server.create_database())
+    name = await server.create_database()
+    yield server.url(name)
+    await server.drop_database(name)
 
 
 @pytest.fixture

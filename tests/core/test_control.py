@@ -170,6 +170,7 @@ class TestPollFailure:
                 assert (await status_row(location))[:3] == ("error", False, "refused")
         finally:
             await store.close()
+            await postgres_server.drop_database(database)
 
 
 async def copy_row(location: str, template: str, count: int) -> list[str]:
@@ -191,12 +192,14 @@ async def copy_row(location: str, template: str, count: int) -> list[str]:
 @pytest.fixture
 async def pg_store(postgres_server, key_file) -> AsyncIterator[tuple[str, TargetStore]]:
     """A store on PostgreSQL alone, and where it lives."""
-    location = postgres_server.url(await postgres_server.create_database())
+    name = await postgres_server.create_database()
+    location = postgres_server.url(name)
     opened = await TargetStore.open(location, key_file=key_file)
     try:
         yield location, opened
     finally:
         await opened.close()
+        await postgres_server.drop_database(name)
 
 
 class TestOnlyChangedRestart:

@@ -13,6 +13,7 @@ import contextlib
 import signal
 import sqlite3
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -29,17 +30,21 @@ KILL_AFTER = 300
 """Answered writes before the kill: well inside the burst, whatever the speed."""
 
 
-async def burst(url: str, proc: subprocess.Popen[bytes]) -> tuple[list[str], int]:
+async def burst(
+    url: str, proc: subprocess.Popen[bytes], log: Path
+) -> tuple[list[str], int]:
     """POST up to WRITES targets from CLIENTS clients; kill the server partway.
 
-    Returns the names answered 201 and how many POSTs were sent in all.
+    Returns the names answered 201 and how many POSTs were sent in all. A
+    transport error before the kill fails the test with the server's log.
     """
     answered: list[str] = []
     names = iter(f"t{n:04d}" for n in range(WRITES))
     sent = 0
+    killed = False
 
     async def client() -> None:
-        nonlocal sent
+        nonlocal sent, killed
         async with httpx.AsyncClient(base_url=url, timeout=10) as http:
             for name in names:
                 sent += 1
@@ -51,11 +56,18 @@ async def burst(url: str, proc: subprocess.Popen[bytes]) -> tuple[list[str], int
                 }
                 try:
                     response = await http.post("/api/targets", json=body)
-                except httpx.TransportError:
-                    return  # the server is gone: this write was never answered
+                except httpx.TransportError as exc:
+                    if killed:
+                        return  # the server is gone: this write was never answered
+                    tail = log.read_text(errors="replace")[-2000:]
+                    pytest.fail(
+                        f"no answer before the kill ({exc!r}, server exit "
+                        f"{proc.poll()}); its log:\n{tail}"
+                    )
                 assert response.status_code == 201, response.text
                 answered.append(name)
                 if len(answered) == KILL_AFTER:
+                    killed = True
                     proc.send_signal(signal.SIGKILL)
 
     async with asyncio.timeout(45):
@@ -66,13 +78,16 @@ async def burst(url: str, proc: subprocess.Popen[bytes]) -> tuple[list[str], int
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store_location(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> str:
+) -> AsyncIterator[str]:
     """A fresh store: a SQLite file, or a PostgreSQL database (key in the env)."""
     if request.param == "sqlite":
-        return str(tmp_path / "targets.db")
+        yield str(tmp_path / "targets.db")
+        return
     monkeypatch.setenv(KEY_ENV, generate_key().decode())
     server = request.getfixturevalue("postgres_server")
-    return str(server.url(await server.create_database()))
+    name = await server.create_database()
+    yield str(server.url(name))
+    await server.drop_database(name)
 
 
 async def test_kill_during_burst_loses_no_answered_write(tmp_path, store_location):
@@ -92,7 +107,7 @@ async def test_kill_during_burst_loses_no_answered_write(tmp_path, store_locatio
     )  # fmt: skip
     try:
         await until_serving(url, proc)
-        answered, sent = await burst(url, proc)
+        answered, sent = await burst(url, proc, tmp_path / "serve.log")
     finally:
         proc.kill()
         proc.wait(timeout=10)
