@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 
 import pytest
 
 from exporterhub.core.clock import SystemClock
-from exporterhub.core.testing import FakeClock, free_port, wait_until
+from exporterhub.core.testing import PORT_RANGE, FakeClock, free_port, wait_until
 
 from .helpers import settle, until_sleeping
 
@@ -117,6 +118,20 @@ class TestHelpers:
     def test_free_port_is_bindable(self):
         """free_port returns a port that can be bound on 127.0.0.1."""
         port = free_port()
-        assert 1024 <= port <= 65535
+        assert port in PORT_RANGE
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             probe.bind(("127.0.0.1", port))
+
+    def test_free_port_run_is_bindable_for_tcp_and_udp(self):
+        """With udp and count, every port of the run binds both ways."""
+        first = free_port(udp=True, count=3)
+        with contextlib.ExitStack() as held:
+            for port in range(first, first + 3):
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    sock = held.enter_context(socket.socket(socket.AF_INET, kind))
+                    sock.bind(("127.0.0.1", port))
+
+    def test_free_port_gives_up_when_nothing_is_free(self):
+        """A run longer than the range cannot be found: OSError says so."""
+        with pytest.raises(OSError, match="free loopback ports"):
+            free_port(count=len(PORT_RANGE) + 1)

@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import random
 import socket
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Final
 
 from starlette.types import ASGIApp
 
@@ -69,12 +70,42 @@ class FakeClock:
                 future.set_result(None)
 
 
-def free_port() -> int:
-    """Return a TCP port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+PORT_RANGE: Final = range(21000, 32000)
+"""Where ``free_port`` looks: below Linux's ephemeral range (32768-60999), so a
+client connection's local port cannot take a port between its choice and its use,
+and above the simulators' fixed ports (KLAP discovery on 20002)."""
+
+
+def free_port(*, udp: bool = False, count: int = 1) -> int:
+    """Return a loopback port that was free a moment ago (TCP, and UDP if asked).
+
+    With ``count`` the ``count`` consecutive ports from the answer were all free.
+    Ports come from ``PORT_RANGE``, in random order.
+
+    Raises:
+        OSError: no such run of free ports was found.
+    """
+    kinds = (socket.SOCK_STREAM, socket.SOCK_DGRAM) if udp else (socket.SOCK_STREAM,)
+    last_first = PORT_RANGE.stop - count
+    for _ in range(200 if last_first >= PORT_RANGE.start else 0):
+        first = random.randint(PORT_RANGE.start, last_first)
+        if all(
+            _bindable(port, kind)
+            for port in range(first, first + count)
+            for kind in kinds
+        ):
+            return first
+    raise OSError(f"no {count} free loopback ports in {PORT_RANGE}")
+
+
+def _bindable(port: int, kind: socket.SocketKind) -> bool:
+    """Return whether ``port`` can be bound on 127.0.0.1 as ``kind`` right now."""
+    with socket.socket(socket.AF_INET, kind) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 async def wait_until(

@@ -29,7 +29,7 @@ from kasa import (  # noqa: E402
 from kasa.iot import IotPlug  # noqa: E402
 from kasa.smart import SmartDevice  # noqa: E402
 
-from exporterhub.core.testing import wait_until  # noqa: E402
+from exporterhub.core.testing import free_port, wait_until  # noqa: E402
 from exporterhub.simulators import kasa as sim_mod  # noqa: E402
 from exporterhub.simulators.kasa import (  # noqa: E402
     PlugSimulator,
@@ -175,8 +175,8 @@ class TestXorDiscovery:
     async def test_taken_udp_port_fails_start(self):
         """start() raises OSError when UDP is taken and leaves TCP closed."""
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as blocker:
-            blocker.bind(("127.0.0.1", 0))
-            port = blocker.getsockname()[1]
+            port = free_port(udp=True)
+            blocker.bind(("127.0.0.1", port))
             sim = PlugSimulator(_xor_spec(port=port))
             with pytest.raises(OSError, match=r"(?i)address already in use"):
                 await sim.start()

@@ -23,6 +23,7 @@ from kasa import (  # noqa: E402
     Module,
 )
 
+from exporterhub.core.testing import free_port  # noqa: E402
 from exporterhub.simulators import kasa as sim_mod  # noqa: E402
 from exporterhub.simulators.kasa import (  # noqa: E402
     KasaSimulator,
@@ -469,13 +470,10 @@ class TestCommandLine:
         """kasa-simulator serves an XOR and a KLAP plug and exits 0 on SIGTERM."""
         import os
         import signal
-        import socket
         import subprocess
         import sys
 
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
+        base = free_port(udp=True, count=2)
         exe = Path(sys.executable).with_name("kasa-simulator")
         log = (tmp_path / "out.log").open("wb")
         proc = subprocess.Popen(  # noqa: S603 - our own console script
