@@ -35,7 +35,13 @@ from exporterhub.core.fields import WholeNumber, whole_number
 from exporterhub.core.frontdoor import USER_SCOPE_KEY
 from exporterhub.core.plugin import ExporterPlugin
 
-__all__ = ["build_router", "target_answer"]
+__all__ = [
+    "all_answers",
+    "build_router",
+    "find_answer",
+    "state_of",
+    "target_answer",
+]
 
 
 _ATTACHMENT = 'attachment; filename="exporterhub-targets.json"'
@@ -283,7 +289,7 @@ def target_answer(control: ControlPlane, entry: Entry) -> dict[str, Any]:
     return answer
 
 
-def _discovered(control: ControlPlane) -> list[dict[str, Any]]:
+def discovered_answers(control: ControlPlane) -> list[dict[str, Any]]:
     """Targets discovery sources run that neither a file nor the store names."""
     known = {(e.kind, e.name) for e in control.catalog.entries()}
     found = []
@@ -304,6 +310,23 @@ def _discovered(control: ControlPlane) -> list[dict[str, Any]]:
         answer["source"] = "discovery"
         found.append(answer)
     return found
+
+
+def all_answers(control: ControlPlane) -> list[dict[str, Any]]:
+    """Return every target as ``GET /api/targets`` lists them, discovered ones too."""
+    answers = [target_answer(control, e) for e in control.catalog.entries()]
+    return answers + discovered_answers(control)
+
+
+def find_answer(control: ControlPlane, kind: str, name: str) -> dict[str, Any] | None:
+    """Return one target's answer from any source, or None when none has it."""
+    entry = control.catalog.entry(kind, name)
+    if entry is not None:
+        return target_answer(control, entry)
+    for found in discovered_answers(control):
+        if (found["kind"], found["name"]) == (kind, name):
+            return found
+    return None
 
 
 def _failure(exc: CatalogError) -> JSONResponse:
@@ -365,12 +388,11 @@ def build_router(
         ] = None,
     ) -> Response:
         """Every target (files, store, discovery) with its state; filterable."""
-        answers = [target_answer(control, e) for e in control.catalog.entries()]
-        answers += _discovered(control)
+        answers = all_answers(control)
         if kind is not None:
             answers = [a for a in answers if a["kind"] == kind]
         if state is not None:
-            answers = [a for a in answers if _state(a) == state]
+            answers = [a for a in answers if state_of(a) == state]
         # Built as TargetAnswer data already: skip re-validating 10,000 models.
         return Response(orjson.dumps(answers), media_type="application/json")
 
@@ -397,9 +419,9 @@ def build_router(
     async def read(kind: str, name: str) -> Response:
         entry = control.catalog.entry(kind, name)
         if entry is None:
-            for found in _discovered(control):
-                if (found["kind"], found["name"]) == (kind, name):
-                    return JSONResponse(TargetAnswer(**found).model_dump(mode="json"))
+            found = find_answer(control, kind, name)
+            if found is not None:
+                return JSONResponse(TargetAnswer(**found).model_dump(mode="json"))
             return error_response(404, "not_found", f"no target {kind}/{name}")
         return JSONResponse(_json(control, entry))
 
@@ -564,7 +586,12 @@ def _kind_routes(
     )
 
 
-def _state(answer: dict[str, Any]) -> str:
+def state_of(answer: dict[str, Any]) -> str:
+    """Return the state ``/api/targets?state=`` filters by.
+
+    >>> state_of({"shadowed": False, "invalid": None, "enabled": True, "up": True})
+    'up'
+    """
     if answer["shadowed"]:
         return "shadowed"
     if answer["invalid"]:

@@ -22,16 +22,10 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from exporterhub import __version__
+from exporterhub.core.api.targets import all_answers, find_answer, state_of
 from exporterhub.core.ui.assets import SECURITY_HEADERS, Assets, compressed
 from exporterhub.core.ui.history import History
-from exporterhub.core.ui.view import (
-    ago,
-    all_targets,
-    find_target,
-    flat_settings,
-    state_of,
-    values_of,
-)
+from exporterhub.core.ui.view import ago, flat_settings, values_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -158,7 +152,7 @@ def build_router(state: HubState) -> APIRouter:
     @router.get("/")
     async def targets_page(request: Request) -> Response:
         now = state.clock.time()
-        rows = [row(a, now) for a in all_targets(plane)]
+        rows = [row(a, now) for a in all_answers(plane)]
         groups = [
             {**k, "targets": [r for r in rows if r["kind"] == k["kind"]]}
             for k in kinds()
@@ -182,7 +176,7 @@ def build_router(state: HubState) -> APIRouter:
     @router.get("/ui/edit/{kind}/{name:path}")
     async def edit_form(request: Request, kind: str, name: str) -> Response:
         stored = plane.catalog.kinds.get(kind)
-        answer = find_target(plane, kind, name)
+        answer = find_answer(plane, kind, name)
         if answer is None or stored is None:
             return missing(request, f"a target {kind}/{name}")
         form = {
@@ -198,7 +192,7 @@ def build_router(state: HubState) -> APIRouter:
 
     @router.get("/ui/targets/{kind}/{name:path}")
     async def target_page(request: Request, kind: str, name: str) -> Response:
-        answer = find_target(plane, kind, name)
+        answer = find_answer(plane, kind, name)
         if answer is None:
             return missing(request, f"a target {kind}/{name}")
         stored = plane.catalog.kinds.get(kind)
@@ -230,7 +224,7 @@ def build_router(state: HubState) -> APIRouter:
     @router.get("/ui/api/history/{kind}/{name:path}")
     async def history_of(kind: str, name: str) -> JSONResponse:
         """A target's recent key values; empty while it is not running."""
-        if find_target(plane, kind, name) is None:
+        if find_answer(plane, kind, name) is None:
             return unknown(kind, name)
         found = history.get(kind, name) or {
             "interval": history.interval,
@@ -245,7 +239,7 @@ def build_router(state: HubState) -> APIRouter:
     @router.get("/ui/api/values/{kind}/{name:path}")
     async def values(kind: str, name: str) -> JSONResponse:
         """A target's current series; empty while it is not running."""
-        if find_target(plane, kind, name) is None:
+        if find_answer(plane, kind, name) is None:
             return unknown(kind, name)
         return JSONResponse(values_of(state, kind, name) or [])
 

@@ -12,73 +12,19 @@ import math
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from exporterhub.core.api.targets import target_answer
-from exporterhub.core.catalog import Entry
 from exporterhub.core.ui.samples import parse_exposition, unit_of
 
 if TYPE_CHECKING:
     from exporterhub.core.app import HubState
-    from exporterhub.core.control import ControlPlane
 
 __all__ = [
     "ago",
-    "all_targets",
     "display",
-    "find_target",
     "flat_settings",
-    "state_of",
     "values_of",
 ]
 
 _SI: Final = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
-
-
-def all_targets(plane: ControlPlane) -> list[dict[str, Any]]:
-    """Return every target as ``GET /api/targets`` lists them, discovered ones too."""
-    answers = [target_answer(plane, e) for e in plane.catalog.entries()]
-    known = {(e.kind, e.name) for e in plane.catalog.entries()}
-    for target in plane.runner.targets:
-        if (target.kind, target.name) in known:
-            continue
-        kind = plane.catalog.kinds.get(target.kind)
-        entry = Entry(
-            kind=target.kind,
-            name=target.name,
-            source="store",
-            enabled=True,
-            settings=kind.settings(target) if kind is not None else {},
-            target=target,
-        )
-        answer = target_answer(plane, entry)
-        answer["source"] = "discovery"
-        answers.append(answer)
-    return answers
-
-
-def find_target(plane: ControlPlane, kind: str, name: str) -> dict[str, Any] | None:
-    """Return one target's answer, or None when no source has it."""
-    entry = plane.catalog.entry(kind, name)
-    if entry is not None:
-        return target_answer(plane, entry)
-    for answer in all_targets(plane):
-        if (answer["kind"], answer["name"]) == (kind, name):
-            return answer
-    return None
-
-
-def state_of(answer: dict[str, Any]) -> str:
-    """Return the state ``/api/targets?state=`` filters by.
-
-    >>> state_of({"shadowed": False, "invalid": None, "enabled": True, "up": True})
-    'up'
-    """
-    if answer["shadowed"]:
-        return "shadowed"
-    if answer["invalid"]:
-        return "invalid"
-    if not answer["enabled"]:
-        return "disabled"
-    return "up" if answer["up"] else "down"
 
 
 def ago(when: float | None, now: float) -> str:
