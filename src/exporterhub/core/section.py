@@ -288,6 +288,45 @@ class Section:
                 parts.append(block.lines[index])
         return parts
 
+    def values(
+        self, name: str, now: float, families: frozenset[str]
+    ) -> list[tuple[str, tuple[tuple[str, str], ...], float]] | None:
+        """Return a target's samples of ``families`` as a scrape at ``now`` has them.
+
+        Each is ``(family, extra labels, value)``, identity labels left out; read
+        from the record through the table, without making or parsing any text.
+        None when the section has no such target.
+        """
+        record = self._records.get(name)
+        if record is None:
+            return None
+        data = view(record, now)
+        fresh = data is not None and within_max_age(record, now)
+        found: list[tuple[str, tuple[tuple[str, str], ...], float]] = []
+        for spec in self.specs:
+            if spec.name not in families:
+                continue
+            source: object
+            if spec.on_record:
+                source = RecordView(record, is_fresh(record, now))
+            elif data is not None and (fresh or spec.keep_when_stale):
+                source = data
+            else:
+                continue
+            try:
+                found.extend(
+                    [
+                        (spec.name, tuple(zip(spec.labels, values, strict=True)), value)
+                        for values, value in spec.value_fn(source)
+                    ]
+                )
+            except Exception:  # as in a scrape: one bad value costs only its row
+                self.render_errors += 1
+                _log.exception(
+                    "render_failed", kind=self.kind, target=name, metric=spec.name
+                )
+        return found
+
     def render(self, now: float, openmetrics: bool) -> list[bytes]:
         """Return this section's exposition parts, family by family."""
         return self.render_window(now, openmetrics)[0]

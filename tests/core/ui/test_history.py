@@ -129,6 +129,39 @@ class TestSampling:
             [5.0, 5.0, None]
         ]
 
+    async def test_health_rows_are_read_from_the_record(self):
+        """A core-owned key family (``_up``) is read too: 1, then 0 when stale."""
+        fx = Fixture(points=4)
+        fx.history.key_metrics["test"] += ("test_up",)
+        fx.publish("a", Reading(5.0), max_age=1.5)
+        await fx.step()
+        await fx.step()
+        await fx.step()
+        assert _values(fx.history.get("test", "a"), "test_up") == [[1.0, 1.0, 0.0]]
+
+    async def test_a_failing_family_costs_only_itself(self):
+        """A value that cannot be read is counted as a render error; others kept."""
+        fx = Fixture(points=4)
+        fx.publish("a", Reading(5.0, channels=(1.0, 2.0)))
+        index = [s.name for s in fx.section.specs].index("test_channel_volts")
+        fx.section.specs[index] = MetricSpec(
+            name="test_channel_volts",
+            help="Broken.",
+            kind=Kind.GAUGE,
+            labels=("channel", "phase"),  # one value per sample: zip refuses
+            value_fn=_channels,
+        )
+        await fx.step()
+        found = fx.history.get("test", "a")
+        assert _values(found, "test_power_watts") == [[5.0]]
+        assert _values(found, "test_channel_volts") == []
+        assert fx.section.render_errors == 1
+
+    def test_an_unknown_target_has_no_values(self):
+        """The section answers None for a target it does not hold."""
+        fx = Fixture()
+        assert fx.section.values("nobody", 1000.0, frozenset(["test_up"])) is None
+
     async def test_family_without_series_is_listed_empty(self):
         """A key family the target never reported is listed with no series."""
         fx = Fixture()

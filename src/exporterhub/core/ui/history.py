@@ -1,15 +1,15 @@
 """A few minutes of each target's key metrics, kept in memory for the target page.
 
 ``History`` samples every ``interval`` seconds the series of each kind's
-``key_metrics`` from the exposition's cached per-target blocks (what ``/probe``
-serves), and keeps the last ``points`` values of each series in a ring of floats.
-Memory is bounded: at most ``max_targets`` targets (the first seen; a slot frees
-when its target goes), at most ``max_series`` series per key family (the first
-seen), ``points`` values each, 8 bytes a value; see ``History.bound_bytes``. A
+``key_metrics`` as a scrape would show them (read through each section's table, no
+text made or parsed), and keeps the last ``points`` values of each series in a ring
+of floats. Memory is bounded: at most ``max_targets`` targets (the first seen; a
+slot frees when its target goes), at most ``max_series`` series per key family (the
+first seen), ``points`` values each, 8 bytes a value; see ``History.bound_bytes``. A
 target that leaves the exposition (deleted, disabled) is forgotten at the next
-sample, and a series that stayed absent for a whole window is dropped. Nothing
-here talks to a device or survives a restart; sampling never awaits anything but
-its own pacing.
+sample, and a series that stayed absent for a whole window is dropped. Nothing here
+talks to a device or survives a restart; sampling never awaits anything but its own
+pacing.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import structlog
 
 from exporterhub.core.clock import Clock
 from exporterhub.core.exposition import Exposition
-from exporterhub.core.ui.samples import finite, parse_sample, unit_of
+from exporterhub.core.ui.samples import finite, unit_of
 
 __all__ = ["DEFAULT_INTERVAL", "DEFAULT_POINTS", "History"]
 
@@ -135,9 +135,7 @@ class History:
                         continue
                     track = self._tracks[key] = _Track(_ring(self.points))
                 seen.add(key)
-                identity = {name for name, _ in record.identity}
-                parts = section.render_target(record.name, now, False)
-                self._record(track, now, parts, wanted, identity)
+                self._record(track, now, section.values(record.name, now, wanted))
                 if time.perf_counter() - started > _BUDGET:
                     await asyncio.sleep(0)
                     started = time.perf_counter()
@@ -148,30 +146,21 @@ class History:
         self,
         track: _Track,
         now: float,
-        parts: Sequence[bytes],
-        wanted: frozenset[str],
-        identity: set[str],
+        samples: Sequence[tuple[str, tuple[tuple[str, str], ...], float]] | None,
     ) -> None:
         slot = track.head
         track.times[slot] = now
         for ring in track.series.values():
             ring[slot] = _NAN
-        for part in parts:
-            if part.startswith(b"#"):
-                continue
-            for line in part.decode().splitlines():
-                sample = parse_sample(line)
-                if sample is None or sample.name not in wanted:
+        for family, labels, value in samples or ():
+            series_key = (family, labels)
+            found = track.series.get(series_key)
+            if found is None:
+                if self._count(track, family) >= self.max_series:
+                    track.dropped += 1
                     continue
-                labels = tuple(p for p in sample.labels if p[0] not in identity)
-                series_key = (sample.name, labels)
-                found = track.series.get(series_key)
-                if found is None:
-                    if self._count(track, sample.name) >= self.max_series:
-                        track.dropped += 1
-                        continue
-                    found = track.series[series_key] = _ring(self.points)
-                found[slot] = sample.value
+                found = track.series[series_key] = _ring(self.points)
+            found[slot] = value
         track.head = (slot + 1) % self.points
         track.count = min(track.count + 1, self.points)
         if track.count == self.points:  # a series absent for a whole window goes
