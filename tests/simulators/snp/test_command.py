@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from exporterhub.cli import main as hub_main
 from exporterhub.simulators import snp as sim
 from exporterhub.simulators.snp import Close, Drop, SnpSimConfig
 
@@ -223,3 +224,10 @@ class TestConsoleScript:
         )
         assert result.returncode == 0, result.stderr
         assert re.match(rb"usage: snp-simulator", result.stdout)
+
+    def test_exporterhub_simulate_snp(self, capsys):
+        """exporterhub simulate snp reaches this simulator without an snp exporter."""
+        with pytest.raises(SystemExit) as done:
+            hub_main(["simulate", "snp", "--help"])
+        assert done.value.code == 0
+        assert capsys.readouterr().out.startswith("usage: snp-simulator")
