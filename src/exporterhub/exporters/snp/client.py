@@ -166,19 +166,27 @@ def tls_context(settings: SnpTargetSettings) -> ssl.SSLContext:
     return shared
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    """Return ``exc`` and the exceptions it was raised from, outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
 def _link_error(exc: BaseException, what: str) -> SnpError:
-    """Classify a failure to reach the SNP into a fixed kind."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return SnpTlsError(f"{what}: {exc.verify_message or exc}")
-    if isinstance(exc, ssl.SSLError):
-        return SnpTlsError(f"{what}: {exc.reason or exc}")
-    if isinstance(exc, TimeoutError | httpx.TimeoutException):
-        return SnpLinkError(f"{what}: timed out", "timeout")
-    if isinstance(exc, ConnectionRefusedError):
-        return SnpLinkError(f"{what}: refused", "refused")
-    cause = exc.__cause__ or exc.__context__
-    if isinstance(exc, httpx.ConnectError) and cause is not None:
-        return _link_error(cause, what)
+    """Classify a failure to reach the SNP into a fixed kind (its root cause's)."""
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return SnpTlsError(f"{what}: {cause.verify_message or cause}")
+        if isinstance(cause, ssl.SSLError):
+            return SnpTlsError(f"{what}: {cause.reason or cause}")
+        if isinstance(cause, TimeoutError | httpx.TimeoutException):
+            return SnpLinkError(f"{what}: timed out", "timeout")
+        if isinstance(cause, ConnectionRefusedError):
+            return SnpLinkError(f"{what}: refused", "refused")
     return SnpLinkError(f"{what}: {type(exc).__name__}: {exc}", "unreachable")
 
 
