@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 
 import orjson
 import pytest
-
 from structlog.testing import capture_logs
 
 from exporterhub.core.testing import free_port, wait_until
