@@ -180,7 +180,8 @@ def _link_error(exc: BaseException, what: str) -> SnpError:
     """Classify a failure to reach the SNP into a fixed kind (its root cause's)."""
     for cause in _causes(exc):
         if isinstance(cause, ssl.SSLCertVerificationError):
-            return SnpTlsError(f"{what}: {cause.verify_message or cause}")
+            detail = getattr(cause, "verify_message", None) or cause
+            return SnpTlsError(f"{what}: {detail}")
         if isinstance(cause, ssl.SSLError):
             return SnpTlsError(f"{what}: {cause.reason or cause}")
         if isinstance(cause, TimeoutError | httpx.TimeoutException):
