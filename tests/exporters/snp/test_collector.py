@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
+from dataclasses import replace
 from shutil import which
 
 import pytest
@@ -349,6 +351,80 @@ class TestGolden:
         assert "ic_snp_hardware" in names
         assert "ic_snp_received_count" in names
         assert ("ic_snp_ptp" in names) == fresh
+
+
+def _changed_system() -> bytes:
+    system = obj("system")
+    system["Board_Temperatures"]["Main_Board"] = "61"
+    system["SNP_HW_Stats"]["FWRev"] = "3.2.0.36"
+    return status_frame(system)
+
+
+def _changed_receivers() -> bytes:
+    receivers = obj("ipVidRx")
+    receivers["ipVidRxStatus"][0]["VidRxStd"] = "1080p/50"
+    return status_frame(receivers)
+
+
+def _changed_wan() -> bytes:
+    wan = obj("ipWan")
+    wan["ipWanStatus"]["priRxPkts"] = "123456789"
+    return status_frame(wan)
+
+
+def _frame_at(name: str, at: float) -> Callable[[SnpState], object]:
+    return lambda s: s.apply_frame(frame(name), at)
+
+
+STEPS: list[tuple[str, Callable[[SnpState], object]]] = [
+    ("ptp", _frame_at("server_statusState_ptp_update.json", NOW + 1)),
+    ("system", lambda s: s.apply_frame(_changed_system(), NOW + 2)),
+    ("ipVidRx", lambda s: s.apply_frame(_changed_receivers(), NOW + 3)),
+    ("ipWan", lambda s: s.apply_frame(_changed_wan(), NOW + 4)),
+    ("channel", _frame_at("server_statusState_aco_switch.json", NOW + 5)),
+    ("unlocked", _frame_at("server_statusState_ptp_unlocked.json", NOW + 6)),
+    ("alarms", _frame_at("server_activeAlarmStatus_empty.json", NOW + 7)),
+    ("personality", lambda s: s.set_personality("processorB", "Conv")),
+    ("same personality", lambda s: s.set_personality("processorB", "Conv")),
+    ("rest error", lambda s: s.count_rest_error("auth")),
+    ("new connection", SnpState.begin_connection),
+    ("resubscribed", _frame_at("server_statusState_initial.json", NOW + 8)),
+]
+"""Changes one at a time, as a stream makes them."""
+
+
+class TestReuse:
+    """Rows reading an unchanged status object keep their lines (``part``)."""
+
+    def test_every_step_renders_as_a_fresh_section_would(self):
+        """Reused lines never differ from a render from scratch, after any change."""
+        state = full_state()
+        kept, _ = publish(state.snapshot())
+        render(kept)
+        for name, step in STEPS:
+            step(state)
+            snapshot = state.snapshot()
+            kept.publish(replace(kept.get("SNP-LAB-1"), data=snapshot))
+            fresh, _ = publish(snapshot)
+            assert render(kept) == render(fresh), name
+
+    def test_a_ptp_frame_keeps_the_system_lines(self):
+        """A PTP-only update keeps the very bytes of the system rows."""
+        state = full_state()
+        section, record = publish(state.snapshot())
+        before = b"".join(section.render(NOW + 1, False))
+        system_lines = section._blocks["SNP-LAB-1"].lines
+        state.apply_frame(frame("server_statusState_ptp_update.json"), NOW + 1)
+        section.publish(replace(record, data=state.snapshot()))
+        after = b"".join(section.render(NOW + 1, False))
+        lines = section._blocks["SNP-LAB-1"].lines
+        for index, spec in enumerate(section.specs):
+            if spec.name in {"ic_snp_mainboard_temperature", "ic_snp_video_rx_info"}:
+                assert lines[index], spec.name
+                assert lines[index] is system_lines[index], spec.name
+            if spec.name == "ic_snp_ptp_master_offset":
+                assert lines[index] != system_lines[index]
+        assert after != before
 
 
 @pytest.mark.skipif(which("promtool") is None, reason="promtool not installed")

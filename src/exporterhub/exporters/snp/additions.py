@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from exporterhub.core.metrics import Kind, MetricSpec, one
+from exporterhub.core.metrics import MetricSpec, one
 from exporterhub.exporters.snp.readers import (
     channels,
     configured,
     counter,
     gauge,
+    info,
     objects,
     optics,
     ptp,
@@ -47,12 +48,12 @@ ADDITIONS: Final[list[MetricSpec[SnpSnapshot]]] = [
         "(ptp ptpUcipIsMaster).",
         ptp(lambda v: v.is_master),
     ),
-    MetricSpec(
-        name="ic_snp_ptp_info",
-        help="PTP identity: clockIdentity, ptpCtlrState, ptpMasterIP, "
+    info(
+        "ic_snp_ptp_info",
+        "PTP identity: clockIdentity, ptpCtlrState, ptpMasterIP, "
         "ptpMasterInterfaceIP, ptpMasterUUID, ptpMasterPresent (ptp); always 1.",
-        kind=Kind.INFO,
-        labels=(
+        ptp_info,
+        (
             "clock_identity",
             "controller_state",
             "master_ip",
@@ -60,7 +61,7 @@ ADDITIONS: Final[list[MetricSpec[SnpSnapshot]]] = [
             "master_uuid",
             "master_present",
         ),
-        value_fn=ptp_info,
+        kept=False,
     ),
     gauge(
         "ic_snp_ptp_biggest_sys_time_update_seconds",

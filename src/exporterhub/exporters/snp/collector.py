@@ -27,6 +27,7 @@ from exporterhub.exporters.snp.readers import (
     counter,
     gauge,
     hardware,
+    info,
     personalities,
     ptp,
     rest_errors,
@@ -84,14 +85,13 @@ _ORIGINAL: Final[list[MetricSpec[SnpSnapshot]]] = [
         "per-supply flag: see ic_snp_powersupply_present).",
         system(lambda v: v.power_ok),
     ),
-    MetricSpec(
-        name="ic_snp_hardware_info",
-        help="Firmware, hardware revision and serial number of the SNP "
+    info(
+        "ic_snp_hardware_info",
+        "Firmware, hardware revision and serial number of the SNP "
         "(system SNP_HW_Stats FWRev, HWRev, Serial), last known; always 1.",
-        kind=Kind.INFO,
-        labels=("firmware", "hardware", "serial"),
-        value_fn=hardware,
-        keep_when_stale=True,
+        hardware,
+        ("firmware", "hardware", "serial"),
+        kept=True,
     ),
     gauge(
         "ic_snp_major_alarms",
@@ -146,13 +146,13 @@ _ORIGINAL: Final[list[MetricSpec[SnpSnapshot]]] = [
         "Delay to the PTP master in microseconds (ptp ptpMasterDelay).",
         ptp(lambda v: v.delay_us),
     ),
-    MetricSpec(
-        name="ic_snp_video_rx_info",
-        help="One series per IP video receiver: its idx, VidRxStd and "
+    info(
+        "ic_snp_video_rx_info",
+        "One series per IP video receiver: its idx, VidRxStd and "
         "VidRxColorimetry verbatim (ipVidRx ipVidRxStatus[]); always 1.",
-        kind=Kind.INFO,
-        labels=("index", "video", "colorimetry"),
-        value_fn=video_info,
+        video_info,
+        ("index", "video", "colorimetry"),
+        kept=False,
     ),
     gauge(
         "ic_snp_aco_abstatus",
@@ -161,15 +161,14 @@ _ORIGINAL: Final[list[MetricSpec[SnpSnapshot]]] = [
         channels(lambda v: v.aco_on_a),
         ("index",),
     ),
-    MetricSpec(
-        name="ic_snp_processor_personality_info",
-        help="Personality of each processing block (GET /api/elements/{ip}/config/"
+    info(
+        "ic_snp_processor_personality_info",
+        "Personality of each processing block (GET /api/elements/{ip}/config/"
         "processorX, general.personality), polled every personality_interval "
         "seconds, last known; always 1.",
-        kind=Kind.INFO,
-        labels=("processor", "personality"),
-        value_fn=personalities,
-        keep_when_stale=True,
+        personalities,
+        ("processor", "personality"),
+        kept=True,
     ),
 ]
 """§6.1: the original's exposed names, exactly."""

@@ -9,6 +9,8 @@ Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from operator import attrgetter
+from typing import Final, NamedTuple
 
 from exporterhub.core.exposition import RecordView
 from exporterhub.core.metrics import Kind, MetricSpec, Sample, one
@@ -28,6 +30,7 @@ __all__ = [
     "counter",
     "gauge",
     "hardware",
+    "info",
     "objects",
     "optics",
     "personalities",
@@ -47,57 +50,75 @@ ValueFn = Callable[[SnpSnapshot], Iterable[Sample]]
 """What a row of the table calls with the snapshot."""
 
 
+class Reader(NamedTuple):
+    """A ``value_fn`` and the part of the snapshot it reads (one status object).
+
+    The renderer reuses a row's lines while its part is the same object: a PTP
+    update re-renders the PTP rows only, not the system's or the receivers'.
+    """
+
+    value_fn: ValueFn
+    part: Callable[[SnpSnapshot], object] | None
+
+
+SYSTEM: Final = attrgetter("system")
+PTP: Final = attrgetter("ptp")
+VIDEO_RX: Final = attrgetter("video_rx")
+WAN: Final = attrgetter("wan")
+CHANNELS: Final = attrgetter("channels")
+
+
 def rows(pairs: Rows) -> Iterable[Sample]:
     """Return one-label samples from ``(label value, value)`` pairs."""
     return (((label,), value) for label, value in pairs)
 
 
-def system(read: Callable[[SystemValues], float | None]) -> ValueFn:
+def system(read: Callable[[SystemValues], float | None]) -> Reader:
     """Read one unlabelled value of the ``system`` object."""
 
     def value_fn(s: SnpSnapshot) -> Iterable[Sample]:
         return () if s.system is None else one(read(s.system))
 
-    return value_fn
+    return Reader(value_fn, SYSTEM)
 
 
-def system_rows(read: Callable[[SystemValues], Rows]) -> ValueFn:
+def system_rows(read: Callable[[SystemValues], Rows]) -> Reader:
     """Read one labelled family of the ``system`` object."""
 
     def value_fn(s: SnpSnapshot) -> Iterable[Sample]:
         return () if s.system is None else rows(read(s.system))
 
-    return value_fn
+    return Reader(value_fn, SYSTEM)
 
 
-def ptp(read: Callable[[PtpValues], float | None]) -> ValueFn:
+def ptp(read: Callable[[PtpValues], float | None]) -> Reader:
     """Read one value of the ``ptp`` object."""
 
     def value_fn(s: SnpSnapshot) -> Iterable[Sample]:
         return () if s.ptp is None else one(read(s.ptp))
 
-    return value_fn
+    return Reader(value_fn, PTP)
 
 
-def video(read: Callable[[VideoRxValues], Rows]) -> ValueFn:
+def video(read: Callable[[VideoRxValues], Rows]) -> Reader:
     """Read one per-receiver family of the ``ipVidRx`` object."""
 
     def value_fn(s: SnpSnapshot) -> Iterable[Sample]:
         return () if s.video_rx is None else rows(read(s.video_rx))
 
-    return value_fn
+    return Reader(value_fn, VIDEO_RX)
 
 
-def wan(read: Callable[[WanValues], Rows]) -> ValueFn:
+def wan(read: Callable[[WanValues], Rows]) -> Reader:
     """Read one per-link family of the ``ipWan`` object."""
 
     def value_fn(s: SnpSnapshot) -> Iterable[Sample]:
         return () if s.wan is None else rows(read(s.wan))
 
-    return value_fn
+    return Reader(value_fn, WAN)
 
 
-def channels(read: Callable[[ChannelValues], float | None]) -> ValueFn:
+def channels(read: Callable[[ChannelValues], float | None]) -> Reader:
     """Read one value of every channel object, labelled by its ``object_ID``."""
 
     def value_fn(s: SnpSnapshot) -> Iterable[Sample]:
@@ -106,7 +127,7 @@ def channels(read: Callable[[ChannelValues], float | None]) -> ValueFn:
             if value is not None:
                 yield (object_id,), value
 
-    return value_fn
+    return Reader(value_fn, CHANNELS)
 
 
 def stream_up(view: RecordView) -> Iterable[Sample]:
@@ -114,29 +135,41 @@ def stream_up(view: RecordView) -> Iterable[Sample]:
     return (((), 1.0 if view.record.healthy and view.fresh else 0.0),)
 
 
-def hardware(s: SnpSnapshot) -> Iterable[Sample]:
-    """Read the last known hardware identity."""
+def _hardware(s: SnpSnapshot) -> Iterable[Sample]:
     return () if s.hardware is None else ((s.hardware, 1.0),)
 
 
-def personalities(s: SnpSnapshot) -> Iterable[Sample]:
-    """Read the last known personality of each processor."""
+hardware: Final = Reader(_hardware, attrgetter("hardware"))
+"""Read the last known hardware identity."""
+
+
+def _personalities(s: SnpSnapshot) -> Iterable[Sample]:
     return (((processor, p), 1.0) for processor, p in s.personalities)
 
 
-def video_info(s: SnpSnapshot) -> Iterable[Sample]:
-    """Read one info row per video receiver."""
+personalities: Final = Reader(_personalities, attrgetter("personalities"))
+"""Read the last known personality of each processor."""
+
+
+def _video_info(s: SnpSnapshot) -> Iterable[Sample]:
     return () if s.video_rx is None else ((row, 1.0) for row in s.video_rx.info)
 
 
-def ptp_info(s: SnpSnapshot) -> Iterable[Sample]:
-    """Read the PTP identity row."""
+video_info: Final = Reader(_video_info, VIDEO_RX)
+"""Read one info row per video receiver."""
+
+
+def _ptp_info(s: SnpSnapshot) -> Iterable[Sample]:
     if s.ptp is None or s.ptp.info is None:
         return ()
     return ((s.ptp.info, 1.0),)
 
 
-def optics(*, receive: bool) -> ValueFn:
+ptp_info: Final = Reader(_ptp_info, PTP)
+"""Read the PTP identity row."""
+
+
+def optics(*, receive: bool) -> Reader:
     """Read the QSFP optical power per module and lane, received or sent."""
 
     def value_fn(s: SnpSnapshot) -> Iterable[Sample]:
@@ -145,14 +178,17 @@ def optics(*, receive: bool) -> ValueFn:
         found = s.system.qsfp_rx if receive else s.system.qsfp_tx
         return (((index, lane), value) for index, lane, value in found)
 
-    return value_fn
+    return Reader(value_fn, SYSTEM)
 
 
-def configured(s: SnpSnapshot) -> Iterable[Sample]:
-    """Read the configured 25G lane bandwidth by direction and lane."""
+def _configured(s: SnpSnapshot) -> Iterable[Sample]:
     if s.wan is None:
         return ()
     return (((direction, lane), v) for direction, lane, v in s.wan.configured)
+
+
+configured: Final = Reader(_configured, WAN)
+"""Read the configured 25G lane bandwidth by direction and lane."""
 
 
 def objects(s: SnpSnapshot) -> Iterable[Sample]:
@@ -165,24 +201,35 @@ def rest_errors(s: SnpSnapshot) -> Iterable[Sample]:
     return (((call,), float(count)) for call, count in s.rest_errors)
 
 
+def _split(read: Reader | ValueFn) -> Reader:
+    return read if isinstance(read, Reader) else Reader(read, None)
+
+
 def gauge(
-    name: str, help_: str, value_fn: ValueFn, labels: tuple[str, ...] = ()
+    name: str, help_: str, read: Reader | ValueFn, labels: tuple[str, ...] = ()
 ) -> MetricSpec[SnpSnapshot]:
     """Return a device-value gauge row: omitted while the stream is not up."""
+    value_fn, part = _split(read)
     return MetricSpec(
-        name=name, help=help_, kind=Kind.GAUGE, value_fn=value_fn, labels=labels
+        name=name,
+        help=help_,
+        kind=Kind.GAUGE,
+        value_fn=value_fn,
+        labels=labels,
+        part=part,
     )
 
 
 def counter(
     name: str,
     help_: str,
-    value_fn: ValueFn,
+    read: Reader | ValueFn,
     labels: tuple[str, ...] = (),
     *,
     kept: bool = False,
 ) -> MetricSpec[SnpSnapshot]:
     """Return a counter row; ``kept`` ones (the exporter's own) stay when stale."""
+    value_fn, part = _split(read)
     return MetricSpec(
         name=name,
         help=help_,
@@ -190,4 +237,20 @@ def counter(
         value_fn=value_fn,
         labels=labels,
         keep_when_stale=kept,
+        part=part,
+    )
+
+
+def info(
+    name: str, help_: str, read: Reader, labels: tuple[str, ...], *, kept: bool
+) -> MetricSpec[SnpSnapshot]:
+    """Return an ``_info`` row (value 1): kept when stale only for identity."""
+    return MetricSpec(
+        name=name,
+        help=help_,
+        kind=Kind.INFO,
+        value_fn=read.value_fn,
+        labels=labels,
+        keep_when_stale=kept,
+        part=read.part,
     )

@@ -104,6 +104,7 @@ class SnpState:
     def __init__(self) -> None:
         self._hardware: tuple[str, str, str] | None = None
         self._personalities: dict[str, str] = {}
+        self._personality_rows: tuple[tuple[str, str], ...] = ()
         self._received = 0
         self._parse_errors = 0
         self._auth_failures = 0
@@ -211,6 +212,7 @@ class SnpState:
         """Remember a processor's personality (kept across connections)."""
         if self._personalities.get(processor) != personality:
             self._personalities[processor] = personality
+            self._personality_rows = tuple(sorted(self._personalities.items()))
             self._snapshot = None
 
     def count_rest_error(self, call: str) -> None:
@@ -246,7 +248,7 @@ class SnpState:
             objects=tuple((k, i, at) for (k, i), at in self._objects.items()),
             active_alarms=self._alarms,
             hardware=self._hardware,
-            personalities=tuple(sorted(self._personalities.items())),
+            personalities=self._personality_rows,
             received=self._received,
             parse_errors=self._parse_errors,
             auth_failures=self._auth_failures,
