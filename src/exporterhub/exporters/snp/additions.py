@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from exporterhub.core.metrics import MetricSpec, one
+from exporterhub.core.metrics import MetricSpec
 from exporterhub.exporters.snp.readers import (
     channels,
     configured,
     counter,
     gauge,
+    genlock,
     info,
     objects,
     optics,
@@ -286,7 +287,7 @@ ADDITIONS: Final[list[MetricSpec[SnpSnapshot]]] = [
         "ic_snp_genlock_reference_locked",
         "1 when the video genlock is locked to its reference "
         "(videoGenLock GenLock.GL_RefLocked).",
-        lambda s: () if s.genlock is None else one(s.genlock.reference_locked),
+        genlock,
     ),
     gauge(
         "ic_snp_object_last_update_timestamp_seconds",

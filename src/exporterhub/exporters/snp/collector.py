@@ -24,6 +24,7 @@ from exporterhub.core.metrics import Kind, MetricSpec, one
 from exporterhub.exporters.snp.additions import ADDITIONS
 from exporterhub.exporters.snp.readers import (
     channels,
+    counted,
     counter,
     gauge,
     hardware,
@@ -179,21 +180,21 @@ _HEALTH: Final[list[MetricSpec[SnpSnapshot]]] = [
         "ic_snp_active_alarms",
         "Entries in the last activeAlarmStatus message of the current connection "
         "(the complete set of active alarms).",
-        lambda s: one(s.active_alarms),
+        counted("active_alarms"),
     ),
     counter(
         "ic_snp_exporter_parse_errors_total",
         "Frames that are not a JSON object with a string msgType, and status or "
         "configuration items that cannot be decoded into an object with a string "
         "type (good items of the same frame are applied).",
-        lambda s: one(s.parse_errors),
+        counted("parse_errors"),
         kept=True,
     ),
     counter(
         "ic_snp_exporter_auth_failures_total",
         "Logins answered 401 or 403 (or 2xx with an empty body), and tokens the "
         "WebSocket refused.",
-        lambda s: one(s.auth_failures),
+        counted("auth_failures"),
         kept=True,
     ),
     counter(
@@ -208,7 +209,7 @@ _HEALTH: Final[list[MetricSpec[SnpSnapshot]]] = [
         "ic_snp_exporter_unhandled_objects_total",
         "Status objects received whose type this exporter does not decode "
         "(only their ic_snp_object_last_update_timestamp_seconds is exported).",
-        lambda s: one(s.unhandled),
+        counted("unhandled"),
         kept=True,
     ),
 ]

@@ -27,8 +27,10 @@ from exporterhub.exporters.snp.state import SnpSnapshot
 __all__ = [
     "channels",
     "configured",
+    "counted",
     "counter",
     "gauge",
+    "genlock",
     "hardware",
     "info",
     "objects",
@@ -191,14 +193,38 @@ configured: Final = Reader(_configured, WAN)
 """Read the configured 25G lane bandwidth by direction and lane."""
 
 
+def counted(name: str) -> Reader:
+    """Read one unlabelled number of the snapshot (a counter or a count).
+
+    Its own value is the part: unchanged counts keep their lines.
+    """
+    read = attrgetter(name)
+
+    def value_fn(s: SnpSnapshot) -> Iterable[Sample]:
+        return one(read(s))
+
+    return Reader(value_fn, read)
+
+
+def _genlock(s: SnpSnapshot) -> Iterable[Sample]:
+    return () if s.genlock is None else one(s.genlock.reference_locked)
+
+
+genlock: Final = Reader(_genlock, attrgetter("genlock"))
+"""Read whether the video genlock is locked to its reference."""
+
+
 def objects(s: SnpSnapshot) -> Iterable[Sample]:
     """Read when each status object last arrived."""
     return (((kind, object_id), at) for kind, object_id, at in s.objects)
 
 
-def rest_errors(s: SnpSnapshot) -> Iterable[Sample]:
-    """Read the failed REST calls by call."""
+def _rest_errors(s: SnpSnapshot) -> Iterable[Sample]:
     return (((call,), float(count)) for call, count in s.rest_errors)
+
+
+rest_errors: Final = Reader(_rest_errors, attrgetter("rest_errors"))
+"""Read the failed REST calls by call."""
 
 
 def _split(read: Reader | ValueFn) -> Reader:

@@ -109,6 +109,7 @@ class SnpState:
         self._parse_errors = 0
         self._auth_failures = 0
         self._rest_errors = dict.fromkeys(REST_CALLS, 0)
+        self._rest_error_rows = tuple(self._rest_errors.items())
         self._unhandled = 0
         self._decode_seconds: float | None = None
         self._snapshot: SnpSnapshot | None = None
@@ -218,6 +219,7 @@ class SnpState:
     def count_rest_error(self, call: str) -> None:
         """Count a failed REST call (``call`` one of ``REST_CALLS``)."""
         self._rest_errors[call] += 1
+        self._rest_error_rows = tuple(self._rest_errors.items())
         self._snapshot = None
 
     def count_auth_failure(self) -> None:
@@ -252,7 +254,7 @@ class SnpState:
             received=self._received,
             parse_errors=self._parse_errors,
             auth_failures=self._auth_failures,
-            rest_errors=tuple(self._rest_errors.items()),
+            rest_errors=self._rest_error_rows,
             unhandled=self._unhandled,
             decode_seconds=self._decode_seconds,
         )
