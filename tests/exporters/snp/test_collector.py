@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from shutil import which
 
 import pytest
@@ -22,6 +24,7 @@ from tests.reference import golden, normalise
 from .conftest import frame, obj, status_frame
 
 NOW = 1_773_064_937.0
+ROOT = Path(__file__).resolve().parents[3]
 
 ORIGINAL = (
     "ic_snp_api_status",
@@ -202,6 +205,17 @@ class TestNames:
                     assert "198.51.100" not in joined, name
                     assert "239." not in joined, name
                 assert "2026" not in joined, name
+
+
+class TestCatalogue:
+    def test_the_doc_lists_exactly_the_emitted_names(self):
+        """docs/metrics/snp.md names every series name a full render emits, and
+        no other."""
+        doc = (ROOT / "docs" / "metrics" / "snp.md").read_text(encoding="utf-8")
+        listed = set(re.findall(r"^\| `(ic_snp_[a-z0-9_]+)` \|", doc, re.M))
+        emitted = set(families(render(publish(full_state().snapshot())[0])))
+        assert listed == emitted
+        assert len(listed) == len(SNP_SPECS) + 4  # and the core's health rows
 
 
 class TestValues:

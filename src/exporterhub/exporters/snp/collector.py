@@ -39,9 +39,53 @@ from exporterhub.exporters.snp.readers import (
 )
 from exporterhub.exporters.snp.state import SnpSnapshot
 
-__all__ = ["PREFIX", "SNP_SPECS"]
+__all__ = ["CATALOGUE_NOTES", "PREFIX", "SNP_SPECS"]
 
 PREFIX: Final = "ic_snp"
+
+CATALOGUE_NOTES: Final = """
+## Freshness (`shared/protocols/snp.md` §7)
+
+- The stream is **up** while the WebSocket is open, the token and the
+  subscription were sent, and a frame (a keepalive counts: `fmmStatus` and
+  `permissionsMsg` come every ~5 s) arrived within `stale_after` seconds
+  (default 30). While it is up, the last value of every status object is
+  current, however old: the SNP re-sends an object only when it changes.
+- When the stream is not up (closed, failed, refused, or silent for
+  `stale_after`): `ic_snp_up` and `ic_snp_api_status` are 0, and every
+  device-value family of the target is **omitted**, not frozen, including
+  `ic_snp_video_rx_info`, `ic_snp_active_alarms` and `ic_snp_ptp_info`.
+  Kept are the rows marked *kept when stale* above: the last known identity
+  (`ic_snp_hardware_info`, `ic_snp_processor_personality_info`), the
+  exporter's own counters (`ic_snp_received_count_total`,
+  `ic_snp_exporter_*`), `ic_snp_last_success_timestamp_seconds` and
+  `ic_snp_last_received_duration_seconds`.
+- The per-object state of a lost connection is discarded: the next connection
+  rebuilds it from its own `statusState` frames, so no value of a dead stream is
+  ever served as current. A half-open socket is caught by `stale_after` and by
+  WebSocket pings; the exporter closes it and reconnects with capped exponential
+  backoff (`interval` is the base delay), a fresh token and a new subscription.
+- The target's link (`ic_snp_exporter_link_state`, the API and the UI):
+  `connecting` → `connected` (stream up) → `disconnected` (lost, retrying) or
+  `error` (login or token refused, TLS, bad URL).
+
+## Alerting
+
+Because a down stream's values are omitted, every value alert (power supply,
+fans, PTP lock, alarms) goes quiet when the SNP becomes unreachable. Always
+alert on the stream itself as well; `deploy/prometheus/snp-rules.yml` ships
+this rule beside the value alerts (checked with `promtool check rules` and
+`promtool test rules`):
+
+```yaml
+- alert: SnpDown
+  expr: ic_snp_up == 0
+  for: 2m
+  labels:
+    severity: critical
+```
+"""
+"""Freshness and alerting rules for ``docs/metrics/snp.md`` (Markdown)."""
 
 
 _ORIGINAL: Final[list[MetricSpec[SnpSnapshot]]] = [

@@ -43,7 +43,7 @@ from exporterhub.exporters.snp.client import (
     open_stream,
     tls_context,
 )
-from exporterhub.exporters.snp.collector import PREFIX, SNP_SPECS
+from exporterhub.exporters.snp.collector import CATALOGUE_NOTES, PREFIX, SNP_SPECS
 from exporterhub.exporters.snp.protocol import (
     MsgType,
     personality_from_config,
@@ -331,6 +331,7 @@ class SnpPlugin:
     prefix: str = PREFIX
     specs: Sequence[MetricSpec[Any]] = SNP_SPECS
     identity_labels: tuple[str, ...] = ("target",)
+    catalogue_notes: str = CATALOGUE_NOTES
 
     def targets_from_config(self, data: Mapping[str, Any], source: str) -> list[Target]:
         """Validate the ``exporters.snp`` section and return its targets.
