@@ -1,5 +1,5 @@
 """``python -m benchmarks [ingest] [scrape] [startup] [chaos] [starlink] [kasa]
-[prometheus] [controlplane]``
+[prometheus] [controlplane] [snp]``
 (``make bench``: all).
 
 Prints a Markdown table of medians and same-run ratios. A run of all suites
@@ -24,6 +24,7 @@ def main(argv: list[str]) -> int:
         kasa,
         prometheus,
         scrape,
+        snp,
         starlink,
         startup,
     )
@@ -40,6 +41,7 @@ def main(argv: list[str]) -> int:
         "kasa": kasa.run,
         "prometheus": prometheus.run,
         "controlplane": controlplane.run,
+        "snp": snp.run,
     }
     chosen = argv or list(suites)
     unknown = [name for name in chosen if name not in suites]

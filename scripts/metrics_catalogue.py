@@ -55,6 +55,9 @@ def render(kind: str) -> str:
         for name, kind_, labels, text in process:
             shown = ", ".join(f"`{x}`" for x in labels.split(",") if x) or "—"
             lines.append(f"| `{name}` | {kind_} | {shown} | {text} |")
+    notes = getattr(plugin, "catalogue_notes", "")
+    if notes:  # the exporter's own rules (freshness, alerting), in Markdown
+        lines += ["", notes.strip()]
     unavailable = getattr(plugin, "unavailable", ())
     if unavailable:
         lines += [

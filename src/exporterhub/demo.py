@@ -3,8 +3,8 @@
 Starts the simulators on loopback, puts a target for each into a throwaway target
 store (so the UI can edit, disable and delete them, and add more) and serves
 metrics, API and UI until Ctrl-C. Two more plugs are left for plug discovery to
-find (unicast, as loopback has no broadcast). Only wiring; the simulators and
-exporters are the real ones.
+find (unicast, as loopback has no broadcast); a rack of four SNPs is served by one
+simulator process. Only wiring; the simulators and exporters are the real ones.
 """
 
 from __future__ import annotations
@@ -34,12 +34,15 @@ from exporterhub.exporters.kasa.settings import (
 )
 from exporterhub.exporters.phd2.plugin import to_target as phd2_target
 from exporterhub.exporters.phd2.settings import Phd2TargetSettings
+from exporterhub.exporters.snp.plugin import to_target as snp_target
+from exporterhub.exporters.snp.settings import SnpTargetSettings
 from exporterhub.exporters.starlink.plugin import StarlinkTargetSettings
 from exporterhub.exporters.starlink.plugin import to_target as starlink_target
 from exporterhub.hub import build_hub, serve
 from exporterhub.simulators.chaos import ChaosSimConfig, ChaosSimulator
 from exporterhub.simulators.kasa import KasaSimulator, PlugSimulator, default_specs
 from exporterhub.simulators.phd2 import Phd2SimConfig, Phd2Simulator
+from exporterhub.simulators.snp import SnpFleet, SnpSimConfig
 
 __all__ = ["run_demo"]
 
@@ -50,6 +53,8 @@ _CHAOS_LOGIN = "exmpl@a"
 _CHAOS_PASSWORD = "demo-password"  # noqa: S105 - the simulator's made-up password
 _PLUG_USER = "user@example.com"
 _PLUG_PASSWORD = "plug-password"  # noqa: S105 - the simulated plugs' made-up password
+_SNP_RACK = 4
+"""SNPs in the demo's rack, all served by one simulator (``snp-rack-1`` …)."""
 
 
 class _Simulator(Protocol):
@@ -110,6 +115,27 @@ def _finder(addresses: list[str]) -> Target:
     )
 
 
+async def _snp_rack(fleets: list[SnpFleet]) -> list[Target]:
+    """Start the rack of simulated SNPs; return one stored target per device.
+
+    The simulator invents each device's credentials; the records carry them, as
+    a user's connection records would (their ``enabled`` is the store's column).
+    """
+    fleet = SnpFleet(
+        SnpSimConfig(devices=SnpSimConfig.fleet(_SNP_RACK, prefix="snp-rack-"))
+    )
+    await fleet.start()
+    fleets.append(fleet)
+    return [
+        snp_target(
+            SnpTargetSettings.model_validate(
+                {key: value for key, value in record.items() if key != "enabled"}
+            )
+        )
+        for record in fleet.connections()
+    ]
+
+
 async def _throwaway_store(
     directory: Path, plugins: Mapping[str, ExporterPlugin], targets: Sequence[Target]
 ) -> TargetStore:
@@ -128,6 +154,7 @@ async def _throwaway_store(
 async def run_demo(listen_address: str, *, speed: float = 1.0) -> None:
     """Run the simulators and the exporters until interrupted."""
     running: list[tuple[str, _Simulator]] = []
+    fleets: list[SnpFleet] = []
     targets: list[Target] = []
     try:
         for hostname, instance, port in _PHD2_INSTANCES:
@@ -189,6 +216,7 @@ async def run_demo(listen_address: str, *, speed: float = 1.0) -> None:
 
         # The Starlink exporter simulates its dish in-process (simulation mode).
         targets.append(starlink_target(StarlinkTargetSettings()))
+        targets.extend(await _snp_rack(fleets))
 
         plugins = load_plugins()
         workdir = tempfile.TemporaryDirectory(prefix="exporterhub-demo-")
@@ -204,6 +232,13 @@ async def run_demo(listen_address: str, *, speed: float = 1.0) -> None:
         for label, sim in running:
             host = getattr(sim, "host", "127.0.0.1")
             print(f"  {label}: {host}:{sim.port}", flush=True)
+        for fleet in fleets:
+            for device in fleet.devices:
+                print(
+                    f"  SNP simulator {device.name}: {device.host}:{device.port} "
+                    "(REST and WebSocket)",
+                    flush=True,
+                )
         print("  Starlink dish: simulated in-process", flush=True)
         print(f"  metrics  http://{host_port}/metrics", flush=True)
         print(f"  starlink http://{host_port}/api/status", flush=True)
@@ -218,3 +253,6 @@ async def run_demo(listen_address: str, *, speed: float = 1.0) -> None:
         for _, sim in running:
             with contextlib.suppress(Exception):
                 await sim.stop()
+        for fleet in fleets:
+            with contextlib.suppress(Exception):
+                await fleet.stop()

@@ -17,6 +17,13 @@ SAMPLES = {
         "username": SecretStr("me@example.com"),
         "password": SecretStr("pw"),
     },
+    "snp": {
+        "restapi": "https://192.0.2.21:9089/api/auth",
+        "websocket": "wss://192.0.2.21/smm",
+        "username": "monitor",
+        "password": SecretStr("pw"),
+        "objects_ids": [{"elementIP": "127.0.0.1", "objectType": "ptp"}],
+    },
 }
 
 

@@ -103,25 +103,31 @@ class Leaf:
     def high(self) -> float:
         return self.node.get("maximum", self.node.get("exclusiveMaximum", math.inf))
 
+    @property
+    def step(self) -> int:
+        """The integer step: ``multipleOf`` when the schema states one, else 1."""
+        return int(self.node.get("multipleOf", 1))
+
     def smallest(self) -> float:
         if "exclusiveMinimum" not in self.node:
             return self.low
         if self.type == "integer":
-            return self.low + 1
+            return self.low + self.step
         return math.nextafter(self.low, math.inf)
 
     def largest(self) -> float:
         if "exclusiveMaximum" not in self.node:
             return self.high
         if self.type == "integer":
-            return self.high - 1
+            return self.high - self.step
         return math.nextafter(self.high, -math.inf)
 
     def inside(self) -> list[float]:
         """The bounds and the values just inside them."""
         low, high = self.smallest(), self.largest()
         if self.type == "integer":
-            return sorted({low, low + 1, high - 1, high})
+            step = self.step
+            return sorted({low, low + step, high - step, high})
         up, down = math.nextafter(low, math.inf), math.nextafter(high, -math.inf)
         return sorted({low, up, down, high})
 
@@ -129,7 +135,7 @@ class Leaf:
         """The values just beyond the bounds."""
         low, high = self.smallest(), self.largest()
         if self.type == "integer":
-            return [low - 1, high + 1]
+            return [low - self.step, high + self.step]
         return [math.nextafter(low, -math.inf), math.nextafter(high, math.inf)]
 
     def strings(self) -> list[str]:
@@ -315,7 +321,10 @@ def strategy(schema: dict[str, Any], node: dict[str, Any]) -> st.SearchStrategy[
         leaf = Leaf((), node, nullable=False)
         low, high = leaf.smallest(), leaf.largest()
         if kind == "integer":
-            return st.integers(int(low), int(high))
+            step = leaf.step  # multipleOf: draw multiples only
+            return st.integers(math.ceil(low / step), int(high // step)).map(
+                lambda k: k * step
+            )
         whole = st.integers(math.ceil(low), math.floor(high))
         return st.floats(low, high, allow_nan=False, allow_infinity=False) | whole
     if kind == "string":
@@ -325,7 +334,9 @@ def strategy(schema: dict[str, Any], node: dict[str, Any]) -> st.SearchStrategy[
             return text.filter(lambda s: len(s) <= limit)
         return st.text(max_size=min(limit, 64))
     if kind == "array":
-        return st.lists(strategy(schema, node["items"]), max_size=3)
+        least = node.get("minItems", 0)
+        most = max(least, min(3, node.get("maxItems", 3)))
+        return st.lists(strategy(schema, node["items"]), min_size=least, max_size=most)
     assert kind == "object", node
     properties = node.get("properties", {})
     required = set(node.get("required", []))

@@ -191,7 +191,7 @@ class TestHubServe:
 
 
 class TestDemo:
-    async def test_demo_serves_live_phd2_metrics(self):
+    async def test_demo_serves_live_phd2_and_snp_metrics(self):
         """exporterhub demo runs the simulators and exporters until SIGTERM."""
         port = free_port()
         proc = spawn(
@@ -209,12 +209,16 @@ class TestDemo:
                     sum(x.value for x in s.series("phd2_up")) == 2.0
                     and s.value("phd2_rms", source="TotalDistanceRaw", scale="px")
                     is not None
+                    and sum(x.value for x in s.series("ic_snp_up")) == 4.0
                 ),
                 within=60,
             )
         finally:
             code, _ = stop(proc)
         assert {x.labels["host"] for x in scrape.series("phd2_up")} == {"observatory"}
+        assert {x.labels["target"] for x in scrape.series("ic_snp_up")} == {
+            f"snp-rack-{n}" for n in range(1, 5)
+        }
         assert code in (0, -signal.SIGTERM, 128 + signal.SIGTERM)
 
     def test_module_entry_point_prints_version(self):

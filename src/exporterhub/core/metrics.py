@@ -58,6 +58,12 @@ class MetricSpec(Generic[S]):
             (for ``_info`` and timestamps).
         on_record: ``value_fn`` reads the whole ``TargetRecord``, not only its data
             (health rows owned by the core).
+        part: returns the part of the snapshot ``value_fn`` reads (an immutable
+            object that, with the target's identity, decides the row's samples
+            alone); while a target's new snapshots return the very same object,
+            the row's rendered lines are reused instead of rendered again (for
+            streams whose snapshots change one part at a time). Not for
+            ``on_record`` rows.
     """
 
     name: str
@@ -67,6 +73,7 @@ class MetricSpec(Generic[S]):
     labels: tuple[str, ...] = ()
     keep_when_stale: bool = False
     on_record: bool = False
+    part: Callable[[S], object] | None = None
     _headers: dict[bool, bytes] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -74,6 +81,8 @@ class MetricSpec(Generic[S]):
             raise ValueError(f"counter {self.name} must end in _total")
         if self.kind is Kind.INFO and not self.name.endswith("_info"):
             raise ValueError(f"info metric {self.name} must end in _info")
+        if self.on_record and self.part is not None:
+            raise ValueError(f"{self.name}: a row that reads the record has no part")
         self._headers[False] = family_header(self, openmetrics=False)
         self._headers[True] = family_header(self, openmetrics=True)
 

@@ -5,8 +5,11 @@ a block of lines, one entry per table row. A block is kept until its record is
 replaced or the clock crosses the next instant of the record's ``schedule`` (its max
 age, or a part of ``AgeingData`` expiring), so a scrape between two such instants
 re-renders nothing, and one after an instant re-renders only the targets it
-concerns. Each block knows the window of time it is valid for; the exposition
-carries the narrowest window with the bytes it prepares. This module must not await
+concerns. A row whose spec names the ``part`` of the snapshot it reads keeps its
+line from the target's previous block while that part is the very same object, so a
+stream that replaces one status object re-renders only the rows reading it. Each
+block knows the window of time it is valid for; the exposition carries the
+narrowest window with the bytes it prepares. This module must not await
 anything but its own yields, do I/O, or take a lock a worker holds.
 """
 
@@ -145,6 +148,10 @@ class _Block:
     schedule: tuple[float, ...]
     phase: int
     lines: list[bytes]
+    identity: str
+    """The record's identity labels as rendered (``label_block``)."""
+    data: object
+    """What the value rows read: the record's data as ``view`` showed it."""
 
     @property
     def window(self) -> Window:
@@ -207,18 +214,38 @@ class Section:
         else:
             instants = schedule(record)
             phase = bisect_left(instants, now)
-        block = _Block(record, instants, phase, self._render(record, now))
+        block = self._render(record, instants, phase, now, cached)
         self._blocks[record.name] = block
         return block
 
-    def _render(self, record: TargetRecord[Any], now: float) -> list[bytes]:
-        """Render one target's lines as they are at ``now``."""
+    def _render(
+        self,
+        record: TargetRecord[Any],
+        instants: tuple[float, ...],
+        phase: int,
+        now: float,
+        previous: _Block | None,
+    ) -> _Block:
+        """Render one target's block as it is at ``now``.
+
+        A row with a ``part`` reuses its line from the ``previous`` block of the
+        target when that line is not empty (so it was rendered from the previous
+        data, not left out as stale or failed), the identity is the same, and the
+        part the row reads is the very same object in both data.
+        """
         identity = label_block(record.identity)
         fresh = within_max_age(record, now)
         health = RecordView(record, is_fresh(record, now))
         data = view(record, now)
+        before: _Block | None = None
+        if (
+            previous is not None
+            and previous.identity == identity
+            and previous.data is not None
+        ):
+            before = previous
         lines: list[bytes] = []
-        for spec in self.specs:
+        for index, spec in enumerate(self.specs):
             source: object
             if spec.on_record:
                 source = health
@@ -228,6 +255,14 @@ class Section:
                 lines.append(b"")
                 continue
             try:
+                if (
+                    spec.part is not None
+                    and before is not None
+                    and before.lines[index]
+                    and spec.part(before.data) is spec.part(source)
+                ):
+                    lines.append(before.lines[index])
+                    continue
                 lines.append(render_samples(spec, source, identity))
             except Exception:  # one bad value must not take the whole scrape down
                 self.render_errors += 1
@@ -238,7 +273,7 @@ class Section:
                     metric=spec.name,
                 )
                 lines.append(b"")
-        return lines
+        return _Block(record, instants, phase, lines, identity, data)
 
     async def prerender(self, now: float, budget: float = 0.002) -> None:
         """Render every changed target's block, yielding to the loop between them.

@@ -15,7 +15,7 @@ from exporterhub.core.plugin import ExporterPlugin
 
 __all__ = ["KINDS", "MODULES", "load_plugin", "load_plugins"]
 
-KINDS: Final = ("phd2", "chaos", "starlink", "tapo")
+KINDS: Final = ("phd2", "chaos", "starlink", "tapo", "snp")
 """Every exporter kind this version ships, in demo order."""
 
 MODULES: Final = {
@@ -23,6 +23,7 @@ MODULES: Final = {
     "chaos": "chaos",
     "starlink": "starlink",
     "tapo": "kasa",
+    "snp": "snp",
 }
 """The sub-package (and simulator module) of each kind. The Tapo/Kasa exporter keeps
 the original's ``tapo`` in configuration and metrics; its code lives in ``kasa``."""

@@ -1,0 +1,13 @@
+"""Imagine Communications SNP exporter: the SMM's status stream as ``ic_snp_*``.
+
+Modules: ``protocol`` (frames, status items and value strings), ``objects``
+(one status object into typed values in base units), ``state`` (folds frames and
+REST answers into an ``SnpSnapshot``), ``collector`` and ``additions`` (the
+metric table), ``settings`` (the connection model). These are pure; only
+``client`` touches the network, and ``plugin`` wires them into the core.
+Importing this package loads nothing heavy.
+"""
+
+from __future__ import annotations
+
+__all__ = ["collector", "protocol", "state"]

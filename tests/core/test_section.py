@@ -1,0 +1,266 @@
+"""Tests of a section's row reuse: lines kept while the part a row reads is the same."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Any
+
+import pytest
+
+from exporterhub.core.metrics import Kind, MetricSpec, Sample, one
+from exporterhub.core.section import RecordView, Section
+from exporterhub.core.snapshot import TargetRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """The part a PTP-like row reads."""
+
+    offset: float
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    """The part the board rows read."""
+
+    temperature: float
+    serial: str = "S1"
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """A snapshot made of parts that are replaced one at a time."""
+
+    clock: Clock | None
+    board: Board | None
+    frames: float = 0.0
+
+
+@dataclass
+class Table:
+    """A metric table whose value functions note every call by row."""
+
+    calls: list[str] = field(default_factory=list)
+    broken: bool = False
+
+    def _offset(self, device: Device) -> Iterable[Sample]:
+        self.calls.append("offset")
+        return () if device.clock is None else one(device.clock.offset)
+
+    def _temperature(self, device: Device) -> Iterable[Sample]:
+        self.calls.append("temperature")
+        if self.broken:
+            raise ValueError("cannot read the board")
+        return () if device.board is None else one(device.board.temperature)
+
+    def _serial(self, device: Device) -> Iterable[Sample]:
+        self.calls.append("serial")
+        return () if device.board is None else [((device.board.serial,), 1.0)]
+
+    def _frames(self, device: Device) -> Iterable[Sample]:
+        self.calls.append("frames")
+        return one(device.frames)
+
+    def specs(self) -> list[MetricSpec[Any]]:
+        return [
+            MetricSpec(
+                name="dev_clock_offset_seconds",
+                help="Offset.",
+                kind=Kind.GAUGE,
+                value_fn=self._offset,
+                part=attrgetter("clock"),
+            ),
+            MetricSpec(
+                name="dev_board_temperature_celsius",
+                help="Temperature.",
+                kind=Kind.GAUGE,
+                value_fn=self._temperature,
+                part=attrgetter("board"),
+            ),
+            MetricSpec(
+                name="dev_board_info",
+                help="Serial; always 1.",
+                kind=Kind.INFO,
+                value_fn=self._serial,
+                labels=("serial",),
+                keep_when_stale=True,
+                part=attrgetter("board"),
+            ),
+            MetricSpec(
+                name="dev_frames_total",
+                help="Frames.",
+                kind=Kind.COUNTER,
+                value_fn=self._frames,
+            ),
+        ]
+
+
+NOW = 1_700_000_000.0
+IDENTITY = (("target", "a"),)
+
+
+def record(
+    device: Device,
+    at: float = NOW,
+    identity: tuple[tuple[str, str], ...] = IDENTITY,
+) -> TargetRecord[Device]:
+    return TargetRecord(name="a", identity=identity, max_age=10.0).with_data(device, at)
+
+
+def text(section: Section, now: float = NOW) -> str:
+    return b"".join(section.render(now, openmetrics=False)).decode()
+
+
+@pytest.fixture
+def table() -> Table:
+    return Table()
+
+
+@pytest.fixture
+def section(table: Table) -> Section:
+    return Section("dev", "dev", table.specs())
+
+
+class TestReuse:
+    def test_unchanged_part_keeps_its_lines(self, table, section):
+        """A new snapshot sharing the board object renders only the other rows."""
+        board = Board(40.0)
+        section.publish(record(Device(Clock(1.0), board, frames=1.0)))
+        text(section)
+        table.calls.clear()
+        section.publish(record(Device(Clock(2.0), board, frames=2.0), NOW + 1))
+        body = text(section, NOW + 1)
+        assert sorted(table.calls) == ["frames", "offset"]
+        assert 'dev_board_temperature_celsius{target="a"} 40.0\n' in body
+        assert 'dev_board_info{target="a",serial="S1"} 1.0\n' in body
+        assert 'dev_clock_offset_seconds{target="a"} 2.0\n' in body
+        assert 'dev_frames_total{target="a"} 2.0\n' in body
+
+    def test_changed_part_is_rendered_again(self, table, section):
+        """A new board object is rendered, even one equal to the last."""
+        section.publish(record(Device(Clock(1.0), Board(40.0))))
+        text(section)
+        table.calls.clear()
+        section.publish(record(Device(Clock(1.0), Board(40.0)), NOW + 1))
+        text(section, NOW + 1)
+        assert table.calls.count("temperature") == 1
+        section.publish(record(Device(Clock(1.0), Board(41.5, "S2")), NOW + 2))
+        body = text(section, NOW + 2)
+        assert 'dev_board_temperature_celsius{target="a"} 41.5\n' in body
+        assert 'dev_board_info{target="a",serial="S2"} 1.0\n' in body
+        assert "40.0" not in body
+        assert 'serial="S1"' not in body
+
+    def test_changed_identity_is_rendered_again(self, table, section):
+        """The same data under new identity labels renders every row again."""
+        device = Device(Clock(1.0), Board(40.0))
+        section.publish(record(device))
+        text(section)
+        table.calls.clear()
+        moved = (("target", "a"), ("site", "lab"))
+        section.publish(record(device, NOW + 1, identity=moved))
+        body = text(section, NOW + 1)
+        assert sorted(table.calls) == ["frames", "offset", "serial", "temperature"]
+        assert 'dev_board_temperature_celsius{target="a",site="lab"} 40.0\n' in body
+        assert 'dev_board_temperature_celsius{target="a"} ' not in body
+
+    def test_part_arriving_later_is_rendered(self, section):
+        """A row whose part was missing shows up once the part arrives."""
+        section.publish(record(Device(Clock(1.0), None)))
+        assert "dev_board_temperature_celsius{" not in text(section)
+        section.publish(record(Device(Clock(1.0), Board(39.0)), NOW + 1))
+        assert 'dev_board_temperature_celsius{target="a"} 39.0\n' in text(
+            section, NOW + 1
+        )
+
+    def test_part_leaving_removes_its_rows(self, section):
+        """A part that goes away (None) takes its rows with it."""
+        section.publish(record(Device(Clock(1.0), Board(39.0))))
+        text(section)
+        section.publish(record(Device(Clock(1.0), None), NOW + 1))
+        body = text(section, NOW + 1)
+        assert "dev_board_temperature_celsius{" not in body
+        assert "dev_board_info{" not in body
+
+
+class TestFreshness:
+    def test_stale_rows_return_with_the_same_part(self, table, section):
+        """Past max age a row is omitted; fresh data with the same part shows it."""
+        board = Board(40.0)
+        section.publish(record(Device(Clock(1.0), board)))
+        text(section)
+        stale = text(section, NOW + 11)
+        assert "dev_board_temperature_celsius{" not in stale
+        assert "dev_clock_offset_seconds{" not in stale
+        assert 'dev_board_info{target="a",serial="S1"} 1.0\n' in stale
+        table.calls.clear()
+        section.publish(record(Device(Clock(1.0), board), NOW + 12))
+        body = text(section, NOW + 12)
+        assert 'dev_board_temperature_celsius{target="a"} 40.0\n' in body
+        assert 'dev_clock_offset_seconds{target="a"} 1.0\n' in body
+        assert "temperature" in table.calls
+        assert "serial" not in table.calls  # kept while stale: still the same lines
+
+    def test_kept_row_is_reused_across_going_stale(self, table, section):
+        """Crossing max age re-renders the block but keeps the kept row's line."""
+        section.publish(record(Device(Clock(1.0), Board(40.0))))
+        text(section)
+        table.calls.clear()
+        body = text(section, NOW + 11)
+        assert 'dev_board_info{target="a",serial="S1"} 1.0\n' in body
+        assert table.calls == []
+
+    def test_removed_target_is_rendered_afresh(self, table, section):
+        """After a removal nothing of the target's old lines is reused."""
+        device = Device(Clock(1.0), Board(40.0))
+        section.publish(record(device))
+        text(section)
+        section.remove("a")
+        assert text(section) == ""
+        table.calls.clear()
+        section.publish(record(device, NOW + 1))
+        body = text(section, NOW + 1)
+        assert "temperature" in table.calls
+        assert 'dev_board_temperature_celsius{target="a"} 40.0\n' in body
+
+
+class TestFailures:
+    def test_failed_row_is_not_reused(self, table, section):
+        """A row that raised is tried (and counted) again with the same part."""
+        board = Board(40.0)
+        table.broken = True
+        section.publish(record(Device(Clock(1.0), board)))
+        assert "dev_board_temperature_celsius{" not in text(section)
+        table.broken = False
+        section.publish(record(Device(Clock(2.0), board), NOW + 1))
+        body = text(section, NOW + 1)
+        assert section.render_errors == 1
+        assert 'dev_board_temperature_celsius{target="a"} 40.0\n' in body
+
+
+class TestHealthRows:
+    def test_record_rows_cannot_have_a_part(self):
+        """A row reading the record (health) is always rendered: no part allowed."""
+
+        def up(view: RecordView) -> Iterable[Sample]:
+            return one(1.0)
+
+        with pytest.raises(ValueError, match="no part"):
+            MetricSpec(
+                name="dev_thing",
+                help="Thing.",
+                kind=Kind.GAUGE,
+                value_fn=up,
+                on_record=True,
+                part=attrgetter("record"),
+            )
+
+    def test_health_rows_follow_every_record(self, section):
+        """The core's health rows change with the record even when no part did."""
+        device = Device(Clock(1.0), Board(40.0))
+        section.publish(record(device))
+        assert 'dev_up{target="a"} 1.0\n' in text(section)
+        section.publish(record(device).with_link(section.get("a").link, healthy=False))
+        assert 'dev_up{target="a"} 0.0\n' in text(section)
