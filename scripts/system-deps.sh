@@ -3,7 +3,9 @@
 # allowed to (root + apt): prometheus (promtool and the server for the end-to-end
 # scrape test), postgresql (initdb + pg_ctl: the store tests start a throwaway
 # server; the package also creates the unprivileged `postgres` user they run it as
-# when root) and python3-venv (where the interpreter cannot create a venv).
+# when root), python3-venv (where the interpreter cannot create a venv) and chromium
+# (the UI tests drive Debian's Chromium through Playwright; Playwright's own browser
+# download is not available).
 set -euo pipefail
 PYTHON="${PYTHON:-python3}"
 missing=()
@@ -15,6 +17,9 @@ if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && ! command -v in
 fi
 if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
   missing+=(python3-venv)
+fi
+if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
+  missing+=(chromium)
 fi
 [ "${#missing[@]}" -eq 0 ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

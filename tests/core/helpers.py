@@ -1,13 +1,16 @@
 """Test peers and loop helpers shared by the core tests.
 
 ``DemoPlugin`` is a test peer implementing the ``ExporterPlugin`` protocol: its worker
-publishes through the real ``TargetPublisher`` and then waits until cancelled. Nothing
-here replaces project code; the helpers only yield to the event loop, never sleep.
+publishes through the real ``TargetPublisher`` and then waits until cancelled.
+``StoredDemoPlugin`` is the same exporter with a ``StoredKind``, so the control plane
+can store, validate and run demo targets without real devices. Nothing here replaces
+project code; the helpers only yield to the event loop, never sleep.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 from collections.abc import (
     AsyncIterator,
@@ -21,10 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from exporterhub.core.clock import Clock
 from exporterhub.core.config import validate_model
+from exporterhub.core.kinds import StoredKind
 from exporterhub.core.metrics import Kind, MetricSpec, Sample, one
 from exporterhub.core.plugin import Target, TargetOffers, TargetPublisher
 from exporterhub.core.snapshot import LinkState
@@ -136,6 +140,101 @@ class DemoPlugin:
             self.finished.append(target.name)
 
 
+class DemoAccount(BaseModel):
+    """One account of a stored demo target: a secret inside a list."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    user: str
+    password: SecretStr = SecretStr("")
+
+
+class DemoExtra(BaseModel):
+    """A nested section of a stored demo target (dotted paths in errors)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    window: int = Field(default=10, ge=1, le=1000)
+    token: SecretStr = SecretStr("")
+    accounts: tuple[DemoAccount, ...] = ()
+
+
+VALIDATIONS: collections.Counter[str] = collections.Counter()
+"""How many stored demo settings were validated, by target name."""
+
+
+class StoredDemoSettings(DemoSettings):
+    """A stored demo target's settings: the password is a real secret here."""
+
+    password: SecretStr = SecretStr("")  # type: ignore[assignment]
+    extra: DemoExtra = DemoExtra()
+
+    @model_validator(mode="after")
+    def _unlucky(self) -> StoredDemoSettings:
+        """A rule over the whole model, as real kinds have (no field of its own)."""
+        VALIDATIONS[self.name] += 1
+        if self.value == 13:
+            raise ValueError("13 is not a value this demo takes")
+        return self
+
+
+class StoredDemoSection(BaseModel):
+    """The ``exporters.demo`` section when the demo kind can be stored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    targets: list[StoredDemoSettings] = Field(default_factory=list)
+
+
+def stored_demo_target(name: str, **settings: Any) -> Target:
+    """Return a demo ``Target`` as the stored kind validates it (a file target)."""
+    return Target(
+        kind="demo", name=name, settings=StoredDemoSettings(name=name, **settings)
+    )
+
+
+DEMO_KIND = StoredKind(
+    kind="demo",
+    title="Demo device",
+    model=StoredDemoSettings,
+    to_target=lambda s: Target(kind="demo", name=s.name, settings=s),
+    key_metrics=("demo_value",),
+    summary="A test peer that publishes its configured value.",
+)
+
+
+class StoredDemoPlugin(DemoPlugin):
+    """The demo exporter the control plane can store.
+
+    ``publishers`` keeps each target's latest publisher so a test can publish
+    frames and link changes as a real worker would; while ``gate`` is set and not
+    yet open, workers wait before reporting anything (a device not answered yet).
+    """
+
+    stored = DEMO_KIND
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.publishers: dict[str, TargetPublisher[Any]] = {}
+        self.gate: asyncio.Event | None = None
+
+    def targets_from_config(self, data: Mapping[str, Any], source: str) -> list[Target]:
+        section = validate_model(
+            StoredDemoSection, data, source=source, prefix="exporters.demo."
+        )
+        return [
+            Target(kind=self.kind, name=t.name, settings=t) for t in section.targets
+        ]
+
+    async def run(
+        self, target: Target, publisher: TargetPublisher[Any], clock: Clock
+    ) -> None:
+        self.publishers[target.name] = publisher
+        if self.gate is not None:
+            await self.gate.wait()
+        await super().run(target, publisher, clock)
+
+
 class FinderSettings(BaseModel):
     """A demo discovery source: the target names it "finds"."""
 
@@ -176,6 +275,18 @@ class DiscoveringDemoPlugin(DemoPlugin):
         if settings.crash:
             raise RuntimeError("the demo discovery crashed on purpose")
         await offers.offer([demo_target(name) for name in settings.found])
+        await asyncio.Event().wait()  # until cancelled
+
+
+class StoredDiscoveringDemoPlugin(StoredDemoPlugin):
+    """The storable demo exporter with discovery: offers its source's names."""
+
+    async def discover(
+        self, target: Target, offers: TargetOffers, clock: Clock
+    ) -> None:
+        settings = target.settings
+        assert isinstance(settings, FinderSettings)
+        await offers.offer([stored_demo_target(name) for name in settings.found])
         await asyncio.Event().wait()  # until cancelled
 
 

@@ -372,6 +372,15 @@ class TestMessages:
         assert error["msg"].startswith(start)
         assert len(error["msg"]) < 200
 
+    @pytest.mark.parametrize("rule", [HOST, IPV4_HOST, HOST_PORT, URL])
+    def test_empty_is_too_short(self, rule):
+        """An empty value is said to be too short, as pydantic says min_length."""
+        with pytest.raises(ValidationError) as info:
+            rule.adapter.validate_python("")
+        (error,) = info.value.errors()
+        assert error["type"] == "string_too_short"
+        assert error["msg"] == "String should have at least 1 character"
+
     def test_other_errors_are_kept(self):
         """Too long and not a string keep pydantic's own errors."""
         with pytest.raises(ValidationError) as info:

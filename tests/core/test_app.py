@@ -327,7 +327,7 @@ class TestLanding:
         assert '<a href="/health">Health</a>' in page
         assert '<a href="/api/targets">Targets (JSON)</a>' in page
         assert '<a href="/extra?x=1&amp;y=2">Extra</a>' in page
-        assert "<title>Test &lt;hub&gt;</title>" in page
+        assert "<title>Targets · Test &lt;hub&gt;</title>" in page
         assert f"exporterhub {__version__}" in page
 
 

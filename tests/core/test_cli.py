@@ -120,6 +120,23 @@ class TestServe:
         assert main(["serve", "--config.file", str(path)]) == 2
         assert f"{path}: log.level: " in capsys.readouterr().err
 
+    def test_bad_web_config_file(self, write, tmp_path, capsys):
+        """A web config naming a missing certificate stops serve with exit 2."""
+        web = write("tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n")
+        code = main(
+            [
+                "serve",
+                "--config", str(write(GOOD, "hub.yaml")),
+                "--store", str(tmp_path / "targets.db"),
+                "--web.config.file", str(web),
+                "--log.level", "warning",
+            ]
+        )  # fmt: skip
+        assert code == 2
+        error = capsys.readouterr().err.splitlines()[-1]
+        assert error.startswith(f"exporterhub: {web}: tls_server_config: cannot load")
+        assert "a.crt" in error
+
 
 class TestParser:
     """The argument parser's fixed behaviour."""

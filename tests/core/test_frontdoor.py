@@ -243,3 +243,10 @@ class TestMetricsNegotiation:
         reply = await client.get("/metrics", headers={"Accept": accept})
         assert reply.headers["content-type"] == content_type
         assert reply.text.endswith("# EOF\n") == content_type.startswith("application")
+
+
+async def test_encoded_slash_at_the_end_is_no_trailing_slash(client):
+    """A name ending in %2F is addressed, not redirected away (raw path decides)."""
+    reply = await client.get("/api/targets/demo/ends%2F", follow_redirects=False)
+    assert reply.status_code == 404
+    assert reply.json()["error"] == "not_found"

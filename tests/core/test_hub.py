@@ -12,9 +12,11 @@ from exporterhub.exporters import load_plugins
 from exporterhub.hub import (
     DEFAULT_LISTEN_ADDRESS,
     HubSettings,
+    StoreSettings,
     build_hub,
     config_loader,
     load_hub_settings,
+    open_store,
     serve,
     targets_from_settings,
 )
@@ -300,3 +302,29 @@ class TestBuildHub:
         state = build_hub({}, load, clock=clock)
         with pytest.raises(ConfigError, match="expected host:port"):
             await serve(state, "no-port-here")
+
+
+class TestStore:
+    """Where the store lives, and a store that cannot be opened is a ConfigError."""
+
+    def test_location(self, tmp_path):
+        """A URL wins, then a path; by default the file sits beside the config."""
+        config = tmp_path / "conf" / "exporterhub.yaml"
+        assert StoreSettings().location(config) == str(
+            tmp_path / "conf" / "exporterhub.db"
+        )
+        assert StoreSettings().location(None) == "exporterhub.db"
+        assert StoreSettings(path=tmp_path / "t.db").location(config) == str(
+            tmp_path / "t.db"
+        )
+        url = "postgresql://u:p@db/hub"
+        assert StoreSettings(url=url, path=tmp_path / "t.db").location(config) == url
+
+    async def test_bad_key_is_a_config_error(self, tmp_path):
+        """A malformed key file stops the start with one line naming the store."""
+        key = tmp_path / "t.key"
+        key.write_text("not a key\n", encoding="utf-8")
+        settings = StoreSettings(path=tmp_path / "t.db", key_file=key)
+        with pytest.raises(ConfigError, match="key"):
+            await open_store(settings, None)
+        assert not (tmp_path / "t.db").exists()  # a bad key creates nothing

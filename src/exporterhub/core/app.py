@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,6 +93,8 @@ class HubState:
             ``/api/sd``; the request's ``Host`` when None.
         exposed: the listener accepts changes from other machines without
             credentials: logged at start, a banner in the UI.
+        background: coroutines run for the app's lifetime once the targets are
+            started, cancelled at exit (the UI's history sampler).
     """
 
     title: str
@@ -116,6 +118,9 @@ class HubState:
     response_headers: dict[str, str] = field(default_factory=dict)
     external_address: str | None = None
     exposed: bool = False
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(
+        default_factory=list
+    )
 
     def __post_init__(self) -> None:
         if self.control is None:
@@ -140,6 +145,7 @@ def create_app(state: HubState) -> FrontDoor:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.started_at = state.clock.time()
         renderer: asyncio.Task[None] | None = None
+        tasks: list[asyncio.Task[None]] = []
         try:
             await state.plane.start()
             if state.render_interval > 0:
@@ -147,15 +153,17 @@ def create_app(state: HubState) -> FrontDoor:
                     state.exposition.run_renderer(state.render_interval),
                     name="exposition-renderer",
                 )
+            tasks = [asyncio.create_task(run()) for run in state.background]
             state.ready = True
             _log.info("exporter_ready", targets=len(state.runner.targets))
             yield
         finally:
             state.ready = state.settled = False
-            if renderer is not None:
-                renderer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renderer
+            for task in [*tasks, renderer]:
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await state.plane.stop()
             await state.runner.stop_all()
             _log.info("exporter_stopped")

@@ -54,10 +54,15 @@ EXPORT_VERSION: Final = 1
 _NAME_LIMIT: Final = 128
 _CONTROL: Final = r"\x00-\x1f\x7f-\x9f"
 _SPACE: Final = r" \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
-NAME_PATTERN: Final = f"^[^{_CONTROL}{_SPACE}](?:[^{_CONTROL}]*[^{_CONTROL}{_SPACE}])?$"
+_EDGE: Final = f"[^{_CONTROL}{_SPACE}]"
+_NOT_DOT: Final = f"[^{_CONTROL}{_SPACE}.]"
+NAME_PATTERN: Final = (
+    f"^(?:{_NOT_DOT}|{_NOT_DOT}{_EDGE}|{_EDGE}{_NOT_DOT}|{_EDGE}[^{_CONTROL}]+{_EDGE})$"
+)
 """What a target name may be: no control characters (C0 and C1), no white space at
-either end. Spelled out character by character (not ``\\s``), so JSON Schema's
-ECMA-262 engine, pydantic's and Python's agree on every name."""
+either end, not ``.`` or ``..`` (a URL cannot address those). Spelled out character
+by character, without ``\\s`` or look-arounds, so JSON Schema's ECMA-262 engine,
+pydantic's and Python's agree on every name."""
 Key = tuple[str, str]
 
 
@@ -134,6 +139,8 @@ def check_name(name: object) -> str:
         problem = f"at most {_NAME_LIMIT} characters"
     elif re.search(f"[{_CONTROL}]", name):
         problem = "no control characters"
+    elif name in (".", ".."):
+        problem = "not . or .. (a URL cannot name those)"
     elif not re.fullmatch(NAME_PATTERN, name):
         problem = "no leading or trailing spaces"
     if problem is not None:
@@ -143,9 +150,15 @@ def check_name(name: object) -> str:
 
 
 def _keep_secrets(incoming: Tree, stored: Tree) -> Tree:
-    """Fill secrets the caller left out (absent or null) from the stored settings."""
+    """Fill secrets the caller left out (absent or null) from the stored settings.
+
+    A section left out that holds secrets comes back holding only those: its
+    other fields take their defaults, as any omitted field does.
+    """
     if isinstance(stored, SecretStr):
         return stored if incoming is None else incoming
+    if incoming is None and isinstance(stored, dict) and _holds_secret(stored):
+        incoming = {}
     if isinstance(stored, dict) and isinstance(incoming, dict):
         merged = dict(incoming)
         for key, value in stored.items():
@@ -199,6 +212,8 @@ class Catalog:
         self._sources: list[Target] = []
         self._rows: dict[Key, StoredTarget] = {}
         self._entries: dict[Key, Entry] = {}
+        self._stored: dict[Key, Entry] = {}
+        """Each stored row's entry as last built, reused while the row is unchanged."""
 
     # -- reading -------------------------------------------------------------
 
@@ -254,11 +269,16 @@ class Catalog:
                 settings=settings,
                 target=target,
             )
+        stored: dict[Key, Entry] = {}
         for key, row in self._rows.items():
-            if key in entries:
-                entries[(key[0], key[1] + "\x00store")] = self._entry(row, True)
-                continue
-            entries[key] = self._entry(row, False)
+            shadowed = key in entries
+            entry = self._stored.get(key)
+            if entry is None or not _same(entry, row, shadowed):
+                entry = self._entry(row, shadowed)
+            stored[key] = entry
+            entries[(key[0], key[1] + "\x00store") if shadowed else key] = entry
+        # Validating every row again on each write made a write cost O(targets).
+        self._stored = stored
         self._entries = entries
 
     def _entry(self, row: StoredTarget, shadowed: bool) -> Entry:
@@ -435,9 +455,14 @@ class Catalog:
     ) -> Entry:
         """Merge changes into a stored target (settings deep-merged, enabled set).
 
+        Without a revision the changes merge into the row as stored now (another
+        process may have changed it since this one last read it).
+
         Raises:
             InvalidTargetError, UnknownTargetError, TargetConflictError.
         """
+        if revision is None:
+            await self.reload_one(kind, name)
         current = self._current(kind, name)
         merged = (
             _merge(current.settings, dict(settings))
@@ -586,6 +611,18 @@ class Catalog:
             report.skipped += [f"{k}/{n}" for k, n in raced]
         await self.load()
         return report
+
+
+def _same(entry: Entry, row: StoredTarget, shadowed: bool) -> bool:
+    """Say whether ``entry`` was built from a row equal to ``row``."""
+    return (
+        entry.revision == row.revision
+        and entry.shadowed == shadowed
+        and entry.enabled == row.enabled
+        and entry.updated_at == row.updated_at
+        and entry.created_at == row.created_at
+        and entry.settings == row.settings
+    )
 
 
 def _problem(index: int, kind: object, name: object, message: str) -> dict[str, Any]:

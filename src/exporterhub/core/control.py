@@ -115,7 +115,7 @@ class ControlPlane:
                 await task
         self._tasks = []
         with contextlib.suppress(Exception):  # a store gone at exit loses nothing
-            await self._write_statuses()
+            await self._write_statuses(final=True)
 
     async def reload(self) -> ApplyResult:
         """Re-read the configuration file and the store; apply the difference.
@@ -193,6 +193,7 @@ class ControlPlane:
         """Delete a stored target; its series are gone at the next scrape."""
         await self._locked(lambda: self.catalog.delete(kind, name, revision=revision))
         self._written.pop((kind, name), None)
+        self.saved.pop((kind, name), None)
 
     async def import_targets(
         self, targets: Sequence[Any], *, dry_run: bool
@@ -214,11 +215,23 @@ class ControlPlane:
         return record.healthy and is_fresh(record, self._clock.time())
 
     def status(self, kind: str, name: str) -> TargetStatus | None:
-        """Return a target's status now, or the last saved one when not running."""
+        """Return a target's status now, or the last saved one when not running.
+
+        A running target that has not succeeded (or failed) yet in this process
+        keeps the last success (or error) saved before, so a restart loses
+        neither: not in answers, nor in the next status written.
+        """
         record = self.record(kind, name)
+        saved = self.saved.get((kind, name))
         if record is None:
-            return self.saved.get((kind, name))
+            return saved
         changed = record.changed_at
+        error_kind, error = record.error, record.error_detail
+        if error_kind is None and saved is not None:
+            error_kind, error = saved.last_error_kind, saved.last_error
+        last_success = _when(record.last_success)
+        if last_success is None and saved is not None:
+            last_success = saved.last_success
         return TargetStatus(
             kind=kind,
             name=name,
@@ -227,9 +240,9 @@ class ControlPlane:
             changed_at=datetime.fromtimestamp(
                 self._clock.time() if changed is None else changed, UTC
             ),
-            last_error_kind=record.error,
-            last_error=record.error_detail,
-            last_success=_when(record.last_success),
+            last_error_kind=error_kind,
+            last_error=error,
+            last_success=last_success,
         )
 
     async def _poll(self) -> None:
@@ -273,7 +286,8 @@ class ControlPlane:
             except Exception as exc:  # status is best effort; targets keep running
                 _log.debug("status_write_failed", error=type(exc).__name__)
 
-    async def _write_statuses(self) -> None:
+    async def _write_statuses(self, *, final: bool = False) -> None:
+        """Write the statuses that changed; ``final`` (at stop): last successes too."""
         if self.store is None:
             return
         for target in self.runner.targets:
@@ -288,7 +302,10 @@ class ControlPlane:
                 status.last_error_kind,
                 status.last_error,
             )
-            if self._written.get(key) == fingerprint:
+            saved = self.saved.get(key)
+            if self._written.get(key) == fingerprint and (
+                not final or saved is None or saved.last_success == status.last_success
+            ):
                 continue
             await self.store.set_status(status)
             self._written[key] = fingerprint

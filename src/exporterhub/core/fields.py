@@ -64,8 +64,9 @@ def on_mismatch(message: str) -> WrapValidator:
     """Return a wrap validator that reports a pattern mismatch as ``message``.
 
     Put it after the ``StringConstraints`` in an ``Annotated`` string type; the
-    JSON schema keeps the pattern, only the error's text changes. Other errors
-    (too long, not a string) pass unchanged.
+    JSON schema keeps the pattern, only the error's text changes; an empty
+    string is reported as too short, as pydantic words ``min_length=1``. Other
+    errors (too long, not a string) pass unchanged.
 
     >>> from pydantic import StringConstraints, TypeAdapter
     >>> Lower = Annotated[
@@ -83,6 +84,12 @@ def on_mismatch(message: str) -> WrapValidator:
             return handler(value)
         except ValidationError as exc:
             if any(e["type"] == "string_pattern_mismatch" for e in exc.errors()):
+                if value == "":  # empty is said as pydantic says it for min_length
+                    raise PydanticCustomError(
+                        "string_too_short",
+                        "String should have at least 1 character",
+                        {"min_length": 1},
+                    ) from None
                 raise PydanticCustomError("string_pattern_mismatch", message) from None
             raise
 

@@ -190,7 +190,7 @@ class FrontDoor:
         if method == "HEAD":
             scope = {**scope, "method": "GET"}
             send = _without_body(send)
-        await self.app(scope, receive, send)
+        await self.app(scope, receive, self._full_allow(scope, send))
 
     async def _metrics(self, scope: Scope, send: Send, *, head: bool) -> None:
         accept = encoding = b""
@@ -242,6 +242,23 @@ class FrontDoor:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if head else body})
 
+    def _full_allow(self, scope: Scope, send: Send) -> Send:
+        """Wrap ``send`` so a 405's ``Allow`` names every method of the path.
+
+        The router stops at the first route whose path matches, and a path
+        served by several routes (``GET`` and ``POST /api/targets``) would name
+        only that one's methods.
+        """
+
+        async def send_allow(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                allowed = ", ".join(self.allowed_methods(scope)).encode()
+                headers = [(k, v) for k, v in message["headers"] if k != b"allow"]
+                message = {**message, "headers": [*headers, (b"allow", allowed)]}
+            await send(message)
+
+        return send_allow
+
     def _with_headers(self, send: Send) -> Send:
         """Wrap ``send`` so every answer carries the configured extra headers."""
         extra = self._headers
@@ -284,7 +301,10 @@ class FrontDoor:
             if not allowed:
                 return self._answer(404, "not_found", "Not Found")
             return self._empty(204, (b"allow", ", ".join(allowed).encode()))
-        if path != "/" and path.endswith("/"):
+        # The raw path decides: a name ending in an encoded slash (%2F) is no
+        # trailing slash to redirect away.
+        raw: bytes = scope.get("raw_path") or path.encode()
+        if path != "/" and raw.endswith(b"/"):
             bare = path.rstrip("/") or "/"
             if self.allowed_methods({**scope, "path": bare}):
                 query = scope.get("query_string", b"")

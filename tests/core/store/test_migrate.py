@@ -16,8 +16,7 @@ from exporterhub.core.store.schema import metadata
 from exporterhub.core.store.url import redact_url, store_url
 from exporterhub.core.testing import free_port
 
-from .conftest import raw_query
-from .postgres import PASSWORD
+from ...databases import PASSWORD, raw_query
 
 
 class TestMigrations:

@@ -21,8 +21,7 @@ from exporterhub.core.store import (
 )
 from exporterhub.core.store.keys import pending_path
 
-from .conftest import raw_query
-from .postgres import PASSWORD
+from ...databases import PASSWORD, raw_query
 
 SECRET = "hunter2-c0ffee"
 

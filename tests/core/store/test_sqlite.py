@@ -16,7 +16,7 @@ from structlog.testing import capture_logs
 from exporterhub.core.store import StoreError, TargetStore
 from exporterhub.core.store.engine import BUSY_TIMEOUT_MS
 
-from .conftest import raw_query
+from ...databases import raw_query
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from exporterhub.core.store import TargetStatus, TargetStore
 
-from .conftest import raw_query
+from ...databases import raw_query
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 

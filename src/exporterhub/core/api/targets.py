@@ -247,6 +247,7 @@ def target_answer(control: ControlPlane, entry: Entry) -> dict[str, Any]:
     """Return one target as ``TargetAnswer`` data (status read from memory)."""
     answer = dict(_static(entry))
     record = None if entry.shadowed else control.record(entry.kind, entry.name)
+    saved = None if entry.shadowed else control.saved.get((entry.kind, entry.name))
     if record is not None:
         answer.update(
             labels=dict(record.identity),
@@ -258,8 +259,13 @@ def target_answer(control: ControlPlane, entry: Entry) -> dict[str, Any]:
             changed_at=record.changed_at,
             reconnects=record.reconnects,
         )
+        if saved is not None:  # restarted: what it has not reported yet is saved
+            if record.last_success is None and saved.last_success is not None:
+                answer["last_success"] = saved.last_success.timestamp()
+            if record.error is None:
+                answer["last_error_kind"] = saved.last_error_kind
+                answer["last_error"] = saved.last_error
         return answer
-    saved = None if entry.shadowed else control.saved.get((entry.kind, entry.name))
     answer.update(
         labels={},
         link=saved.link if saved is not None else None,

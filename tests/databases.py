@@ -1,5 +1,7 @@
-"""A throwaway PostgreSQL server for the store tests: initdb + pg_ctl in a temp dir.
+"""Databases for tests of the store and the control plane, on SQLite and PostgreSQL.
 
+A throwaway PostgreSQL server (initdb + pg_ctl in a temp dir) and ``raw_query``,
+which reads either dialect with its plain driver, outside the project's code.
 CI has no running server, so the session starts its own from Debian's
 ``postgresql`` package, listening on a free 127.0.0.1 port with its unix socket in
 the temporary directory, and removes it afterwards. initdb refuses to run as root;
@@ -9,19 +11,23 @@ Missing binaries fail the test with the install hint, never skip it.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from exporterhub.core.store.url import sqlite_path, store_url
 from exporterhub.core.testing import free_port
 
 INSTALL_HINT = (
@@ -98,6 +104,22 @@ class PostgresServer:
             await conn.close()
         return name
 
+    async def drop_database(self, name: str) -> None:
+        """Drop a database a test made (its connections ended), freeing its files.
+
+        Hundreds of copies of template1 (~8 MB each) would otherwise pile up
+        until the session ends, and removing them then takes long.
+        """
+        import asyncpg
+
+        conn = await asyncpg.connect(
+            host="127.0.0.1", port=self.port, user=SUPERUSER, database="postgres"
+        )
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
 
 def start_server() -> PostgresServer:
     """initdb a temporary directory and start a server on a free loopback port."""
@@ -168,3 +190,18 @@ def stop_server(server: PostgresServer) -> None:
         )  # fmt: skip
     finally:
         shutil.rmtree(server.base, ignore_errors=True)
+
+
+async def raw_query(location: str, sql: str) -> list[tuple[Any, ...]]:
+    """Run ``sql`` with the plain driver, outside the project's code."""
+    path = sqlite_path(store_url(location))
+    if path is not None:
+        with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
+            return list(conn.execute(sql).fetchall())
+    import asyncpg
+
+    conn = await asyncpg.connect(location)
+    try:
+        return [tuple(row) for row in await conn.fetch(sql)]
+    finally:
+        await conn.close()

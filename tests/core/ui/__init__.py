@@ -1,0 +1,1 @@
+"""Tests of the web UI's server side."""
