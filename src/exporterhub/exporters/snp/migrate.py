@@ -25,8 +25,9 @@ holding every connection, in four steps:
 leaves either the original (the next start does it all again, reusing the backup)
 or the finished store (the next start opens it): both end in the same store. A
 lock file keeps two processes from migrating at once. ``hook`` is called with
-each step's name as it completes (``backup``, ``built``, ``verified``,
-``published``), for tests that crash there.
+each step's name as it completes (``copied``: the backup written but not yet
+renamed, ``backup``, ``rows``: the new store written but still open, ``built``,
+``verified``, ``published``), for tests that crash there.
 
 The backup still holds the passwords in plain text, as the original did: the log
 says so, and where it is. Nothing here logs a password or a setting.
@@ -254,7 +255,7 @@ def _remove(path: Path) -> None:
         name.unlink(missing_ok=True)
 
 
-def _backup(layout: Layout, connections: list[OriginalConnection]) -> Path:
+def _backup(layout: Layout, connections: list[OriginalConnection], step: Hook) -> Path:
     """Copy the original beside itself; reuse a backup holding the same rows."""
     for candidate in layout.backup_candidates():
         if not candidate.exists():
@@ -272,6 +273,7 @@ def _backup(layout: Layout, connections: list[OriginalConnection]) -> Path:
     ):
         source.backup(target)
     _fsync(layout.partial)
+    step("copied")
     os.replace(layout.partial, candidate)
     _fsync(candidate.parent)
     return candidate
@@ -324,6 +326,7 @@ async def _build(
     *,
     interval: float,
     key_file: Path,
+    step: Hook,
 ) -> list[str]:
     """Write the new store into ``layout.building``; return the invalid names."""
     await asyncio.to_thread(_remove, layout.building)
@@ -354,6 +357,7 @@ async def _build(
                         changed_at=_time(connection.last_update) or now,
                     )
                 )
+        step("rows")
     finally:
         await store.close()
     await asyncio.to_thread(_keep_ids_and_times, layout.building, connections)
@@ -447,9 +451,11 @@ async def migrate(
         _log.info(
             "snp_database_migrating", path=str(path), connections=len(connections)
         )
-        backup = await asyncio.to_thread(_backup, layout, connections)
+        backup = await asyncio.to_thread(_backup, layout, connections, step)
         step("backup")
-        invalid = await _build(layout, connections, interval=interval, key_file=key)
+        invalid = await _build(
+            layout, connections, interval=interval, key_file=key, step=step
+        )
         step("built")
         await _verify(layout, connections, key)
         step("verified")
@@ -481,6 +487,11 @@ def _locate(location: str) -> tuple[Path, Found]:
     found = inspect(path)
     if found is not Found.OTHER:
         path.parent.mkdir(parents=True, exist_ok=True)
+    if found is Found.STORE:  # a migration that died after publishing: tidy up
+        layout = Layout(path)
+        _remove(layout.building)
+        for leftover in (layout.partial, layout.lock):
+            leftover.unlink(missing_ok=True)
     return path, found
 
 
