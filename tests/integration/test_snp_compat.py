@@ -581,3 +581,27 @@ class TestMetricsListener:
         ):
             assert (await client.get("/-/ready")).status_code == 503
             assert (await client.get("/-/reload")).status_code == 405
+
+
+class TestInterval:
+    async def test_interval_is_every_new_connections_default(self, fleet, tmp_path):
+        """INTERVAL is the default reconnect delay however a connection is added."""
+        async with served(tmp_path, interval=90.0) as hub:
+            kinds = (await hub.client.get("/api/kinds")).json()
+            schema = next(k for k in kinds if k["kind"] == "snp")["settings_schema"]
+            assert schema["properties"]["interval"]["default"] == 90.0
+            assert schema["properties"]["reconnect_max"]["default"] == 90.0
+            settings = {k: v for k, v in record(fleet, 0).items() if k != "name"}
+            settings.pop("enabled")
+            reply = await hub.client.post(
+                "/api/targets",
+                json={"kind": "snp", "name": "via-core", "settings": settings},
+            )
+            assert reply.status_code == 201, reply.text
+            assert reply.json()["settings"]["interval"] == 90.0
+            await hub.add(record(fleet, 1))
+            exported = (await hub.client.get("/api/export")).json()["connections"]
+        assert [(c["name"], c["interval"], c["reconnect_max"]) for c in exported] == [
+            ("via-core", 90.0, 90.0),
+            ("SNP-B", 90.0, 90.0),
+        ]

@@ -28,6 +28,7 @@ keeps state or touches the store or a device.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
@@ -35,7 +36,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from exporterhub.core.api.errors import ErrorBody, FieldProblem, error_response
 from exporterhub.core.api.targets import (
@@ -51,6 +52,8 @@ from exporterhub.core.catalog import (
     InvalidTargetError,
     UnknownTargetError,
 )
+from exporterhub.core.fields import Number
+from exporterhub.core.kinds import StoredKind
 from exporterhub.exporters.snp.records import (
     READ_ONLY,
     REQUIRED,
@@ -59,17 +62,19 @@ from exporterhub.exporters.snp.records import (
     record_answer,
     settings_from_record,
 )
+from exporterhub.exporters.snp.settings import SnpTargetSettings
 
 if TYPE_CHECKING:
     from exporterhub.core.app import HubState
     from exporterhub.core.control import ControlPlane
 
-__all__ = ["EXPORT_VERSION", "build_router", "install"]
+__all__ = ["EXPORT_VERSION", "build_router", "install", "with_interval"]
 
 _log = structlog.get_logger(__name__)
 
 KIND: Final = "snp"
 EXPORT_VERSION: Final = "1.0"
+_RECONNECT_MAX: Final = 60.0
 _FORMAT_HELP: Final = (
     "connections: the original snp-exporter's document; targets: the control "
     "plane's (what the UI's Export and Import use)."
@@ -460,12 +465,35 @@ async def _import(
     )
 
 
+def with_interval(kind: StoredKind, interval: float) -> StoredKind:
+    """Return the SNP kind whose connections default to ``interval`` (``INTERVAL``).
+
+    A connection that names no ``interval`` gets this one, however it is added
+    (the UI's form shows it as the default); ``reconnect_max`` defaults to at
+    least as much, as the model requires.
+    """
+    model = create_model(
+        SnpTargetSettings.__name__,
+        __base__=SnpTargetSettings,
+        __doc__=SnpTargetSettings.__doc__,
+        interval=(Number, Field(default=interval, gt=0, le=3600)),
+        reconnect_max=(
+            Number,
+            Field(default=max(_RECONNECT_MAX, interval), gt=0, le=86400),
+        ),
+    )
+    return dataclasses.replace(kind, model=model)
+
+
 def install(state: HubState, *, interval: float) -> None:
     """Serve the original's API on ``state``'s app and point the UI at the core's.
 
     The original's ``/api/export`` and ``/api/import`` keep their meaning; the UI's
-    Export and Import buttons use the same paths with ``format=targets``.
+    Export and Import buttons use the same paths with ``format=targets``. Every
+    SNP connection naming no ``interval`` gets ``INTERVAL``.
     """
+    kinds = state.plane.catalog.kinds
+    kinds[KIND] = with_interval(kinds[KIND], interval)
     state.overrides.append(build_router(state.plane, interval=interval))
     state.export_url = "/api/export?format=targets"
     state.import_url = "/api/import?format=targets"
