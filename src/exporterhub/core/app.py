@@ -7,6 +7,8 @@ re-read the config, restart only the targets that changed) and ``/api/targets``
 (link state per target, no settings). Every route has response models, so the
 OpenAPI document at ``/openapi.json`` describes what it answers; every error uses
 ``core.api``'s JSON shape. Handlers read memory only; none awaits a device.
+``create_metrics_app`` builds a second, metrics-only listener over the same state,
+for a command whose original served its metrics and its UI on two ports.
 """
 
 from __future__ import annotations
