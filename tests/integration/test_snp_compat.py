@@ -605,3 +605,17 @@ class TestInterval:
             ("via-core", 90.0, 90.0),
             ("SNP-B", 90.0, 90.0),
         ]
+
+
+class TestDocument:
+    async def test_the_openapi_document_describes_what_answers(self, hub):
+        """/openapi.json documents the original's export, not the shadowed core one."""
+        reply = await hub.client.get("/openapi.json")
+        assert reply.status_code == 200
+        paths = reply.json()["paths"]
+        assert {"/api/connections", "/api/connections/{conn_id}"} <= set(paths)
+        export = paths["/api/export"]["get"]
+        assert export["operationId"] == "export_connections"
+        schema = export["responses"]["200"]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/ConnectionsDocument"}
+        assert paths["/api/import"]["post"]["operationId"] == "import_connections"

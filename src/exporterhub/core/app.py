@@ -23,6 +23,7 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from exporterhub import __version__
@@ -249,7 +250,9 @@ def create_app(state: HubState) -> FrontDoor:
     install_document(app, schemas)
     for router in state.overrides:
         app.include_router(router)
-    app.include_router(targets_router(state.plane, state.runner.plugins, schemas))
+    core = targets_router(state.plane, state.runner.plugins, schemas)
+    _hide_overridden(core, state.overrides)
+    app.include_router(core)
     app.include_router(sd_router(state.plane, state.external_address))
 
     for router in state.routers:
@@ -264,6 +267,22 @@ def create_app(state: HubState) -> FrontDoor:
         protect_metrics=state.protect_metrics,
         headers=state.response_headers,
     )
+
+
+def _hide_overridden(router: APIRouter, overrides: Sequence[APIRouter]) -> None:
+    """Leave out of the document the routes an override answers instead."""
+    taken = {
+        (route.path, method)
+        for override in overrides
+        for route in override.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    }
+    for route in router.routes:
+        if isinstance(route, APIRoute) and any(
+            (route.path, method) in taken for method in route.methods or ()
+        ):
+            route.include_in_schema = False
 
 
 def _add_reload(app: FastAPI, state: HubState, methods: Sequence[str]) -> None:

@@ -319,7 +319,12 @@ def build_router(control: ControlPlane, *, interval: float) -> APIRouter:
         _log.info("snp_connection_deleted", id=entry.id, connection=entry.name)
         return JSONResponse({"message": "Connection deleted"})
 
-    @router.get("/export", response_model=ConnectionsDocument, responses=_errors(403))
+    @router.get(
+        "/export",
+        response_model=ConnectionsDocument,
+        responses=_errors(403),
+        operation_id="export_connections",
+    )
     async def export(
         request: Request,
         include_secrets: Annotated[bool, Query()] = False,
@@ -355,6 +360,7 @@ def build_router(control: ControlPlane, *, interval: float) -> APIRouter:
         "/import",
         response_model=ImportCounts,
         responses=_errors(400, 409, 413, 415),
+        operation_id="import_connections",
     )
     async def import_(
         request: Request,
