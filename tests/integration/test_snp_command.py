@@ -13,6 +13,7 @@ import asyncio
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -31,6 +32,7 @@ from exporterhub.core.testing import free_port
 from exporterhub.simulators.snp import DeviceSpec, SnpFleet, SnpSimConfig
 from tests.exporters.snp.original_db import file_bytes, write_original
 
+from ..core.tls import self_signed
 from .conftest import Scrape
 
 pytestmark = pytest.mark.timeout(90)
@@ -72,6 +74,7 @@ class Running:
     ui: str
     log: Path
     db: Path
+    verify: ssl.SSLContext | bool = True
 
     async def until(
         self,
@@ -82,7 +85,9 @@ class Running:
     ) -> httpx.Response:
         """GET ``url`` until ``predicate`` holds (another process: poll)."""
         last: httpx.Response | None = None
-        async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
+        async with httpx.AsyncClient(
+            timeout=5, trust_env=False, verify=self.verify
+        ) as client:
             try:
                 async with asyncio.timeout(within):
                     while True:
@@ -101,7 +106,9 @@ class Running:
                 pytest.fail(f"{url}: not within {within}s; last: {body}\n{self.text()}")
 
     async def scrape(self) -> Scrape:
-        async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
+        async with httpx.AsyncClient(
+            timeout=5, trust_env=False, verify=self.verify
+        ) as client:
             return Scrape((await client.get(f"{self.metrics}/metrics")).text)
 
     def text(self) -> str:
@@ -109,7 +116,13 @@ class Running:
 
 
 @contextmanager
-def started(tmp_path: Path, **env: str) -> Iterator[Running]:
+def started(
+    tmp_path: Path,
+    *,
+    scheme: str = "http",
+    verify: ssl.SSLContext | bool = True,
+    **env: str,
+) -> Iterator[Running]:
     """Start snp-exporter with only environment variables; SIGTERM it at the end."""
     metrics_port, ui_port = free_port(), free_port()
     db = Path(env.get("DB_PATH", str(tmp_path / "connections.db")))
@@ -138,10 +151,11 @@ def started(tmp_path: Path, **env: str) -> Iterator[Running]:
         )
         running = Running(
             proc,
-            f"http://127.0.0.1:{metrics_port}",
-            f"http://127.0.0.1:{ui_port}",
+            f"{scheme}://127.0.0.1:{metrics_port}",
+            f"{scheme}://127.0.0.1:{ui_port}",
             log,
             db,
+            verify,
         )
         try:
             yield running
@@ -156,8 +170,14 @@ def started(tmp_path: Path, **env: str) -> Iterator[Running]:
 
 
 @asynccontextmanager
-async def ready(tmp_path: Path, **env: str) -> AsyncIterator[Running]:
-    with started(tmp_path, **env) as running:
+async def ready(
+    tmp_path: Path,
+    *,
+    scheme: str = "http",
+    verify: ssl.SSLContext | bool = True,
+    **env: str,
+) -> AsyncIterator[Running]:
+    with started(tmp_path, scheme=scheme, verify=verify, **env) as running:
         await running.until(
             f"{running.metrics}/-/ready", lambda r: r.status_code == 200
         )
@@ -300,6 +320,29 @@ class TestWebConfig:
             reload = await client.post(f"{snp.metrics}/-/reload", auth=auth)
             assert reload.status_code == 200
         assert SECRETS[0] not in snp.text()
+
+    async def test_tls_on_both_listeners(self, tmp_path):
+        """tls_server_config serves both ports over https; plain http is refused."""
+        cert, key = self_signed(tmp_path)
+        web = tmp_path / "web.yml"
+        web.write_text(f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n")
+        trusted = ssl.create_default_context(cafile=str(cert))
+        async with (
+            ready(
+                tmp_path,
+                scheme="https",
+                verify=trusted,
+                SNP_EXPORTER_WEB_CONFIG_FILE=str(web),
+            ) as snp,
+            httpx.AsyncClient(timeout=5, trust_env=False, verify=trusted) as client,
+        ):
+            listing = await client.get(f"{snp.ui}/api/connections")
+            assert (listing.status_code, listing.json()) == (200, [])
+            scrape = await client.get(f"{snp.metrics}/metrics")
+            assert "exporterhub_build_info" in scrape.text
+            plain = snp.ui.replace("https://", "http://")
+            with pytest.raises(httpx.HTTPError):
+                await client.get(f"{plain}/api/connections")
 
 
 class TestRefusals:
