@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -17,9 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import structlog
+import uvicorn
 from prometheus_client import CollectorRegistry, Counter, disable_created_metrics
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.types import ASGIApp
 
 from exporterhub import __version__
 from exporterhub.core.app import HubState, create_app
@@ -62,6 +65,7 @@ __all__ = [
     "open_store",
     "run_command",
     "serve",
+    "serve_listeners",
     "targets_from_settings",
 ]
 
@@ -336,8 +340,33 @@ async def serve(
     Raises:
         ConfigError: the listen address or the web configuration is invalid.
     """
+    await serve_listeners(state, [(listen_address, create_app)], web)
+
+
+AppFactory = Callable[[HubState], ASGIApp]
+"""Builds one listener's app from the hub's state (after the web config is read)."""
+
+
+async def serve_listeners(
+    state: HubState,
+    listeners: Sequence[tuple[str, AppFactory]],
+    web: WebSettings | None = None,
+) -> None:
+    """Serve ``state`` on one or more listeners until SIGINT/SIGTERM.
+
+    As ``serve``, for a command whose original had several ports
+    (``snp-exporter``: metrics on one, its UI and API on another). The first
+    listener's app is the main one: its lifespan starts and stops the targets,
+    and its address decides whether the UI warns about being exposed. Every
+    listener shares the web configuration (TLS, basic auth) and the connection
+    cap; when one stops, the others stop too.
+
+    Raises:
+        ConfigError: an address cannot be parsed or bound, or the web
+            configuration is invalid; nothing stays bound then.
+    """
     web = web or WebSettings()
-    host, port = parse_listen_address(listen_address)
+    addresses = [parse_listen_address(address) for address, _ in listeners]
     context = None
     if web.config_file is not None:
         config, context = load_web_config(web.config_file)
@@ -346,24 +375,46 @@ async def serve(
         state.response_headers = dict(config.http_server_config.headers)
         state.protect_metrics = web.protect_metrics
     state.external_address = web.external_address
-    state.exposed = state.auth is None and not _loopback(host)
+    state.exposed = state.auth is None and not _loopback(addresses[0][0])
     if state.exposed and state.plane.store is not None:
         _log.warning(
             "listener_accepts_changes_without_credentials",
-            address=listen_address,
+            address=listeners[0][0],
             hint="set basic_auth_users in --web.config.file, or listen on 127.0.0.1",
         )
-    sock = bind_socket(host, port)
-    limits = web.limits(raise_open_file_limit())
-    guard = ConnectionGuard(limits, state.count_dropped_connection)
-    server = make_server(create_app(state), host, port, guard=guard, ssl=context)
-    asyncio.get_running_loop().set_exception_handler(
-        AcceptErrorThrottle(limits.log_interval)
-    )
+    sockets: list[socket.socket] = []
     try:
-        await server.serve(sockets=[sock])
+        for host, port in addresses:
+            sockets.append(bind_socket(host, port))
+        limits = web.limits(raise_open_file_limit())
+        guard = ConnectionGuard(limits, state.count_dropped_connection)
+        servers = [
+            make_server(factory(state), host, port, guard=guard, ssl=context)
+            for (_, factory), (host, port) in zip(listeners, addresses, strict=True)
+        ]
+        asyncio.get_running_loop().set_exception_handler(
+            AcceptErrorThrottle(limits.log_interval)
+        )
+        await _serve_together(servers, sockets)
     finally:
-        sock.close()
+        for sock in sockets:
+            sock.close()
+
+
+async def _serve_together(
+    servers: Sequence[uvicorn.Server], sockets: Sequence[socket.socket]
+) -> None:
+    """Run each server on its socket; the first to stop stops the others."""
+
+    def stop_all(_: object) -> None:
+        for server in servers:
+            server.should_exit = True
+
+    async with asyncio.TaskGroup() as group:
+        for server, sock in zip(servers, sockets, strict=True):
+            # Each server.serve() catches SIGINT/SIGTERM for itself and passes
+            # them on to the handler before it when it returns.
+            group.create_task(server.serve(sockets=[sock])).add_done_callback(stop_all)
 
 
 def _loopback(host: str) -> bool:

@@ -9,6 +9,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from exporterhub.exporters import KINDS
+
 from .conftest import shot
 from .served import ServedHub
 
@@ -88,7 +90,7 @@ class TestEmptyState:
         expect(panel).to_be_visible()
         expect(panel).to_contain_text("No targets yet")
         expect(page.locator("#summary")).to_have_text("0 targets")
-        expect(panel.locator(".kind-card")).to_have_count(4)
+        expect(panel.locator(".kind-card")).to_have_count(len(KINDS))
         shot(page, "empty-state")
         panel.get_by_role("link", name=re.compile("PHD2 autoguider")).click()
         expect(page).to_have_url(re.compile(r"/ui/add/phd2$"))

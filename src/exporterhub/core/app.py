@@ -7,6 +7,8 @@ re-read the config, restart only the targets that changed) and ``/api/targets``
 (link state per target, no settings). Every route has response models, so the
 OpenAPI document at ``/openapi.json`` describes what it answers; every error uses
 ``core.api``'s JSON shape. Handlers read memory only; none awaits a device.
+``create_metrics_app`` builds a second, metrics-only listener over the same state,
+for a command whose original served its metrics and its UI on two ports.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from exporterhub import __version__
@@ -40,7 +43,13 @@ from exporterhub.core.targets import TargetRunner
 from exporterhub.core.ui import build_router as ui_router
 from exporterhub.core.webconfig import BasicAuthCheck
 
-__all__ = ["HealthAnswer", "HubState", "ReloadResult", "create_app"]
+__all__ = [
+    "HealthAnswer",
+    "HubState",
+    "ReloadResult",
+    "create_app",
+    "create_metrics_app",
+]
 
 _log = structlog.get_logger(__name__)
 
@@ -82,6 +91,13 @@ class HubState:
         render_interval: seconds between the background renderer's checks for
             changes; 0 renders inside the scrape instead (tests of the cache).
         routers: exporter-specific routes (an exporter's own REST API).
+        overrides: routes matched before the core's own, so a standalone command
+            can keep an original's meaning of a path the core also serves
+            (``snp-exporter``'s ``/api/export``).
+        export_url: where the UI's Export buttons download from (the core's
+            ``/api/export`` document).
+        import_url: where the UI's Import dialog posts (the core's
+            ``/api/import`` document; ``dry_run=true`` is added for the check).
         health_fields: add fields to the ``/health`` answer (an exporter's mode).
         count_dropped_connection: counts connections the server closed itself.
         control: the control plane (file and stored targets); one over the
@@ -104,6 +120,9 @@ class HubState:
     load_targets: Callable[[], Awaitable[Sequence[Target]]]
     render_interval: float = 0.1
     routers: list[APIRouter] = field(default_factory=list)
+    overrides: list[APIRouter] = field(default_factory=list)
+    export_url: str = "/api/export"
+    import_url: str = "/api/import"
     health_fields: list[Callable[[], dict[str, Any]]] = field(default_factory=list)
     started_at: float = 0.0
     ready: bool = False
@@ -226,8 +245,52 @@ def create_app(state: HubState) -> FrontDoor:
             return PlainTextResponse("Ready\n")
         return PlainTextResponse("Not ready\n", status_code=503)
 
-    @app.post(
+    _add_reload(app, state, ("POST",))
+    schemas = KindSchemas(state.plane.catalog.kinds)
+    install_document(app, schemas)
+    for router in state.overrides:
+        app.include_router(router)
+    core = targets_router(state.plane, state.runner.plugins, schemas)
+    _hide_overridden(core, state.overrides)
+    app.include_router(core)
+    app.include_router(sd_router(state.plane, state.external_address))
+
+    for router in state.routers:
+        app.include_router(router)
+
+    app.include_router(ui_router(state))
+
+    return FrontDoor(
+        app,
+        state.exposition,
+        auth=state.auth,
+        protect_metrics=state.protect_metrics,
+        headers=state.response_headers,
+    )
+
+
+def _hide_overridden(router: APIRouter, overrides: Sequence[APIRouter]) -> None:
+    """Leave out of the document the routes an override answers instead."""
+    taken = {
+        (route.path, method)
+        for override in overrides
+        for route in override.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    }
+    for route in router.routes:
+        if isinstance(route, APIRoute) and any(
+            (route.path, method) in taken for method in route.methods or ()
+        ):
+            route.include_in_schema = False
+
+
+def _add_reload(app: FastAPI, state: HubState, methods: Sequence[str]) -> None:
+    """Add ``/-/reload`` (re-read the config and the store) for ``methods``."""
+
+    @app.api_route(
         "/-/reload",
+        methods=list(methods),
         response_model=ReloadResult,
         responses={400: {"model": ErrorBody, "description": "Invalid configuration"}},
     )
@@ -248,20 +311,41 @@ def create_app(state: HubState) -> FrontDoor:
             ).model_dump()
         )
 
-    schemas = KindSchemas(state.plane.catalog.kinds)
-    install_document(app, schemas)
-    app.include_router(
-        targets_router(
-            state.plane, state.runner.plugins, schemas, auth=state.auth is not None
-        )
+
+def create_metrics_app(
+    state: HubState, *, reload_methods: Sequence[str] = ("POST",)
+) -> FrontDoor:
+    """Build a second, metrics-only listener's app over the same state.
+
+    For a command whose original served metrics and its UI on two ports
+    (``snp-exporter``): ``/metrics`` (and ``/probe``) from the same cached
+    bytes, ``/-/healthy``, ``/-/ready`` and ``/-/reload`` for
+    ``reload_methods``. It has no lifespan of its own: the main app's starts
+    and stops the targets. Same front door rules (basic auth, headers).
+    """
+    app = FastAPI(
+        title=f"{state.title} (metrics)",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        redirect_slashes=False,
     )
-    app.include_router(sd_router(state.plane, state.external_address))
+    install_error_handlers(app)
 
-    for router in state.routers:
-        app.include_router(router)
+    @app.get("/-/healthy", response_class=PlainTextResponse)
+    async def healthy() -> str:
+        """Answer 200 while the process serves requests."""
+        return "Healthy\n"
 
-    app.include_router(ui_router(state))
+    @app.get("/-/ready", response_class=PlainTextResponse)
+    async def ready() -> PlainTextResponse:
+        """Answer 200 once the main app has started the targets."""
+        if state.ready:
+            return PlainTextResponse("Ready\n")
+        return PlainTextResponse("Not ready\n", status_code=503)
 
+    _add_reload(app, state, reload_methods)
     return FrontDoor(
         app,
         state.exposition,

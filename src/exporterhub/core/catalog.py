@@ -111,6 +111,10 @@ class Entry:
     shadowed: bool = False
     invalid: str | None = None
     target: Target | None = None
+    id: int | None = None
+    """The stored row's surrogate key (stable for the row's life); None for file
+    targets. People and the REST API name targets by kind and name; a command
+    keeping an original's numeric ids (``snp-exporter``) uses this."""
 
 
 @dataclass(slots=True)
@@ -308,6 +312,7 @@ class Catalog:
             shadowed=shadowed,
             invalid=invalid,
             target=target,
+            id=row.id,
         )
 
     def entries(self) -> list[Entry]:
@@ -616,7 +621,8 @@ class Catalog:
 def _same(entry: Entry, row: StoredTarget, shadowed: bool) -> bool:
     """Say whether ``entry`` was built from a row equal to ``row``."""
     return (
-        entry.revision == row.revision
+        entry.id == row.id
+        and entry.revision == row.revision
         and entry.shadowed == shadowed
         and entry.enabled == row.enabled
         and entry.updated_at == row.updated_at

@@ -11,7 +11,7 @@ settings here never carry it. Pure data handling: no I/O, no store, no HTTP.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -20,7 +20,7 @@ from pydantic_core import to_jsonable_python
 
 from exporterhub.core.plugin import Target
 
-__all__ = ["StoredKind", "Tree", "jsonable"]
+__all__ = ["Notice", "StoredKind", "Tree", "jsonable"]
 
 
 def _without(schema: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
@@ -60,6 +60,19 @@ def jsonable(value: Tree) -> Tree:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Notice:
+    """Something a person should know about a target's settings, shown as a badge.
+
+    Attributes:
+        badge: one or two words for the badge ("legacy TLS").
+        detail: one or two sentences: what it means and how to change it.
+    """
+
+    badge: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StoredKind:
     """A kind the control plane can store, validate and describe.
 
@@ -82,6 +95,16 @@ class StoredKind:
     summary: str = ""
     hidden: tuple[str, ...] = field(default=())
     """Fields the forms leave out (set by the exporter itself, e.g. discovery's)."""
+    notices: Callable[[Mapping[str, Any]], Sequence[Notice]] | None = None
+    """Reads stored settings and names what the UI should flag (a connection
+    that does not verify certificates); none when not given."""
+
+    def notices_for(self, settings: Mapping[str, Any]) -> list[Notice]:
+        """Return the notices of stored ``settings``.
+
+        Any stored dict is read, also one that no longer validates.
+        """
+        return [] if self.notices is None else list(self.notices(settings))
 
     def target(self, name: str, settings: Mapping[str, Any]) -> Target:
         """Validate stored settings under ``name`` with the kind's own model.

@@ -38,7 +38,12 @@ from exporterhub.core.plugin import ExporterPlugin
 __all__ = [
     "all_answers",
     "build_router",
+    "export_answer",
     "find_answer",
+    "import_answer",
+    "read_body",
+    "read_json",
+    "secrets_refused",
     "state_of",
     "target_answer",
 ]
@@ -61,6 +66,13 @@ class KindAnswer(BaseModel):
     )
 
 
+class NoticeAnswer(BaseModel):
+    """Something to know about a target's settings (the UI shows a badge)."""
+
+    badge: str = Field(description="One or two words.")
+    detail: str = Field(description="What it means and how to change it.")
+
+
 class TargetAnswer(BaseModel):
     """One target: where it comes from, its settings (secrets hidden) and state."""
 
@@ -80,6 +92,9 @@ class TargetAnswer(BaseModel):
     revision: int | None = Field(description="Send it back with PUT; null for files.")
     settings: dict[str, Any] = Field(description="Secret fields are null here.")
     secrets: dict[str, bool] = Field(description="Each secret field: set or not.")
+    notices: list[NoticeAnswer] = Field(
+        description="What the kind flags in these settings (legacy TLS …)."
+    )
     created_at: datetime | None
     updated_at: datetime | None
     labels: dict[str, str] = Field(description="The identity labels of its series.")
@@ -194,11 +209,11 @@ _BODY_LIMIT = 16 * 1024 * 1024
 M = TypeVar("M", bound=BaseModel)
 
 
-async def read_body(request: Request, model: type[M]) -> M | JSONResponse:
-    """Parse a JSON body into ``model``; the JSON error answer when it is not one.
+async def read_json(request: Request) -> Any | JSONResponse:  # noqa: ANN401 - any JSON
+    """Read a JSON body (at most 16 MiB); the JSON error answer when it is not one.
 
-    Bodies are read here rather than by FastAPI so the documented request
-    schema can be the kind's own settings schema (``core.api.schemas``).
+    Answers are ``JSONResponse`` objects, never JSON values: a caller tells
+    them apart with ``isinstance``.
     """
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > _BODY_LIMIT:
@@ -209,9 +224,20 @@ async def read_body(request: Request, model: type[M]) -> M | JSONResponse:
         if len(raw) > _BODY_LIMIT:
             return error_response(413, detail=f"The body is over {_BODY_LIMIT} bytes.")
     try:
-        data = orjson.loads(bytes(raw))
+        return orjson.loads(bytes(raw))
     except orjson.JSONDecodeError:
         return error_response(400, "malformed_json", "The body is not valid JSON.")
+
+
+async def read_body(request: Request, model: type[M]) -> M | JSONResponse:
+    """Parse a JSON body into ``model``; the JSON error answer when it is not one.
+
+    Bodies are read here rather than by FastAPI so the documented request
+    schema can be the kind's own settings schema (``core.api.schemas``).
+    """
+    data = await read_json(request)
+    if isinstance(data, JSONResponse):
+        return data
     try:
         return model.model_validate(data, strict=True)
     except ValidationError as exc:
@@ -225,13 +251,15 @@ _STATIC: dict[tuple[str, str, str, bool], tuple[Entry, dict[str, Any]]] = {}
 the number of targets; a rebuilt entry replaces its own line)."""
 
 
-def _static(entry: Entry) -> dict[str, Any]:
+def _static(control: ControlPlane, entry: Entry) -> dict[str, Any]:
     """Return the part of an answer that only a change of the entry changes."""
     key = (entry.kind, entry.name, entry.source, entry.shadowed)
     cached = _STATIC.get(key)
     if cached is not None and cached[0] is entry:
         return cached[1]
     settings, secrets = redacted(entry.settings)
+    kind = control.catalog.kinds.get(entry.kind)
+    notices = kind.notices_for(entry.settings) if kind is not None else []
     static = {
         "kind": entry.kind,
         "name": entry.name,
@@ -242,6 +270,7 @@ def _static(entry: Entry) -> dict[str, Any]:
         "revision": entry.revision,
         "settings": settings,
         "secrets": secrets,
+        "notices": [{"badge": n.badge, "detail": n.detail} for n in notices],
         "created_at": entry.created_at,
         "updated_at": entry.updated_at,
     }
@@ -251,7 +280,7 @@ def _static(entry: Entry) -> dict[str, Any]:
 
 def target_answer(control: ControlPlane, entry: Entry) -> dict[str, Any]:
     """Return one target as ``TargetAnswer`` data (status read from memory)."""
-    answer = dict(_static(entry))
+    answer = dict(_static(control, entry))
     record = None if entry.shadowed else control.record(entry.kind, entry.name)
     saved = None if entry.shadowed else control.saved.get((entry.kind, entry.name))
     if record is not None:
@@ -344,8 +373,6 @@ def build_router(
     control: ControlPlane,
     plugins: dict[str, ExporterPlugin],
     schemas: KindSchemas,
-    *,
-    auth: bool,
 ) -> APIRouter:
     """Return the control-plane routes bound to ``control``.
 
@@ -357,7 +384,6 @@ def build_router(
         control: the process's control plane.
         plugins: every exporter kind in the process.
         schemas: the storable kinds' settings schemas (for the document).
-        auth: whether callers are authenticated (a web config with users).
     """
     router = APIRouter(prefix="/api", tags=["targets"])
 
@@ -481,18 +507,7 @@ def build_router(
         include_secrets: Annotated[bool, Query()] = False,
     ) -> Response:
         """Every stored target as an import document; secrets only when asked."""
-        if include_secrets and not (auth and request.scope.get(USER_SCOPE_KEY)):
-            return error_response(
-                403,
-                "forbidden",
-                "Secrets are exported only to authenticated callers: configure "
-                "basic_auth_users in --web.config.file.",
-            )
-        document = control.catalog.export(include_secrets=include_secrets)
-        return JSONResponse(
-            document,
-            headers={"Content-Disposition": _ATTACHMENT, "Cache-Control": "no-store"},
-        )
+        return export_answer(control, request, include_secrets=include_secrets)
 
     @router.post(
         "/import", response_model=ImportAnswer, responses=_errors(400, 409, 413, 415)
@@ -502,20 +517,75 @@ def build_router(
         dry_run: Annotated[bool, Query()] = False,
     ) -> Response:
         """Validate every entry, then add the new valid ones (none with dry_run)."""
-        try:
-            report = await control.import_targets(body.targets, dry_run=dry_run)
-        except CatalogError as exc:
-            return _failure(exc)
-        return JSONResponse(
-            {
-                "dry_run": report.dry_run,
-                "imported": report.imported,
-                "skipped": report.skipped,
-                "errors": report.errors,
-            }
-        )
+        return await _import(control, body, dry_run=dry_run)
 
     return router
+
+
+def secrets_refused(request: Request, include_secrets: bool) -> JSONResponse | None:
+    """Return the 403 answer when secrets are asked for without credentials.
+
+    Only the front door puts a user into the scope, and only when basic-auth
+    users are configured and the caller gave valid credentials.
+    """
+    if include_secrets and not request.scope.get(USER_SCOPE_KEY):
+        return error_response(
+            403,
+            "forbidden",
+            "Secrets are exported only to authenticated callers: configure "
+            "basic_auth_users in --web.config.file.",
+        )
+    return None
+
+
+def export_answer(
+    control: ControlPlane, request: Request, *, include_secrets: bool
+) -> Response:
+    """Answer ``GET /api/export``: every stored target.
+
+    Secrets only when asked by an authenticated caller (403 otherwise).
+    """
+    refused = secrets_refused(request, include_secrets)
+    if refused is not None:
+        return refused
+    document = control.catalog.export(include_secrets=include_secrets)
+    return JSONResponse(
+        document,
+        headers={"Content-Disposition": _ATTACHMENT, "Cache-Control": "no-store"},
+    )
+
+
+async def import_answer(
+    control: ControlPlane,
+    document: Any,  # noqa: ANN401 - JSON, validated here
+    *,
+    dry_run: bool,
+) -> Response:
+    """Answer ``POST /api/import`` for an already read JSON ``document``."""
+    try:
+        body = ImportDocument.model_validate(document, strict=True)
+    except ValidationError as exc:
+        return error_response(
+            400, "invalid_body", "The request is invalid.", validation_problems(exc)
+        )
+    return await _import(control, body, dry_run=dry_run)
+
+
+async def _import(
+    control: ControlPlane, body: ImportDocument, *, dry_run: bool
+) -> Response:
+    try:
+        report = await control.import_targets(body.targets, dry_run=dry_run)
+    except CatalogError as exc:
+        return _failure(exc)
+    return JSONResponse(
+        {
+            "dry_run": report.dry_run,
+            "imported": report.imported,
+            "skipped": report.skipped,
+            "errors": report.errors,
+        }
+    )
 
 
 def _kind_routes(

@@ -137,6 +137,8 @@ def build_router(state: HubState) -> APIRouter:
             exposed=state.exposed,
             writable=plane.store is not None,
             authenticated=state.auth is not None,
+            export_url=state.export_url,
+            import_url=state.import_url,
             links=[("/metrics", "Metrics"), ("/docs", "API docs"), *state.extra_links],
             endpoints=_ENDPOINTS,
             poll_ms=_POLL_MS,

@@ -49,7 +49,7 @@ from exporterhub.exporters.snp.protocol import (
     personality_from_config,
     subscription_frame,
 )
-from exporterhub.exporters.snp.settings import SnpSection, SnpTargetSettings
+from exporterhub.exporters.snp.settings import SnpSection, SnpTargetSettings, notices
 from exporterhub.exporters.snp.state import PROCESSORS, SnpState
 
 __all__ = ["PLUGIN", "SnpPlugin", "to_target"]
@@ -382,6 +382,7 @@ SnpPlugin.stored = StoredKind(
     key_metrics=("ic_snp_ptp_master_offset_seconds", "ic_snp_mainboard_temperature"),
     summary="One Imagine Communications SNP's SMM: REST login and WebSocket status "
     "stream.",
+    notices=notices,
 )
 
 PLUGIN: Final = SnpPlugin()

@@ -15,7 +15,8 @@ schema states them (``core.fields``), every string rule a pattern in the schema
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from collections.abc import Mapping
+from typing import Annotated, Any, Final
 
 from pydantic import (
     BaseModel,
@@ -36,14 +37,17 @@ from exporterhub.core.fields import (
     on_mismatch,
     whole_number,
 )
+from exporterhub.core.kinds import Notice
 
 __all__ = [
     "DEFAULT_OBJECTS",
     "FINGERPRINT_PATTERN",
+    "LEGACY_TLS_NOTICE",
     "WS_URL_PATTERN",
     "SnpObject",
     "SnpSection",
     "SnpTargetSettings",
+    "notices",
 ]
 
 WS_URL_PATTERN: Final = "^wss?://" + HTTP_URL_PATTERN.removeprefix("^https?://")
@@ -263,3 +267,21 @@ class SnpSection(BaseModel):
 
     enabled: bool = True
     targets: list[SnpTargetSettings] = Field(default_factory=list)
+
+
+LEGACY_TLS_NOTICE: Final = Notice(
+    badge="legacy TLS",
+    detail="Imported or migrated from the original snp-exporter, which never "
+    "verified certificates, so this connection does not either. To verify, clear "
+    "legacy_tls and set tls_verify (with ca_file or tls_fingerprint for the SNP's "
+    "self-signed certificate).",
+)
+
+
+def notices(settings: Mapping[str, Any]) -> list[Notice]:
+    """Return what the UI flags in a connection's stored settings.
+
+    >>> [n.badge for n in notices({"legacy_tls": True})], notices({})
+    (['legacy TLS'], [])
+    """
+    return [LEGACY_TLS_NOTICE] if settings.get("legacy_tls") is True else []

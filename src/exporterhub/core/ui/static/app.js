@@ -155,6 +155,11 @@ function fill(root, t) {
     src.title = SOURCE[t.source][1];
     src.className = `badge src-${t.source}`;
   }
+  const notes = f("notices");
+  if (notes) {
+    notes.replaceChildren(...(t.notices || []).map((n) =>
+      el("span", { class: "badge notice", title: n.detail, text: n.badge })));
+  }
   const pending = state === "down" && t.link === "connecting";
   const pill = f("pill");
   pill.className = `pill ${pending ? "pending" : state}`;
@@ -321,6 +326,7 @@ function setupImport(refresh) {
   const report = $("#import-report");
   const ok = $("#import-ok");
   const cancel = $("#import-cancel");
+  const importUrl = body.dataset.importUrl || "/api/import";
   let doc = null;
 
   const list = (title, items) => items.length
@@ -347,7 +353,7 @@ function setupImport(refresh) {
     } catch (err) {
       return show([el("p", { text: `${file.name} is not a JSON export file: ${err.message}` })]);
     }
-    const res = await api("POST", "/api/import?dry_run=true", doc);
+    const res = await api("POST", `${importUrl}${importUrl.includes("?") ? "&" : "?"}dry_run=true`, doc);
     if (!res.ok) {
       const fields = (res.data.fields || []).map((f) => `${f.field}: ${f.message}`);
       return show([el("p", { text: `${file.name} cannot be imported: ${res.data.detail}` }),
@@ -366,7 +372,7 @@ function setupImport(refresh) {
   ok.addEventListener("click", async (e) => {
     e.preventDefault(); // keep the dialog open for the final report
     ok.disabled = true;
-    const res = await api("POST", "/api/import", doc);
+    const res = await api("POST", importUrl, doc);
     ok.disabled = false;
     if (!res.ok) return show([el("p", { text: `Import failed: ${res.data.detail}` })]);
     const d = res.data;
