@@ -1,4 +1,5 @@
-"""Fixtures shared across the test tree: a target store on SQLite and PostgreSQL.
+"""Fixtures shared across the test tree: logging restored after every test, a
+target store on SQLite and PostgreSQL.
 
 The store's own tests and the control plane's (catalog, reconcile, API) run on
 both dialects through ``location`` and ``store``; the PostgreSQL server is started
@@ -7,14 +8,38 @@ once per session (``tests/databases.py``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from exporterhub.core.store import TargetStore
 
 from .databases import PostgresServer, start_server, stop_server
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """Undo configure_logging after every test: structlog defaults, root logger.
+
+    A command run in-process (``main([...])``) configures logging for the whole
+    interpreter; without this, a later test's ``capture_logs`` would miss the
+    debug events the command's level filters out.
+    """
+    root = logging.getLogger()
+    level = root.level
+    handlers = list(root.handlers)
+    try:
+        yield
+    finally:
+        structlog.reset_defaults()
+        structlog.contextvars.clear_contextvars()
+        root.setLevel(level)
+        for handler in list(root.handlers):
+            if handler not in handlers:
+                root.removeHandler(handler)
 
 
 @pytest.fixture(scope="session")

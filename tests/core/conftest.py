@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Iterator
 
 import pytest
-import structlog
 
 from exporterhub.core.testing import FakeClock
 
@@ -32,20 +29,3 @@ def clock() -> FakeClock:
 def plugin() -> DemoPlugin:
     """Return a fresh demo plugin."""
     return DemoPlugin()
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """Undo configure_logging: structlog defaults, root logger level and handlers."""
-    root = logging.getLogger()
-    level = root.level
-    handlers = list(root.handlers)
-    try:
-        yield
-    finally:
-        structlog.reset_defaults()
-        structlog.contextvars.clear_contextvars()
-        root.setLevel(level)
-        for handler in list(root.handlers):
-            if handler not in handlers:
-                root.removeHandler(handler)
