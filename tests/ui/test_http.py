@@ -70,19 +70,26 @@ class TestPages:
         assert "<h1>Targets</h1>" in answer.text
 
     @pytest.mark.parametrize(
-        "path",
+        ("path", "sentence"),
         [
-            "/ui/targets/phd2/nobody",
-            "/ui/edit/phd2/nobody",
-            "/ui/add/no-such-kind",
-            "/ui/edit/no-such-kind/nobody",
+            ("/ui/targets/phd2/nobody", "There is no target phd2/nobody (any more)."),
+            ("/ui/edit/phd2/nobody", "There is no target phd2/nobody (any more)."),
+            (
+                "/ui/add/no-such-kind",
+                "There is no exporter kind named &#39;no-such-kind&#39; (any more).",
+            ),
+            (
+                "/ui/edit/no-such-kind/nobody",
+                "There is no target no-such-kind/nobody (any more).",
+            ),
         ],
     )
-    def test_unknown_things_are_a_friendly_404(self, api, path):
+    def test_unknown_things_are_a_friendly_404(self, api, path, sentence):
         """Unknown targets and kinds get a page that leads back, with status 404."""
         answer = api.get(path)
         assert answer.status_code == 404
         assert "Not found" in answer.text
+        assert sentence in answer.text
         assert '<a href="/">targets page</a>' in answer.text
 
 

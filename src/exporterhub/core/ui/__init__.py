@@ -169,7 +169,7 @@ def build_router(state: HubState) -> APIRouter:
     async def add_form(request: Request, kind: str) -> Response:
         stored = plane.catalog.kinds.get(kind)
         if stored is None:
-            return missing(request, f"an exporter kind named {kind!r}")
+            return missing(request, f"exporter kind named {kind!r}")
         form = {"mode": "add", "kind": kind, "schema": stored.schema(), "target": None}
         return page(
             request, "form.html", kind=_kind(kinds(), kind), form=form, target=None
@@ -180,7 +180,7 @@ def build_router(state: HubState) -> APIRouter:
         stored = plane.catalog.kinds.get(kind)
         answer = find_answer(plane, kind, name)
         if answer is None or stored is None:
-            return missing(request, f"a target {kind}/{name}")
+            return missing(request, f"target {kind}/{name}")
         form = {
             "mode": "edit",
             "kind": kind,
@@ -196,7 +196,7 @@ def build_router(state: HubState) -> APIRouter:
     async def target_page(request: Request, kind: str, name: str) -> Response:
         answer = find_answer(plane, kind, name)
         if answer is None:
-            return missing(request, f"a target {kind}/{name}")
+            return missing(request, f"target {kind}/{name}")
         stored = plane.catalog.kinds.get(kind)
         return page(
             request,
