@@ -121,7 +121,7 @@ def _cli_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _check_config(path: Path) -> int:
-    plugins = load_plugins()
+    plugins = load_plugins(installed_only=True)
     settings = load_hub_settings(path)
     targets = targets_from_settings(settings, plugins, str(path))
     watched = [t for t in targets if not t.discovers]
@@ -133,7 +133,7 @@ def _check_config(path: Path) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    plugins = load_plugins()
+    plugins = load_plugins(installed_only=True)
     settings = load_hub_settings(args.config, _cli_overrides(args))
     configure_logging(settings.log.level, settings.log.format)
     source = str(args.config or "configuration")
@@ -181,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run(_serve(args))
     except ConfigError as exc:
         print(f"exporterhub: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_status
     except KeyboardInterrupt:
         return 0
     return 0

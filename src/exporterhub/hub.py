@@ -36,7 +36,7 @@ from exporterhub.core.connections import (
     raise_open_file_limit,
 )
 from exporterhub.core.control import DEFAULT_POLL_INTERVAL, ControlPlane, storable_kinds
-from exporterhub.core.errors import ConfigError
+from exporterhub.core.errors import ConfigError, MissingExtraError
 from exporterhub.core.exposition import Exposition
 from exporterhub.core.logging import configure_logging
 from exporterhub.core.metrics import build_info
@@ -49,7 +49,7 @@ from exporterhub.core.server import (
 )
 from exporterhub.core.targets import TargetRunner
 from exporterhub.core.webconfig import BasicAuthCheck, load_web_config
-from exporterhub.exporters import load_plugins
+from exporterhub.exporters import KINDS, load_plugin, load_plugins
 
 if TYPE_CHECKING:
     from exporterhub.core.store import TargetStore
@@ -217,10 +217,16 @@ def targets_from_settings(
 
     Raises:
         ConfigError: an unknown exporter or a bad key in its section.
+        MissingExtraError: a section's exporter is not installed.
     """
     targets: list[Target] = []
     for kind, section in settings.exporters.items():
         plugin = plugins.get(kind)
+        if plugin is None and kind in KINDS:
+            try:
+                plugin = load_plugin(kind)
+            except MissingExtraError as exc:
+                raise MissingExtraError(f"{source}: exporters.{kind}: {exc}") from exc
         if plugin is None:
             raise ConfigError(f"{source}: exporters.{kind}: unknown exporter")
         targets.extend(plugin.targets_from_config(section or {}, source))
@@ -447,7 +453,7 @@ def config_loader(
     path: Path | None, plugins: Mapping[str, ExporterPlugin] | None = None
 ) -> Callable[[], Awaitable[Sequence[Target]]]:
     """Return a coroutine function that re-reads ``path`` into targets (for reload)."""
-    chosen = plugins if plugins is not None else load_plugins()
+    chosen = plugins if plugins is not None else load_plugins(installed_only=True)
 
     async def load() -> Sequence[Target]:
         settings = load_hub_settings(path)
@@ -485,7 +491,7 @@ def file_targets(
         overrides["log"] = log
     settings = load_hub_settings(path, overrides)
     configure_logging(settings.log.level, settings.log.format)
-    reload_all = config_loader(path, load_plugins())
+    reload_all = config_loader(path, load_plugins(installed_only=True))
 
     async def load() -> Sequence[Target]:
         return [t for t in await reload_all() if t.kind == kind]
@@ -494,12 +500,15 @@ def file_targets(
 
 
 def run_command(prog: str, command: Callable[[], Coroutine[Any, Any, None]]) -> int:
-    """Run a command's coroutine; a ConfigError is one line and exit status 2."""
+    """Run a command's coroutine; a ConfigError is one line and its exit status.
+
+    That is 2 for a bad configuration, 1 for a missing extra.
+    """
     try:
         run(command())
     except ConfigError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_status
     except KeyboardInterrupt:
         return 0
     return 0

@@ -143,7 +143,7 @@ async def run(args: argparse.Namespace, out: TextIO) -> int:
         ConfigError: a bad config file, store, setting or argument (exit 2).
     """
     settings = load_hub_settings(args.config)
-    plugins = load_plugins()
+    plugins = load_plugins(installed_only=True)
     files = targets_from_settings(settings, plugins, str(args.config or "flags"))
     chosen = settings.store
     if args.store:

@@ -235,6 +235,70 @@ class TestDemo:
         assert proc.stdout.decode().strip() == __version__
 
 
+class TestMissingExtra:
+    """Only some extras installed: a blocked import stands in for a package that
+    is not there (``sys.modules[name] = None`` makes importing it fail)."""
+
+    CONFIG = "exporters:\n  phd2:\n    targets: [{host: 127.0.0.1, port: 4400}]\n"
+    PLUGS = "  tapo:\n    devices: [{host: 127.0.0.1}]\n"
+
+    def run_blocked(self, module: str, code: str, cwd: Path) -> tuple[int, list[str]]:
+        """Run ``code`` in a fresh interpreter where ``module`` cannot be imported."""
+        proc = subprocess.run(  # noqa: S603 - the test's own code
+            [
+                sys.executable,
+                "-c",
+                f"import sys; sys.modules[{module!r}] = None\n{code}",
+            ],
+            capture_output=True,
+            timeout=60,
+            check=False,
+            cwd=cwd,
+            env={**os.environ, "DB_PATH": str(cwd / "connections.db")},
+        )
+        return proc.returncode, proc.stdout.decode().splitlines() + [
+            "stderr: " + line for line in proc.stderr.decode().strip().splitlines()
+        ]
+
+    def test_snp_exporter_exits_1_naming_the_extra(self, tmp_path):
+        """snp-exporter without picows says which extra to install and exits 1
+        (2 is for a bad configuration)."""
+        code, lines = self.run_blocked(
+            "picows",
+            "from exporterhub.exporters.snp.__main__ import main\n"
+            "sys.exit(main(['--ui.listen-address', '127.0.0.1:0', "
+            "'--web.listen-address', '127.0.0.1:0']))",
+            tmp_path,
+        )
+        assert code == 1, lines
+        assert lines == [
+            "stderr: snp-exporter: exporter 'snp' needs its extra: "
+            "pip install 'exporterhub[snp]' (picows is missing)"
+        ]
+
+    def test_other_kinds_extras_are_not_needed(self, tmp_path):
+        """A PHD2-only config is checked without python-kasa installed; a config
+        with a plug section names that section and the extra (kasa, not the kind's
+        name tapo) and exits 1."""
+        config = tmp_path / "hub.yaml"
+        config.write_text(self.CONFIG)
+        check = (
+            "from exporterhub.cli import main\n"
+            f"sys.exit(main(['check-config', {str(config)!r}]))"
+        )
+        code, lines = self.run_blocked("kasa", check, tmp_path)
+        assert code == 0, lines
+        assert lines[0] == f"{config}: ok, 1 target(s)"
+
+        config.write_text(self.CONFIG + self.PLUGS)
+        code, lines = self.run_blocked("kasa", check, tmp_path)
+        assert code == 1, lines
+        assert lines == [
+            f"stderr: exporterhub: {config}: exporters.tapo: exporter 'tapo' needs "
+            "its extra: pip install 'exporterhub[kasa]' (kasa is missing)"
+        ]
+
+
 class TestPhd2ExporterSettings:
     @pytest.mark.parametrize(
         ("argv", "key"),

@@ -22,6 +22,7 @@ __all__ = [
     "ConfigError",
     "ConnectionLostError",
     "ExporterError",
+    "MissingExtraError",
     "ProtocolError",
 ]
 
@@ -36,6 +37,18 @@ class ConfigError(ExporterError):
     """The configuration is invalid; the message names the file and key."""
 
     retryable = False
+    exit_status = 2
+    """What a command exits with when this error stops it (2: bad configuration)."""
+
+
+class MissingExtraError(ConfigError):
+    """An exporter's optional dependencies are not installed.
+
+    The message says which extra to install. Commands exit 1 (not 2: nothing the
+    user wrote is wrong).
+    """
+
+    exit_status = 1
 
 
 class ConnectionLostError(ExporterError):

@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Iterable
 from typing import Final
 
-from exporterhub.core.errors import ConfigError
+from exporterhub.core.errors import ConfigError, MissingExtraError
 from exporterhub.core.plugin import ExporterPlugin
 
 __all__ = ["KINDS", "MODULES", "load_plugin", "load_plugins"]
@@ -33,7 +33,8 @@ def load_plugin(kind: str) -> ExporterPlugin:
     """Import one exporter's plugin.
 
     Raises:
-        ConfigError: the kind is unknown or its extra is not installed.
+        ConfigError: the kind is unknown.
+        MissingExtraError: its extra is not installed.
     """
     if kind not in KINDS:
         raise ConfigError(f"unknown exporter {kind!r}; known: {', '.join(KINDS)}")
@@ -42,14 +43,35 @@ def load_plugin(kind: str) -> ExporterPlugin:
             f"exporterhub.exporters.{MODULES[kind]}.plugin"
         )
     except ImportError as exc:
-        raise ConfigError(
-            f"exporter {kind!r} needs its extra: pip install 'exporterhub[{kind}]' "
+        extra = MODULES[kind]
+        raise MissingExtraError(
+            f"exporter {kind!r} needs its extra: pip install 'exporterhub[{extra}]' "
             f"({exc.name} is missing)"
         ) from exc
     plugin: ExporterPlugin = module.PLUGIN
     return plugin
 
 
-def load_plugins(kinds: Iterable[str] = KINDS) -> dict[str, ExporterPlugin]:
-    """Import several exporters' plugins, keyed by kind."""
-    return {kind: load_plugin(kind) for kind in kinds}
+def load_plugins(
+    kinds: Iterable[str] = KINDS, *, installed_only: bool = False
+) -> dict[str, ExporterPlugin]:
+    """Import several exporters' plugins, keyed by kind.
+
+    Args:
+        kinds: the kinds to import.
+        installed_only: leave out a kind whose extra is not installed instead of
+            raising (a user who installed ``exporterhub[phd2]`` runs PHD2 targets
+            without the other exporters' packages).
+
+    Raises:
+        ConfigError: a kind is unknown.
+        MissingExtraError: a kind's extra is missing (unless ``installed_only``).
+    """
+    plugins: dict[str, ExporterPlugin] = {}
+    for kind in kinds:
+        try:
+            plugins[kind] = load_plugin(kind)
+        except MissingExtraError:
+            if not installed_only:
+                raise
+    return plugins
