@@ -32,6 +32,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI, Request  # module level: the route's annotations resolve
+from fastapi.responses import Response
+
 from benchmarks import workload
 from exporterhub.core.logging import configure_logging
 from exporterhub.core.negotiation import TEXT_CONTENT_TYPE
@@ -107,9 +110,6 @@ def serve_ceiling(port: int, body: bytes, packed: bytes) -> None:
 
 
 async def serve_fastapi(port: int) -> None:
-    from fastapi import FastAPI, Request
-    from fastapi.responses import Response
-
     body, packed = prerendered()
     app = FastAPI()
 
