@@ -204,7 +204,9 @@ def render_bench(report: Report) -> None:
     c = report.add_raw(
         "render: Exposition.body() after all 100 targets changed", "s", changed
     )
-    g = report.add_raw("render: Exposition.gzip_body() after that (zlib level 1)", "s", gz)
+    g = report.add_raw(
+        "render: Exposition.gzip_body() after that (zlib level 1)", "s", gz
+    )
     k = report.add_raw("render: Exposition.body() unchanged (cache hit)", "s", cached)
     p = report.add_raw(
         "render: prometheus_client.generate_latest, same series", "s", latest
