@@ -12,6 +12,7 @@ import websockets
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.testing import free_port
 from exporterhub.simulators.snp import DeviceSpec, SnpFleet, SnpSimConfig
+from exporterhub.simulators.snp.config import device_address
 from exporterhub.simulators.snp.fleet import raise_file_limit
 
 from .conftest import Client, base_url, connect, login, make_config, statuses, subscribe
@@ -76,13 +77,13 @@ class TestManyDevices:
     async def test_base_port_counts_up(self, clock):
         """Without first_address device i listens on base_port + i."""
         base = free_port()
-        config = make_config(clock, devices=SnpSimConfig.fleet(2), base_port=base)
-        try:
-            async with SnpFleet(config) as fleet:
-                ports = [d.port for d in fleet.devices]
-        except ConfigError as exc:  # base + 1 was taken meanwhile
-            pytest.skip(str(exc))
-        assert ports == [base, base + 1]
+        async with SnpFleet(make_config(clock, base_port=base)) as fleet:
+            assert fleet.devices[0].port == base
+        config = SnpSimConfig(devices=SnpSimConfig.fleet(3), base_port=base)
+        ports = [device_address(config, d, i)[1] for i, d in enumerate(config.devices)]
+        assert ports == [base, base + 1, base + 2]
+        pinned = DeviceSpec(port=7, host="127.0.0.9")
+        assert device_address(config, pinned, 2) == ("127.0.0.9", 7)
 
     async def test_separate_rest_port(self, clock):
         """rest_port serves the REST API alone, like the SMM's 9089."""

@@ -43,6 +43,17 @@ class TestScheduler:
         assert runs[-1] == "tick"
         tick.cancel()
 
+    async def test_now_is_the_due_time_inside_a_callback(self, scheduler, clock):
+        """Inside a callback now() is the timer's due time, outside the clock's."""
+        seen: list[float] = []
+        done = asyncio.Event()
+        scheduler.call_later(1.0, lambda: seen.append(scheduler.now()))
+        scheduler.call_later(1.0, done.set)
+        clock.advance(1.5)
+        await settle(scheduler, done)
+        assert seen == [1.0]
+        assert scheduler.now() == 1.5
+
     async def test_earlier_timer_wakes_the_task(self, scheduler, clock):
         """A new timer earlier than the one being waited for runs on time."""
         done = asyncio.Event()

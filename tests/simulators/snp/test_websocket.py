@@ -133,6 +133,15 @@ class TestSubscription:
         assert record.answered
         assert record.frequency == 1.0
 
+    async def test_zero_delay_answers_without_advancing(self, clock):
+        """first_status_delay=0 answers at once, even on a fake clock."""
+        async with SnpFleet(make_config(clock, first_status_delay=0)) as fleet:
+            device = fleet.devices[0]
+            async with connect(device) as client:
+                await client.send(subscribe(("ptp", None)))
+                (ptp,) = statuses(await client.next("statusState"))
+        assert ptp["type"] == "ptp"
+
     async def test_all_statuses_option(self, clock):
         """With answer_with_all_statuses the answer is one allStatuses of everything."""
         config = make_config(clock, devices=[DeviceSpec(answer_with_all_statuses=True)])

@@ -49,6 +49,12 @@ raises alarm 53, ``"fpga"``), ``pull_power_supply(n)`` / ``insert_power_supply``
 ``accept()``, ``slow_rest(seconds)``, ``fail_processor(p, ProcessorFault)``,
 ``restore_processor()``, ``clear()``.
 
+With a ``FakeClock`` nothing timed happens until the test advances it: the
+first ``statusState`` comes after ``clock.advance(first_status_delay)`` (or at
+once with ``first_status_delay=0``), keepalives after ``keepalive_interval``,
+rate-limited changes at the next whole ``ptp_interval``; rejections, token
+lifetimes and slow REST answers run on the same clock.
+
 Scripted mode: ``DeviceSpec(script=[(delay_s, frame), …])`` replays the frames
 (``str`` text, ``bytes`` binary, a mapping as JSON, :class:`Close`,
 :class:`Drop`) on every connection once its token is accepted, each ``delay_s``

@@ -191,7 +191,7 @@ class SnpFleet:
     # ------------------------------------------------------------ shared timers
 
     def _tick(self) -> None:
-        now = self.clock.monotonic()
+        now = self.scheduler.now()
         drift = self.config.drift
         for device in self.devices:
             if drift:

@@ -355,7 +355,7 @@ class SnpDevice:
 
     def status_changed(self, key: ObjectKey) -> None:
         """Model hook: push a changed object to the subscribed sessions."""
-        now = self.clock.monotonic()
+        now = self.scheduler.now()
         for session in self._live():
             session.object_changed(key, now)
 

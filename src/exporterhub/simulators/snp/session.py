@@ -337,7 +337,7 @@ class Session:
             self.send(all_statuses(LOCAL_ELEMENT_IP, items))
         else:
             self.send(status_state([model.objects.item(k) for k in keys]))
-        now = self.device.clock.monotonic()
+        now = self.device.scheduler.now()
         for key in keys:
             self._last[key] = now
             self._pending.discard(key)

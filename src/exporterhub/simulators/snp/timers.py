@@ -89,6 +89,15 @@ class Scheduler:
         self._order = itertools.count()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._running: float | None = None
+
+    def now(self) -> float:
+        """Return the time a timer callback runs for: its due time, else the clock.
+
+        Work a periodic timer does for thousands of devices takes a while; reading
+        the due time keeps every device on the same, evenly spaced instants.
+        """
+        return self.clock.monotonic() if self._running is None else self._running
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
         """Run ``callback`` once, ``delay`` seconds from now on the clock."""
@@ -141,10 +150,13 @@ class Scheduler:
             _, _, timer = heapq.heappop(self._heap)
             if timer.cancelled:
                 continue
+            self._running = timer.due
             try:
                 timer.callback()
             except Exception:
                 _log.exception("snp_timer_failed")
+            finally:
+                self._running = None
             if timer.interval is not None and not timer.cancelled:
                 timer.due += timer.interval
                 if timer.due <= now:
