@@ -24,7 +24,7 @@ from exporterhub.core.store import TargetStore
 from exporterhub.core.testing import FakeClock, running_server
 from exporterhub.exporters.snp.plugin import PLUGIN
 from exporterhub.hub import build_hub
-from exporterhub.simulators.snp import SnpDevice
+from exporterhub.simulators.snp import DeviceSpec, SnpDevice, SnpFleet, SnpSimConfig
 
 from .conftest import Scrape
 
@@ -35,6 +35,20 @@ FAST: dict[str, Any] = {
     "stale_after": 30.0,
 }
 """Settings that keep retries short on the fake clock."""
+
+
+@contextlib.asynccontextmanager
+async def quiet_fleet(devices: dict[str, str]) -> AsyncIterator[SnpFleet]:
+    """Run simulated SNPs named as ``devices``' keys, each with its password;
+    first statuses at once, values still (no drift)."""
+    config = SnpSimConfig(
+        devices=[DeviceSpec(name=n, password=p) for n, p in devices.items()],
+        first_status_delay=0.05,
+        drift=False,
+    )
+    async with SnpFleet(config) as running:
+        yield running
+
 
 EVERY_OBJECT: list[dict[str, str]] = [
     {"elementIP": "127.0.0.1", "objectType": "ptp"},

@@ -29,11 +29,12 @@ from pydantic import SecretStr
 
 from exporterhub.core.store import TargetStore
 from exporterhub.core.testing import free_port
-from exporterhub.simulators.snp import DeviceSpec, SnpFleet, SnpSimConfig
+from exporterhub.simulators.snp import SnpFleet
 from tests.exporters.snp.original_db import file_bytes, write_original
 
 from ..core.tls import self_signed
 from .conftest import Scrape
+from .snp_hub import quiet_fleet
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -49,15 +50,7 @@ ORIGINAL_ENV = ("LOGGING", "INTERVAL", "POLL_INTERVAL", "DB_PATH")
 
 @pytest.fixture
 async def fleet() -> AsyncIterator[SnpFleet]:
-    config = SnpSimConfig(
-        devices=[
-            DeviceSpec(name="SNP-1", password=SECRETS[0]),
-            DeviceSpec(name="SNP-2", password=SECRETS[1]),
-        ],
-        first_status_delay=0.05,
-        drift=False,
-    )
-    async with SnpFleet(config) as running:
+    async with quiet_fleet({"SNP-1": SECRETS[0], "SNP-2": SECRETS[1]}) as running:
         yield running
 
 

@@ -26,9 +26,10 @@ from exporterhub.core.webconfig import BasicAuthCheck
 from exporterhub.exporters.snp.compat import install
 from exporterhub.exporters.snp.plugin import PLUGIN
 from exporterhub.hub import build_hub
-from exporterhub.simulators.snp import DeviceSpec, SnpFleet, SnpSimConfig
+from exporterhub.simulators.snp import SnpFleet
 
 from .conftest import Scrape
+from .snp_hub import quiet_fleet
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -59,15 +60,7 @@ ERROR_KEYS = {"error", "detail", "fields"}
 
 @pytest.fixture
 async def fleet() -> AsyncIterator[SnpFleet]:
-    config = SnpSimConfig(
-        devices=[
-            DeviceSpec(name="SNP-A", password=SECRETS[0]),
-            DeviceSpec(name="SNP-B", password=SECRETS[1]),
-        ],
-        first_status_delay=0.05,
-        drift=False,
-    )
-    async with SnpFleet(config) as running:
+    async with quiet_fleet({"SNP-A": SECRETS[0], "SNP-B": SECRETS[1]}) as running:
         yield running
 
 
