@@ -264,3 +264,85 @@ class TestHealthRows:
         assert 'dev_up{target="a"} 1.0\n' in text(section)
         section.publish(record(device).with_link(section.get("a").link, healthy=False))
         assert 'dev_up{target="a"} 0.0\n' in text(section)
+
+
+class TestEmptyRows:
+    def test_empty_row_with_the_same_part_is_not_rendered_again(self, table, section):
+        """A row that had no value from a part keeps having none: not re-read."""
+        section.publish(record(Device(Clock(1.0), None, frames=1.0)))
+        text(section)
+        table.calls.clear()
+        section.publish(record(Device(Clock(2.0), None, frames=2.0), NOW + 1))
+        body = text(section, NOW + 1)
+        assert sorted(table.calls) == ["frames", "offset"]
+        assert "dev_board_temperature_celsius{" not in body
+        section.publish(record(Device(Clock(2.0), Board(39.0)), NOW + 2))
+        assert 'dev_board_temperature_celsius{target="a"} 39.0\n' in text(
+            section, NOW + 2
+        )
+
+
+def _chunks(section: Section, now: float, openmetrics: bool = False) -> dict[str, Any]:
+    """Return each family's chunk by family name (first line of its header)."""
+    chunks, _ = section.render_window(now, openmetrics)
+    return {
+        chunk.text.split(b"\n", 1)[0].split(b" ")[2].decode(): chunk for chunk in chunks
+    }
+
+
+def beta(device: Device, at: float = NOW) -> TargetRecord[Device]:
+    return TargetRecord(name="b", identity=(("target", "b"),), max_age=10.0).with_data(
+        device, at
+    )
+
+
+class TestFamilies:
+    """A family is joined again only when one of its lines changed."""
+
+    def test_unchanged_families_are_the_same_chunks(self, section):
+        board = Board(40.0)
+        section.publish(record(Device(Clock(1.0), board, frames=1.0)))
+        section.publish(beta(Device(Clock(5.0), Board(30.0), frames=1.0)))
+        before = _chunks(section, NOW)
+        section.publish(record(Device(Clock(2.0), board, frames=1.0), NOW + 1))
+        after = _chunks(section, NOW + 1)
+        same = {name for name in after if after[name] is before[name]}
+        assert same == {
+            "dev_exporter_reconnects_total",
+            "dev_exporter_link_state",
+            "dev_up",
+            "dev_board_temperature_celsius",
+            "dev_board_info",
+            "dev_frames_total",
+        }
+        offsets = after["dev_clock_offset_seconds"].text.decode()
+        assert 'dev_clock_offset_seconds{target="a"} 2.0\n' in offsets
+        assert 'dev_clock_offset_seconds{target="b"} 5.0\n' in offsets
+
+    def test_a_target_coming_or_going_joins_every_family(self, section):
+        section.publish(record(Device(Clock(1.0), Board(40.0))))
+        before = _chunks(section, NOW)
+        section.publish(beta(Device(Clock(5.0), Board(30.0))))
+        both = _chunks(section, NOW)
+        assert not any(both[name] is before[name] for name in both)
+        assert b'target="b"' in both["dev_board_info"].text
+        section.remove("b")
+        alone = _chunks(section, NOW)
+        assert not any(alone[name] is both[name] for name in alone)
+        assert b'target="b"' not in b"".join(c.text for c in alone.values())
+
+    def test_formats_have_their_own_chunks(self, section):
+        section.publish(record(Device(Clock(1.0), Board(40.0))))
+        text_chunks = _chunks(section, NOW, openmetrics=False)
+        om_chunks = _chunks(section, NOW, openmetrics=True)
+        assert b"# TYPE dev_board_info gauge\n" in text_chunks["dev_board_info"].text
+        assert b"# TYPE dev_board info\n" in om_chunks["dev_board"].text
+        assert _chunks(section, NOW, openmetrics=True)["dev_up"] is om_chunks["dev_up"]
+
+    def test_going_stale_rejoins_the_families_it_empties(self, section):
+        section.publish(record(Device(Clock(1.0), Board(40.0))))
+        before = _chunks(section, NOW)
+        after = _chunks(section, NOW + 11)
+        assert "dev_board_temperature_celsius" not in after
+        assert after["dev_board_info"] is before["dev_board_info"]
+        assert after["dev_up"] is not before["dev_up"]

@@ -19,12 +19,13 @@ import asyncio
 import math
 import time
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
 import structlog
 
+from exporterhub.core.chunks import Chunk
 from exporterhub.core.metrics import (
     Kind,
     MetricSpec,
@@ -136,6 +137,18 @@ def health_specs(prefix: str) -> list[MetricSpec[RecordView]]:
     ]
 
 
+def _same(part: Callable[[Any], object], before: object, now: object) -> bool:
+    """Say whether ``part`` reads the very same object from both data.
+
+    A part that cannot be read counts as changed: the row is rendered, and a
+    failure there is counted and logged.
+    """
+    try:
+        return part(before) is part(now)
+    except Exception:  # the row's render reports it
+        return False
+
+
 @dataclass(slots=True)
 class _Block:
     """A target's rendered lines for one phase of its record's schedule.
@@ -148,10 +161,17 @@ class _Block:
     schedule: tuple[float, ...]
     phase: int
     lines: list[bytes]
+    sourced: list[bool]
+    """Per row: its line was rendered from the source (True), or left out as
+    stale or failed (False); only a sourced line, empty or not, is reused."""
     identity: str
     """The record's identity labels as rendered (``label_block``)."""
     data: object
     """What the value rows read: the record's data as ``view`` showed it."""
+    fresh: bool
+    """Whether the data was within its max age when the block was rendered."""
+    failed: bool
+    """Whether a row failed to render (it is tried again next time)."""
 
     @property
     def window(self) -> Window:
@@ -162,8 +182,23 @@ class _Block:
         )
 
 
+@dataclass(slots=True)
+class _Family:
+    """One family's joined lines over every target, for one format."""
+
+    key: tuple[int, int]
+    """(the section's layout, the row's version) the chunk was joined at."""
+    chunk: Chunk
+
+
 class Section:
-    """One exporter's metric table and its targets' latest records."""
+    """One exporter's metric table and its targets' latest records.
+
+    Besides each target's block, it keeps each family's lines joined over every
+    target (and, once a gzip is asked for, compressed: ``Chunk``) until one of
+    those lines changes or a target comes or goes, so a render after a few
+    targets changed joins and compresses only the families they changed.
+    """
 
     def __init__(
         self, kind: str, prefix: str, specs: Sequence[MetricSpec[Any]]
@@ -174,13 +209,34 @@ class Section:
         validate_table(self.specs)
         self._records: dict[str, TargetRecord[Any]] = {}
         self._blocks: dict[str, _Block] = {}
+        self._layout = 0
+        """Bumped when a target comes or goes: every family is joined again."""
+        self._versions = [0] * len(self.specs)
+        """Per row: bumped when any target's line of the row changes."""
+        self._families: dict[bool, list[_Family | None]] = {}
+        groups: dict[object, list[int]] = {}
+        for index, spec in enumerate(self.specs):
+            key: object = spec.part if spec.part is not None else ("row", index)
+            groups.setdefault(key, []).append(index)
+        self._groups: list[tuple[Any, list[int]]] = [
+            (None if isinstance(key, tuple) else key, indexes)
+            for key, indexes in groups.items()
+        ]
+        """Row indexes by the part they read (rows without one: a group each)."""
         self.generation = 0
         self.render_errors = 0
         self.changed = asyncio.Event()
         """Set on every publish or removal; the background renderer waits on it."""
 
+    @property
+    def layout(self) -> int:
+        """A number that changes whenever a target comes or goes."""
+        return self._layout
+
     def publish(self, record: TargetRecord[Any]) -> None:
         """Swap in a target's new record (one dict store)."""
+        if record.name not in self._records:
+            self._layout += 1
         self._records[record.name] = record
         self.generation += 1
         self.changed.set()
@@ -189,6 +245,7 @@ class Section:
         """Forget a target: its series vanish from the next scrape."""
         if self._records.pop(name, None) is not None:
             self.generation += 1
+            self._layout += 1
             self.changed.set()
         self._blocks.pop(name, None)
 
@@ -216,6 +273,13 @@ class Section:
             phase = bisect_left(instants, now)
         block = self._render(record, instants, phase, now, cached)
         self._blocks[record.name] = block
+        if cached is not None:  # a new target's block: publish changed the layout
+            versions = self._versions
+            for index, (old, new) in enumerate(
+                zip(cached.lines, block.lines, strict=True)
+            ):
+                if old != new:
+                    versions[index] += 1
         return block
 
     def _render(
@@ -229,11 +293,17 @@ class Section:
         """Render one target's block as it is at ``now``.
 
         A row with a ``part`` reuses its line from the ``previous`` block of the
-        target when that line is not empty (so it was rendered from the previous
-        data, not left out as stale or failed), the identity is the same, and the
-        part the row reads is the very same object in both data.
+        target when that line was rendered from the previous data (not left out
+        as stale or failed), the identity is the same, and the part the row reads
+        is the very same object in both data. When nothing but data changed since
+        the previous block (same freshness, no failed row), rows are taken by
+        part: one check per part, and only the rows of changed parts (and rows
+        without one) are rendered.
         """
-        identity = label_block(record.identity)
+        if previous is not None and previous.record.identity is record.identity:
+            identity = previous.identity
+        else:
+            identity = label_block(record.identity)
         fresh = within_max_age(record, now)
         health = RecordView(record, is_fresh(record, now))
         data = view(record, now)
@@ -244,7 +314,35 @@ class Section:
             and previous.data is not None
         ):
             before = previous
-        lines: list[bytes] = []
+        if (
+            before is not None
+            and data is not None
+            and before.fresh == fresh
+            and not before.failed
+        ):
+            lines = before.lines.copy()
+            sourced = before.sourced.copy()
+            failed = False
+            for part, indexes in self._groups:
+                if part is not None and _same(part, before.data, data):
+                    continue
+                for index in indexes:
+                    on_record = self.specs[index].on_record
+                    if sourced[index] or on_record:
+                        failed |= not self._row(
+                            index,
+                            health if on_record else data,
+                            identity,
+                            record,
+                            lines,
+                            sourced,
+                        )
+            return _Block(
+                record, instants, phase, lines, sourced, identity, data, fresh, failed
+            )
+        lines = [b""] * len(self.specs)
+        sourced = [False] * len(self.specs)
+        failed = False
         for index, spec in enumerate(self.specs):
             source: object
             if spec.on_record:
@@ -252,60 +350,95 @@ class Section:
             elif data is not None and (fresh or spec.keep_when_stale):
                 source = data
             else:
-                lines.append(b"")
                 continue
-            try:
-                if (
-                    spec.part is not None
-                    and before is not None
-                    and before.lines[index]
-                    and spec.part(before.data) is spec.part(source)
-                ):
-                    lines.append(before.lines[index])
-                    continue
-                lines.append(render_samples(spec, source, identity))
-            except Exception:  # one bad value must not take the whole scrape down
-                self.render_errors += 1
-                _log.exception(
-                    "render_failed",
-                    kind=self.kind,
-                    target=record.name,
-                    metric=spec.name,
-                )
-                lines.append(b"")
-        return _Block(record, instants, phase, lines, identity, data)
+            if (
+                spec.part is not None
+                and before is not None
+                and before.sourced[index]
+                and _same(spec.part, before.data, source)
+            ):
+                lines[index] = before.lines[index]
+                sourced[index] = True
+                continue
+            failed |= not self._row(index, source, identity, record, lines, sourced)
+        return _Block(
+            record, instants, phase, lines, sourced, identity, data, fresh, failed
+        )
 
-    async def prerender(self, now: float, budget: float = 0.002) -> None:
+    def _row(
+        self,
+        index: int,
+        source: object,
+        identity: str,
+        record: TargetRecord[Any],
+        lines: list[bytes],
+        sourced: list[bool],
+    ) -> bool:
+        """Render row ``index`` into ``lines``; False (counted, logged) on failure."""
+        spec = self.specs[index]
+        try:
+            lines[index] = render_samples(spec, source, identity)
+        except Exception:  # one bad value must not take the whole scrape down
+            self.render_errors += 1
+            _log.exception(
+                "render_failed", kind=self.kind, target=record.name, metric=spec.name
+            )
+            lines[index] = b""
+            sourced[index] = False
+            return False
+        sourced[index] = True
+        return True
+
+    async def prerender(self, now: float, budget: float = 0.002) -> float:
         """Render every changed target's block, yielding to the loop between them.
 
         Args:
             now: wall-clock seconds that decide freshness.
             budget: seconds of rendering after which to let other tasks run.
+
+        Returns:
+            The seconds spent rendering (waits for other tasks left out).
         """
+        busy = 0.0
         started = time.perf_counter()
         for record in list(self._records.values()):
             self._block(record, now)
             if time.perf_counter() - started > budget:
+                busy += time.perf_counter() - started
                 await asyncio.sleep(0)
                 started = time.perf_counter()
+        return busy + time.perf_counter() - started
 
     def render_window(
         self, now: float, openmetrics: bool
-    ) -> tuple[list[bytes], Window]:
-        """Return this section's exposition parts and the window they are exact in."""
+    ) -> tuple[list[Chunk], Window]:
+        """Return this section's families as chunks and the window they are exact in.
+
+        A family none of whose lines changed since it was last joined (and no
+        target came or went) is the same ``Chunk`` as then, compressed at most
+        once; an empty family has no chunk.
+        """
         blocks = [self._block(record, now) for record in self._records.values()]
         since, until = ALWAYS
         for block in blocks:
             window = block.window
             since = max(since, window.since)
             until = min(until, window.until)
-        parts: list[bytes] = []
+        families = self._families.get(openmetrics)
+        if families is None:
+            families = self._families[openmetrics] = [None] * len(self.specs)
+        layout, versions = self._layout, self._versions
+        chunks: list[Chunk] = []
         for index, spec in enumerate(self.specs):
-            lines = [block.lines[index] for block in blocks if block.lines[index]]
-            if lines:
-                parts.append(spec.header(openmetrics))
-                parts.extend(lines)
-        return parts, Window(since, until)
+            key = (layout, versions[index])
+            family = families[index]
+            if family is None or family.key != key:
+                lines = [block.lines[index] for block in blocks if block.lines[index]]
+                text = b"".join([spec.header(openmetrics), *lines]) if lines else b""
+                family = families[index] = _Family(key, Chunk(text))
+            if family.chunk.text:
+                chunks.append(family.chunk)
+        return chunks, Window(since, until)
 
     def render_target(self, name: str, now: float, openmetrics: bool) -> list[bytes]:
         """Return one target's exposition parts (``/probe``), from the cache.
@@ -364,4 +497,4 @@ class Section:
 
     def render(self, now: float, openmetrics: bool) -> list[bytes]:
         """Return this section's exposition parts, family by family."""
-        return self.render_window(now, openmetrics)[0]
+        return [chunk.text for chunk in self.render_window(now, openmetrics)[0]]
