@@ -52,6 +52,31 @@ class TestWithData:
         assert updated.max_age == 7.0
         assert updated.identity == (("host", "h"),)
 
+    def test_changes_nothing_but_the_success_fields(self):
+        """Every field but data, times, health and attempted is the original's
+        (a field added to the record later is carried too)."""
+        record = _record(
+            link=LinkState.ERROR,
+            reconnects=2,
+            max_age=9.0,
+            changed_at=5.0,
+            error="auth",
+            error_detail="refused",
+        )
+        updated = record.with_data("d", 8.0)
+        success = {"data", "taken_at", "healthy", "last_success", "attempted"}
+        for field in dataclasses.fields(TargetRecord):
+            if field.name not in success:
+                assert getattr(updated, field.name) == getattr(record, field.name)
+        assert updated == dataclasses.replace(
+            record,
+            data="d",
+            taken_at=8.0,
+            healthy=True,
+            last_success=8.0,
+            attempted=True,
+        )
+
     def test_records_are_frozen(self):
         """Assigning to a record raises."""
         with pytest.raises(dataclasses.FrozenInstanceError):

@@ -27,6 +27,7 @@ Value strings (§5.1): numbers mostly arrive as ``"<number> <unit>"``
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -115,6 +116,16 @@ def parse_quantity(value: object) -> tuple[float, str] | None:
         return (number, "") if math.isfinite(number) else None
     if not isinstance(value, str):
         return None
+    return _parse_text(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_text(value: str) -> tuple[float, str] | None:
+    """Return ``parse_quantity`` of a string, remembered.
+
+    Most values repeat frame after frame (the same delay, the same
+    temperature): a thousand streaming devices parse each distinct string once.
+    """
     match = _NUMBER.match(value)
     if match is None:
         return None

@@ -119,7 +119,8 @@ class SnpState:
 
     def begin_connection(self) -> None:
         """Discard everything the previous connection said (§7)."""
-        self._objects: dict[tuple[str, str], float] = {}
+        self._objects: dict[tuple[str, str], tuple[str, str, float]] = {}
+        """Each object's (type, object_ID, arrived at), by (type, object_ID)."""
         self._system: SystemValues | None = None
         self._ptp: PtpValues | None = None
         self._video_rx: VideoRxValues | None = None
@@ -171,7 +172,7 @@ class SnpState:
     def _fold_object(self, obj: dict[str, Any], now: float) -> None:
         kind: str = obj["type"]
         object_id = text(obj.get("object_ID")) or kind
-        self._objects[(kind, object_id)] = now
+        self._objects[(kind, object_id)] = (kind, object_id, now)
         if kind in _CHANNEL_TYPES:
             self._channels[object_id] = decode_channel(obj)
             self._channel_rows = None
@@ -247,7 +248,7 @@ class SnpState:
             wan=self._wan,
             genlock=self._genlock,
             channels=self._channel_rows,
-            objects=tuple((k, i, at) for (k, i), at in self._objects.items()),
+            objects=tuple(self._objects.values()),
             active_alarms=self._alarms,
             hardware=self._hardware,
             personalities=self._personality_rows,
