@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import shutil
 import subprocess
@@ -680,6 +681,87 @@ class TestServedVariants:
         clock.advance(1.5)
         assert await exposition.refresh() is False
         assert exposition.served(False, False) is first
+
+
+class TestServedAfterChanges:
+    """How old prepared bytes may be served once something changed since."""
+
+    async def _prepared(self, exposition) -> bytes:
+        exposition.served(False, False)  # a scraper asks once
+        assert await exposition.refresh() is True
+        first = exposition.served(False, False)
+        assert first is not None
+        return first
+
+    async def test_new_values_wait_at_most_max_lag(self, golden, clock):
+        exposition, _ = golden
+        first = await self._prepared(exposition)
+        section = exposition.section("rig")
+        section.publish(section.records()[0].with_data(BETA, clock.time()))
+        assert exposition.served(False, False) is first  # just made: still served
+        clock.advance(exposition.max_lag() + 0.001)
+        assert exposition.served(False, False) is None  # too old for the change
+        body = await exposition.prepare(False, False)
+        assert body == exposition.body(False)
+        assert body != first
+        assert exposition.served(False, False) is body
+
+    async def test_unchanged_bytes_are_served_however_old(self, golden, clock):
+        exposition, _ = golden
+        first = await self._prepared(exposition)
+        clock.advance(exposition.max_lag() * 10)
+        assert exposition.served(False, False) is first
+
+    async def test_a_removed_target_is_never_served_late(self, golden, clock):
+        exposition, _ = golden
+        await self._prepared(exposition)
+        exposition.section("rig").remove("a")
+        assert exposition.served(False, False) is None
+        assert b'host="alpha"' not in await exposition.prepare(False, False)
+
+    async def test_scrapes_waiting_together_share_one_render(self, golden, clock):
+        exposition, _ = golden
+        await self._prepared(exposition)
+        section = exposition.section("rig")
+        section.publish(section.records()[0].with_data(BETA, clock.time()))
+        clock.advance(exposition.max_lag() + 0.001)
+        first, second = await asyncio.gather(
+            exposition.current(False, True), exposition.current(False, True)
+        )
+        assert first is second
+        assert gzip.decompress(first) == exposition.body(False)
+
+
+class TestRenderDue:
+    """A steady scraper gets a render just before it comes, not at every change."""
+
+    def test_unknown_until_three_scrapes(self, exposition, clock):
+        exposition.served(False, False)
+        clock.advance(5)
+        exposition.served(False, False)
+        assert exposition.render_due_in() == 0.0
+
+    def test_just_before_the_next_scrape(self, exposition, clock):
+        for _ in range(3):
+            exposition.served(False, False)
+            clock.advance(5)
+        exposition.served(False, False)
+        clock.advance(1)  # one second after the last scrape
+        due = exposition.render_due_in()
+        assert due == pytest.approx(4 - exposition.max_lag())
+
+    def test_frequent_scrapers_follow_changes(self, exposition, clock):
+        for _ in range(4):
+            exposition.served(False, False)
+            clock.advance(0.15)
+        assert exposition.render_due_in() == 0.0
+
+    def test_a_scraper_that_stopped_is_not_waited_for(self, exposition, clock):
+        for _ in range(4):
+            exposition.served(False, False)
+            clock.advance(5)
+        clock.advance(6)  # more than two periods since the last scrape
+        assert exposition.render_due_in() == 0.0
 
 
 class TestRenderFailures:

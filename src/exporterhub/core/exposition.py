@@ -15,8 +15,10 @@ re-rendering the targets whose records changed or expired since the last scrape.
 from __future__ import annotations
 
 import asyncio
-import gzip
+import itertools
 import math
+import time
+from collections import deque
 from collections.abc import Sequence
 from typing import Any, Final, NamedTuple
 
@@ -27,6 +29,7 @@ from prometheus_client.openmetrics.exposition import (
     generate_latest as generate_latest_openmetrics,
 )
 
+from exporterhub.core.chunks import Chunk, gzip_join
 from exporterhub.core.clock import Clock
 from exporterhub.core.metrics import MetricSpec
 from exporterhub.core.section import (
@@ -48,12 +51,11 @@ __all__ = [
 
 _log = structlog.get_logger(__name__)
 
-_GZIP_LEVEL: Final = 1
-"""zlib's fast level: 2.1 ms of CPU for a 900 KB body against 5.1 ms at level 5, for
-a body 20 % larger (88 KB against 73 KB); a scraper asking for gzip every second
-pays the difference on every change."""
 _SELF_REFRESH_SECONDS: Final = 1.0
 _VARIANT_HORIZON_SECONDS: Final = 300.0
+_SCRAPES_KEPT: Final = 7
+"""Scrape instants kept to learn a scraper's interval (six gaps)."""
+_LEAD_SLACK_SECONDS: Final = 0.05
 _RENDER_SHARE: Final = 0.2
 """The largest share of real time the background renderer spends preparing bodies
 of changing targets: a body that takes longer to build is rebuilt less often. At
@@ -78,12 +80,21 @@ def render_pause(interval: float, cost: float, elapsed: float) -> float:
     return max(0.0, max(interval, cost / _RENDER_SHARE) - elapsed)
 
 
+def _timed_gzip(chunks: list[Chunk], body: bytes) -> tuple[bytes, float]:
+    """Run ``gzip_join`` (in a worker thread) and say how long it took."""
+    started = time.perf_counter()
+    packed = gzip_join(chunks, body)
+    return packed, time.perf_counter() - started
+
+
 class _Body(NamedTuple):
     """A joined body, what it was built from, and the window it is exact in."""
 
     key: object
     window: Window
     body: bytes
+    chunks: list[Chunk]
+    """The runs ``body`` joins, each compressed at most once (``gzip_join``)."""
 
 
 class Exposition:
@@ -99,13 +110,26 @@ class Exposition:
         self._clock = clock
         self.registry = registry
         self._sections: dict[str, Section] = {}
-        self._self_blocks: dict[bool, tuple[int, bytes]] = {}
+        self._self_blocks: dict[bool, tuple[int, Chunk]] = {}
         self._bodies: dict[bool, _Body] = {}
         self._gzips: dict[bool, tuple[object, bytes]] = {}
         self._served: dict[tuple[bool, bool], bytes] = {}
         self._served_key: object = None
         self._served_window = ALWAYS
         self._requested: dict[tuple[bool, bool], float] = {}
+        self._served_at = -math.inf
+        """The clock's monotonic time when the served bytes were swapped in."""
+        self._served_generations: tuple[int, ...] | None = None
+        self._served_layouts: tuple[int, ...] | None = None
+        self._scrapes: deque[float] = deque(maxlen=_SCRAPES_KEPT)
+        """The clock's monotonic time of the last scrapes (any variant)."""
+        self._interval = 0.1
+        self._render_busy = 0.0
+        """Seconds the last render computed (its slices and its gzip)."""
+        self._render_wall = 0.0
+        """Seconds from the last render's start to its swap, waits included."""
+        self._rendering = asyncio.Lock()
+        """Held while bodies are prepared: one render at a time."""
 
     def add_section(
         self, kind: str, prefix: str, specs: Sequence[MetricSpec[Any]]
@@ -125,11 +149,11 @@ class Exposition:
         """Return every section, in registration order."""
         return list(self._sections.values())
 
-    def _self_block(self, openmetrics: bool) -> bytes:
+    def _self_block(self, openmetrics: bool) -> Chunk:
         """Return the self-metrics, re-rendered at most once a second.
 
-        The bytes themselves key the body cache, so an unchanged registry does
-        not invalidate the body.
+        The chunk itself keys the body cache, so an unchanged registry does not
+        invalidate the body (nor its compressed stream).
         """
         tick = int(self._clock.monotonic() / _SELF_REFRESH_SECONDS)
         cached = self._self_blocks.get(openmetrics)
@@ -138,13 +162,15 @@ class Exposition:
         text: bytes
         if openmetrics:
             text = generate_latest_openmetrics(self.registry)  # type: ignore[no-untyped-call]
-            text = text.removesuffix(b"# EOF\n")
+            text = text.removesuffix(b"# EOF\n") + b"# EOF\n"
         else:
             text = generate_latest(self.registry)
-        if cached is not None and cached[1] == text:
-            text = cached[1]  # same content: keep the object the key compares
-        self._self_blocks[openmetrics] = (tick, text)
-        return text
+        if cached is not None and cached[1].text == text:
+            chunk = cached[1]  # same content: keep the object the key compares
+        else:
+            chunk = Chunk(text)
+        self._self_blocks[openmetrics] = (tick, chunk)
+        return chunk
 
     def _key(self, openmetrics: bool) -> object:
         """Return what a body is built from, apart from the time: records and self."""
@@ -159,16 +185,15 @@ class Exposition:
         cached = self._bodies.get(openmetrics)
         if cached is not None and cached.key == key and cached.window.holds(now):
             return cached
-        parts: list[bytes] = []
+        chunks: list[Chunk] = []
         since, until = ALWAYS
         for section in self._sections.values():
             rendered, window = section.render_window(now, openmetrics)
-            parts.extend(rendered)
+            chunks.extend(rendered)
             since, until = max(since, window.since), min(until, window.until)
-        parts.append(self._self_block(openmetrics))
-        if openmetrics:
-            parts.append(b"# EOF\n")
-        entry = _Body(key, Window(since, until), b"".join(parts))
+        chunks.append(self._self_block(openmetrics))
+        body = b"".join([chunk.text for chunk in chunks])
+        entry = _Body(key, Window(since, until), body, chunks)
         self._bodies[openmetrics] = entry
         return entry
 
@@ -193,32 +218,105 @@ class Exposition:
         return self._body(openmetrics).body
 
     def gzip_body(self, openmetrics: bool = False) -> bytes:
-        """Return the body gzipped, compressed once per change of the body."""
-        body = self.body(openmetrics)
+        """Return the body gzipped, built once per change of the body.
+
+        Only the chunks that changed since the last gzip are compressed again
+        (``exporterhub.core.chunks``).
+        """
+        entry = self._body(openmetrics)
         cached = self._gzips.get(openmetrics)
-        if cached is not None and cached[0] is body:
+        if cached is not None and cached[0] is entry.body:
             return cached[1]
-        packed = gzip.compress(body, compresslevel=_GZIP_LEVEL, mtime=0)
-        self._gzips[openmetrics] = (body, packed)
+        packed = gzip_join(entry.chunks, entry.body)
+        self._gzips[openmetrics] = (entry.body, packed)
         return packed
 
     def served(self, openmetrics: bool, compressed: bool) -> bytes | None:
-        """Return the bytes the background renderer prepared, if they are still exact.
+        """Return the bytes the background renderer prepared, if they are current.
 
-        This is all a scrape does while ``run_renderer`` is running: two dict
-        operations and a comparison with the prepared bytes' window, never a
-        render. None means "render it yourself" (``body()`` or ``gzip_body()``):
-        the variant (OpenMetrics, gzip) was not asked for before, and the
-        renderer prepares it from then on; or something the prepared bytes show
-        has passed its max age since they were made.
+        Two dict operations and two comparisons, never a render. The prepared
+        bytes are current while their window holds (nothing they show has passed
+        its max age) and either nothing was published since they were made or
+        only values were (no target came or went) and the bytes are at most
+        ``max_lag`` seconds old. None means "render now"
+        (``prepare``): the variant was not asked for before (the renderer
+        prepares it from then on), or the bytes are out of date.
         """
         variant = (openmetrics, compressed)
-        now = self._clock.time()
-        self._requested[variant] = now
-        since, until = self._served_window
-        if since < now <= until:
-            return self._served.get(variant)
+        self._requested[variant] = self._clock.time()
+        self._scrapes.append(self._clock.monotonic())
+        return self._current(variant)
+
+    def _current(self, variant: tuple[bool, bool]) -> bytes | None:
+        if not self._served_window.holds(self._clock.time()):
+            return None
+        body = self._served.get(variant)
+        if body is None or self._served_generations == self._generations():
+            return body
+        if (
+            self._served_layouts == self._layouts()
+            and self._clock.monotonic() - self._served_at <= self.max_lag()
+        ):
+            return body  # only values changed since, and only just
         return None
+
+    async def current(self, openmetrics: bool, compressed: bool) -> bytes:
+        """Return what a scrape serves: the prepared bytes, or bytes made for it."""
+        body = self.served(openmetrics, compressed)
+        if body is not None:
+            return body
+        return await self.prepare(openmetrics, compressed)
+
+    async def prepare(self, openmetrics: bool, compressed: bool) -> bytes:
+        """Prepare the bodies for a scrape ``served`` had nothing current for.
+
+        With the renderer's slices, one render for all the scrapes waiting at
+        once (the first renders, the others find its bytes).
+        """
+        variant = (openmetrics, compressed)
+        async with self._rendering:
+            body = self._current(variant)
+            if body is None:
+                await self._refresh()
+                body = self._current(variant)
+        if body is None:  # the window closed meanwhile: exact now, made here
+            return self.gzip_body(openmetrics) if compressed else self.body(openmetrics)
+        return body
+
+    def max_lag(self) -> float:
+        """Return how old prepared bytes may be when something changed since.
+
+        The render interval, or longer where a render takes long: twice its
+        last duration, plus 50 ms, so bytes prepared ahead of a scrape
+        (``run_renderer``) are still served when it comes.
+        """
+        return max(self._interval, 2 * self._render_wall + _LEAD_SLACK_SECONDS)
+
+    def _generations(self) -> tuple[int, ...]:
+        return tuple(s.generation for s in self._sections.values())
+
+    def _layouts(self) -> tuple[int, ...]:
+        return tuple(s.layout for s in self._sections.values())
+
+    def render_due_in(self) -> float:
+        """Return the seconds until a render should start for the next scrape.
+
+        Scrapers come at a steady interval (Prometheus does): the median of the
+        last gaps between scrapes. Zero when that is unknown, irregular, or
+        shorter than two render intervals (the renderer then follows changes).
+        """
+        scrapes = self._scrapes
+        if len(scrapes) < 3:
+            return 0.0
+        gaps = sorted(b - a for a, b in itertools.pairwise(scrapes))
+        period = gaps[len(gaps) // 2]
+        now = self._clock.monotonic()
+        if period <= 2 * self._interval or now - scrapes[-1] > 2 * period:
+            return 0.0
+        due = scrapes[-1] + period - self.max_lag()
+        while due <= now:
+            due += period
+        return min(due - now, period)
 
     def _variants(self) -> frozenset[tuple[bool, bool]]:
         """Return the variants scraped in the last minutes; none when nobody scrapes.
@@ -239,48 +337,66 @@ class Exposition:
         in a thread (zlib releases the GIL), so scrapes keep being answered from
         the previous bytes meanwhile. Returns True when new bytes were swapped in.
         """
+        async with self._rendering:
+            return await self._refresh()
+
+    async def _refresh(self) -> bool:
+        started = self._clock.monotonic()
         now = self._clock.time()
         variants = self._variants()
         if not variants:
             self._served, self._served_key = {}, None
             return False
         formats = sorted({openmetrics for openmetrics, _ in variants})
+        generations, layouts = self._generations(), self._layouts()
         key = (variants, tuple(self._key(om) for om in formats))
         if key == self._served_key and self._served_window.holds(now):
             return False
+        busy = 0.0
         for section in list(self._sections.values()):
-            await section.prerender(now)
+            busy += await section.prerender(now)
+        mark = time.perf_counter()
         entries = [self._body(om) for om in formats]
+        busy += time.perf_counter() - mark
         window = Window(
             max(e.window.since for e in entries), min(e.window.until for e in entries)
         )
-        bodies = {om: entry.body for om, entry in zip(formats, entries, strict=True)}
-        served = {(om, False): body for om, body in bodies.items()}
+        by_format = dict(zip(formats, entries, strict=True))
+        served = {(om, False): entry.body for om, entry in by_format.items()}
         compress = [om for om, gz in sorted(variants) if gz]
         packed = await asyncio.gather(
             *(
-                asyncio.to_thread(gzip.compress, bodies[om], _GZIP_LEVEL, mtime=0)
+                asyncio.to_thread(_timed_gzip, by_format[om].chunks, by_format[om].body)
                 for om in compress
             )
         )
+        busy += sum(seconds for _, seconds in packed)
         served.update(
-            {(om, True): data for om, data in zip(compress, packed, strict=True)}
+            {(om, True): data for om, (data, _) in zip(compress, packed, strict=True)}
         )
         self._served = served
         self._served_key = key
         self._served_window = window
+        self._served_generations = generations
+        self._served_layouts = layouts
+        self._served_at = self._clock.monotonic()
+        self._render_busy = busy
+        self._render_wall = self._served_at - started
         return True
 
     async def run_renderer(self, interval: float = 0.1) -> None:
         """Keep the served bytes current until cancelled.
 
-        Wakes on any publish or removal (at most once per ``interval`` seconds
-        of real time, so a chatty stream costs at most that many renders, and
-        less often for a body whose render takes long: see ``render_pause``), at
-        the instant the prepared bytes' window ends (a value passing its max
-        age, on the clock given), and at least once a second for the
-        self-metrics. Does nothing while nobody scrapes.
+        Renders after a publish or removal, at most once per ``interval`` seconds
+        of real time and less often for a body whose render takes long (see
+        ``render_pause``); for a scraper that comes at a steady interval, once
+        per scrape, just before it is due (``render_due_in``), and a scrape that
+        comes early renders for itself (``prepare``). Also wakes at the instant
+        the prepared bytes' window ends (a value passing its max age, on the
+        clock given), and at least once a second for the self-metrics. Does
+        nothing while nobody scrapes.
         """
+        self._interval = interval
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
@@ -291,13 +407,13 @@ class Exposition:
                 rendered = await self.refresh()
             except Exception:  # keep serving the last bytes; try again next pass
                 _log.exception("refresh_failed")
-            cost = loop.time() - started
             if await self._wait(self._served_window.until - self._clock.time()):
                 continue  # a deadline is no chatty stream: render at once
             if not rendered:
                 continue  # nothing was rendered: nothing to pace
             # Pacing bounds the CPU spent on renders: real time, the loop's.
-            remaining = render_pause(interval, cost, loop.time() - started)
+            remaining = render_pause(interval, self._render_busy, loop.time() - started)
+            remaining = max(remaining, self.render_due_in())
             if remaining > 0:
                 await asyncio.sleep(remaining)
 

@@ -202,12 +202,8 @@ class FrontDoor:
         (chosen, content_type), compressed = _format(accept), _gzip(encoding)
         exposition = self.exposition
         body = exposition.served(chosen.openmetrics, compressed)
-        if body is None:  # the background renderer has not prepared this one yet
-            body = (
-                exposition.gzip_body(chosen.openmetrics)
-                if compressed
-                else exposition.body(chosen.openmetrics)
-            )
+        if body is None:  # not prepared yet, or out of date: made for this scrape
+            body = await exposition.prepare(chosen.openmetrics, compressed)
         headers = [
             (b"content-type", content_type),
             (b"content-length", str(len(body)).encode()),
