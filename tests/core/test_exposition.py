@@ -748,7 +748,7 @@ class TestRenderDue:
         exposition.served(False, False)
         clock.advance(1)  # one second after the last scrape
         due = exposition.render_due_in()
-        assert due == pytest.approx(4 - exposition.max_lag())
+        assert due == pytest.approx(4 - exposition.lead())
 
     def test_frequent_scrapers_follow_changes(self, exposition, clock):
         for _ in range(4):

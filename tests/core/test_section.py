@@ -11,7 +11,7 @@ import pytest
 
 from exporterhub.core.metrics import Kind, MetricSpec, Sample, one
 from exporterhub.core.section import RecordView, Section
-from exporterhub.core.snapshot import TargetRecord
+from exporterhub.core.snapshot import LinkState, TargetRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,21 +241,38 @@ class TestFailures:
 
 
 class TestHealthRows:
-    def test_record_rows_cannot_have_a_part(self):
-        """A row reading the record (health) is always rendered: no part allowed."""
+    def test_record_rows_are_rendered_when_their_part_changes(self):
+        """A record row with a part is rendered again only when its value moves."""
+        calls: list[LinkState] = []
 
-        def up(view: RecordView) -> Iterable[Sample]:
-            return one(1.0)
+        def link(view: RecordView) -> Iterable[Sample]:
+            calls.append(view.record.link)
+            return one(1.0 if view.record.link is LinkState.CONNECTED else 0.0)
 
-        with pytest.raises(ValueError, match="no part"):
-            MetricSpec(
-                name="dev_thing",
-                help="Thing.",
-                kind=Kind.GAUGE,
-                value_fn=up,
-                on_record=True,
-                part=attrgetter("record"),
-            )
+        section = Section(
+            "dev",
+            "dev",
+            [
+                MetricSpec(
+                    name="dev_connected",
+                    help="Connected.",
+                    kind=Kind.GAUGE,
+                    value_fn=link,
+                    on_record=True,
+                    part=attrgetter("record.link"),
+                )
+            ],
+        )
+        base = record(Device(Clock(1.0), None)).with_link(LinkState.CONNECTED)
+        section.publish(base)
+        text(section)
+        for second in (1, 2):  # new data, the same link: the line is kept
+            section.publish(base.with_data(Device(Clock(2.0), None), NOW + second))
+            assert 'dev_connected{target="a"} 1.0\n' in text(section, NOW + second)
+        assert calls == [LinkState.CONNECTED]
+        section.publish(base.with_link(LinkState.DISCONNECTED))
+        assert 'dev_connected{target="a"} 0.0\n' in text(section, NOW + 3)
+        assert calls == [LinkState.CONNECTED, LinkState.DISCONNECTED]
 
     def test_health_rows_follow_every_record(self, section):
         """The core's health rows change with the record even when no part did."""

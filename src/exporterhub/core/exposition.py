@@ -56,6 +56,7 @@ _VARIANT_HORIZON_SECONDS: Final = 300.0
 _SCRAPES_KEPT: Final = 7
 """Scrape instants kept to learn a scraper's interval (six gaps)."""
 _LEAD_SLACK_SECONDS: Final = 0.05
+_LAG_SLACK_SECONDS: Final = 0.1
 _RENDER_SHARE: Final = 0.2
 """The largest share of real time the background renderer spends preparing bodies
 of changing targets: a body that takes longer to build is rebuilt less often. At
@@ -286,11 +287,20 @@ class Exposition:
     def max_lag(self) -> float:
         """Return how old prepared bytes may be when something changed since.
 
-        The render interval, or longer where a render takes long: twice its
-        last duration, plus 50 ms, so bytes prepared ahead of a scrape
-        (``run_renderer``) are still served when it comes.
+        The render interval, or longer where a render takes long: half its last
+        duration plus 100 ms, so bytes prepared ahead of a scrape (``lead``) are
+        still served when it comes, even from a render that ended early.
         """
-        return max(self._interval, 2 * self._render_wall + _LEAD_SLACK_SECONDS)
+        return max(self._interval, 0.5 * self._render_wall + _LAG_SLACK_SECONDS)
+
+    def lead(self) -> float:
+        """Return how long before an expected scrape a render starts.
+
+        Its last duration and a quarter more, plus 50 ms: the bytes are swapped
+        in shortly before the scrape, and what they show is as recent as a
+        render that long can make it.
+        """
+        return 1.25 * self._render_wall + _LEAD_SLACK_SECONDS
 
     def _generations(self) -> tuple[int, ...]:
         return tuple(s.generation for s in self._sections.values())
@@ -313,7 +323,7 @@ class Exposition:
         now = self._clock.monotonic()
         if period <= 2 * self._interval or now - scrapes[-1] > 2 * period:
             return 0.0
-        due = scrapes[-1] + period - self.max_lag()
+        due = scrapes[-1] + period - self.lead()
         while due <= now:
             due += period
         return min(due - now, period)

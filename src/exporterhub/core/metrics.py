@@ -62,8 +62,10 @@ class MetricSpec(Generic[S]):
             object that, with the target's identity, decides the row's samples
             alone); while a target's new snapshots return the very same object,
             the row's rendered lines are reused instead of rendered again (for
-            streams whose snapshots change one part at a time). Not for
-            ``on_record`` rows.
+            streams whose snapshots change one part at a time). An
+            ``on_record`` row's part reads the ``RecordView`` instead: a bool,
+            an enum member or a small count (objects Python keeps one of), so
+            the row is rendered again only when its value changes.
     """
 
     name: str
@@ -81,8 +83,6 @@ class MetricSpec(Generic[S]):
             raise ValueError(f"counter {self.name} must end in _total")
         if self.kind is Kind.INFO and not self.name.endswith("_info"):
             raise ValueError(f"info metric {self.name} must end in _info")
-        if self.on_record and self.part is not None:
-            raise ValueError(f"{self.name}: a row that reads the record has no part")
         self._headers[False] = family_header(self, openmetrics=False)
         self._headers[True] = family_header(self, openmetrics=True)
 

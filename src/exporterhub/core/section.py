@@ -43,7 +43,7 @@ from exporterhub.core.snapshot import (
     within_max_age,
 )
 
-__all__ = ["RecordView", "Section", "Window", "health_specs"]
+__all__ = ["RecordView", "Section", "Window", "health_specs", "is_up"]
 
 _log = structlog.get_logger(__name__)
 
@@ -75,8 +75,21 @@ ALWAYS = Window(-math.inf, math.inf)
 """The window of something no clock can change (no targets, no expiries)."""
 
 
+def is_up(view: RecordView) -> bool:
+    """Say whether the target counts as up: its last read succeeded, data fresh."""
+    return view.record.healthy and view.fresh
+
+
 def _up(view: RecordView) -> Iterable[Sample]:
-    return (((), 1.0 if view.record.healthy and view.fresh else 0.0),)
+    return (((), 1.0 if is_up(view) else 0.0),)
+
+
+def _reconnect_count(view: RecordView) -> int:
+    return view.record.reconnects
+
+
+def _link(view: RecordView) -> LinkState:
+    return view.record.link
 
 
 def _last_success(view: RecordView) -> Iterable[Sample]:
@@ -108,6 +121,7 @@ def health_specs(prefix: str) -> list[MetricSpec[RecordView]]:
             value_fn=_up,
             keep_when_stale=True,
             on_record=True,
+            part=is_up,
         ),
         MetricSpec(
             name=f"{prefix}_last_success_timestamp_seconds",
@@ -124,6 +138,7 @@ def health_specs(prefix: str) -> list[MetricSpec[RecordView]]:
             value_fn=_reconnects,
             keep_when_stale=True,
             on_record=True,
+            part=_reconnect_count,
         ),
         MetricSpec(
             name=f"{prefix}_exporter_link_state",
@@ -133,6 +148,7 @@ def health_specs(prefix: str) -> list[MetricSpec[RecordView]]:
             labels=("state",),
             keep_when_stale=True,
             on_record=True,
+            part=_link,
         ),
     ]
 
@@ -168,6 +184,8 @@ class _Block:
     """The record's identity labels as rendered (``label_block``)."""
     data: object
     """What the value rows read: the record's data as ``view`` showed it."""
+    health: RecordView
+    """What the record rows read."""
     fresh: bool
     """Whether the data was within its max age when the block was rendered."""
     failed: bool
@@ -214,15 +232,16 @@ class Section:
         self._versions = [0] * len(self.specs)
         """Per row: bumped when any target's line of the row changes."""
         self._families: dict[bool, list[_Family | None]] = {}
-        groups: dict[object, list[int]] = {}
+        groups: dict[tuple[object, bool], list[int]] = {}
         for index, spec in enumerate(self.specs):
-            key: object = spec.part if spec.part is not None else ("row", index)
-            groups.setdefault(key, []).append(index)
-        self._groups: list[tuple[Any, list[int]]] = [
-            (None if isinstance(key, tuple) else key, indexes)
-            for key, indexes in groups.items()
+            part: object = spec.part if spec.part is not None else ("row", index)
+            groups.setdefault((part, spec.on_record), []).append(index)
+        self._groups: list[tuple[Any, bool, list[int]]] = [
+            (None if isinstance(part, tuple) else part, on_record, indexes)
+            for (part, on_record), indexes in groups.items()
         ]
-        """Row indexes by the part they read (rows without one: a group each)."""
+        """Row indexes by the part they read and whether they read the record
+        (rows without a part: a group each)."""
         self.generation = 0
         self.render_errors = 0
         self.changed = asyncio.Event()
@@ -323,8 +342,12 @@ class Section:
             lines = before.lines.copy()
             sourced = before.sourced.copy()
             failed = False
-            for part, indexes in self._groups:
-                if part is not None and _same(part, before.data, data):
+            for part, on_record, indexes in self._groups:
+                if part is not None and (
+                    _same(part, before.health, health)
+                    if on_record
+                    else _same(part, before.data, data)
+                ):
                     continue
                 for index in indexes:
                     on_record = self.specs[index].on_record
@@ -338,7 +361,16 @@ class Section:
                             sourced,
                         )
             return _Block(
-                record, instants, phase, lines, sourced, identity, data, fresh, failed
+                record,
+                instants,
+                phase,
+                lines,
+                sourced,
+                identity,
+                data,
+                health,
+                fresh,
+                failed,
             )
         lines = [b""] * len(self.specs)
         sourced = [False] * len(self.specs)
@@ -355,14 +387,25 @@ class Section:
                 spec.part is not None
                 and before is not None
                 and before.sourced[index]
-                and _same(spec.part, before.data, source)
+                and _same(
+                    spec.part, before.health if spec.on_record else before.data, source
+                )
             ):
                 lines[index] = before.lines[index]
                 sourced[index] = True
                 continue
             failed |= not self._row(index, source, identity, record, lines, sourced)
         return _Block(
-            record, instants, phase, lines, sourced, identity, data, fresh, failed
+            record,
+            instants,
+            phase,
+            lines,
+            sourced,
+            identity,
+            data,
+            health,
+            fresh,
+            failed,
         )
 
     def _row(

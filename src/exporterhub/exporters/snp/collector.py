@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Final
 
 from exporterhub.core.metrics import Kind, MetricSpec, one
+from exporterhub.core.section import is_up
 from exporterhub.exporters.snp.additions import ADDITIONS
 from exporterhub.exporters.snp.readers import (
     channels,
@@ -97,6 +98,7 @@ _ORIGINAL: Final[list[MetricSpec[SnpSnapshot]]] = [
         value_fn=stream_up,  # type: ignore[arg-type]  # reads the record
         keep_when_stale=True,
         on_record=True,
+        part=is_up,  # type: ignore[arg-type]  # reads the record
     ),
     counter(
         "ic_snp_received_count_total",
