@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import shutil
 import subprocess
@@ -694,17 +695,31 @@ class TestServedAfterChanges:
         return first
 
     async def test_new_values_wait_at_most_max_lag(self, golden, clock):
+        """While the renderer runs, a change may wait for it up to max_lag."""
         exposition, _ = golden
         first = await self._prepared(exposition)
         section = exposition.section("rig")
+        renderer = asyncio.create_task(exposition.run_renderer(60.0))
+        await asyncio.sleep(0)  # it starts (and finds nothing new to render)
         section.publish(section.records()[0].with_data(BETA, clock.time()))
         assert exposition.served(False, False) is first  # just made: still served
         clock.advance(exposition.max_lag() + 0.001)
         assert exposition.served(False, False) is None  # too old for the change
+        renderer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renderer
         body = await exposition.prepare(False, False)
         assert body == exposition.body(False)
         assert body != first
         assert exposition.served(False, False) is body
+
+    async def test_without_a_renderer_a_change_is_rendered_at_once(self, golden, clock):
+        exposition, _ = golden
+        first = await self._prepared(exposition)
+        section = exposition.section("rig")
+        section.publish(section.records()[0].with_data(BETA, clock.time()))
+        assert exposition.served(False, False) is None
+        assert await exposition.prepare(False, False) != first
 
     async def test_unchanged_bytes_are_served_however_old(self, golden, clock):
         exposition, _ = golden

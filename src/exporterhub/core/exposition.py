@@ -129,6 +129,8 @@ class Exposition:
         """Seconds the last render computed (its slices and its gzip)."""
         self._render_wall = 0.0
         """Seconds from the last render's start to its swap, waits included."""
+        self._renderer_running = False
+        """Whether ``run_renderer`` runs: without it, no change waits for one."""
         self._rendering = asyncio.Lock()
         """Held while bodies are prepared: one render at a time."""
 
@@ -238,8 +240,9 @@ class Exposition:
         Two dict operations and two comparisons, never a render. The prepared
         bytes are current while their window holds (nothing they show has passed
         its max age) and either nothing was published since they were made or
-        only values were (no target came or went) and the bytes are at most
-        ``max_lag`` seconds old. None means "render now"
+        only values were (no target came or went), the bytes are at most
+        ``max_lag`` seconds old and the renderer runs (it brings the change
+        soon). None means "render now"
         (``prepare``): the variant was not asked for before (the renderer
         prepares it from then on), or the bytes are out of date.
         """
@@ -255,10 +258,11 @@ class Exposition:
         if body is None or self._served_generations == self._generations():
             return body
         if (
-            self._served_layouts == self._layouts()
+            self._renderer_running
+            and self._served_layouts == self._layouts()
             and self._clock.monotonic() - self._served_at <= self.max_lag()
         ):
-            return body  # only values changed since, and only just
+            return body  # only values changed since, only just, and a render comes
         return None
 
     async def current(self, openmetrics: bool, compressed: bool) -> bytes:
@@ -407,6 +411,13 @@ class Exposition:
         nothing while nobody scrapes.
         """
         self._interval = interval
+        self._renderer_running = True
+        try:
+            await self._render_forever(interval)
+        finally:
+            self._renderer_running = False
+
+    async def _render_forever(self, interval: float) -> None:
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
