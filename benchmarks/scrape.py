@@ -254,6 +254,14 @@ def render_bench(report: Report) -> None:
     )
 
 
+def _rss(pid: int) -> float:
+    """Resident set size of a process, bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return float(line.split()[1]) * 1024
+    return float("nan")
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU of a process (all its threads), from /proc."""
     try:
@@ -378,9 +386,37 @@ def http_bench(report: Report) -> None:
             run_wrk(wrk, port, 2)
             run_wrk(wrk, port, 1, GZIP)
         results = _rounds(wrk, ports, pids, report)
+        cand_rss = _rss(pids["cand"])
+        series = _series(second)
+        empty, empty_port = _start("candidate-empty")
+        try:
+            net.http_get(empty_port)  # the same first scrape the candidate had
+            time.sleep(1.2)
+            net.http_get(empty_port)
+            empty_rss = _rss(empty.pid)
+        finally:
+            net.stop(empty)
     finally:
         for proc in procs:
             net.stop(proc)
+    per_series = (cand_rss - empty_rss) / series
+    report.rows.append(
+        Row(
+            bench="2 /metrics memory (servers in own processes, after the wrk rounds)",
+            metric=f"memory per series ({series:,} series)",
+            candidate="real app: RSS - the same app with no target, / series",
+            cand=per_series,
+            baseline="",
+            base=None,
+            unit="B",
+            target="<= 1 KiB",
+            ok=per_series <= 1024,
+        )
+    )
+    report.note(
+        f"scrape memory: candidate RSS {cand_rss / 2**20:.1f} MiB, same app with no "
+        f"target {empty_rss / 2**20:.1f} MiB, {series:,} series"
+    )
 
     bench = (
         f"2 /metrics over HTTP (wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} "

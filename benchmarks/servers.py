@@ -201,6 +201,7 @@ def main() -> None:
         choices=(
             "candidate",
             "candidate-static",
+            "candidate-empty",
             "ceiling",
             "ceiling-file",
             "fastapi",
@@ -225,6 +226,10 @@ def main() -> None:
             run(serve_controlplane(args.port, args.file, args.count))
         elif args.which == "fastapi":
             run(serve_fastapi(args.port))
+        elif args.which == "candidate-empty":
+            from exporterhub.hub import serve
+
+            run(serve(workload.build_state(empty=True), f"{HOST}:{args.port}"))
         else:
             run(serve_candidate(args.port, changing=args.which == "candidate"))
 

@@ -168,12 +168,14 @@ def build_state(
     changing: bool = True,
     store: Any = None,
     families: int = len(SPECS),
+    empty: bool = False,
 ) -> Any:
     """Return a ``HubState`` wired by the real ``build_hub`` for the bench plugin.
 
     With a ``store`` the targets come from it (the control-plane benchmark);
     without one, the 100 targets come from the "file". ``families`` cuts each
-    target's series to that many families of 10.
+    target's series to that many families of 10. ``empty``: no target at all (the
+    base of the memory-per-series figure).
     """
     from exporterhub.hub import build_hub
 
@@ -182,7 +184,7 @@ def build_state(
     async def no_files() -> Sequence[Target]:
         return []
 
-    load = _load if store is None else no_files
+    load = _load if store is None and not empty else no_files
     return build_hub({KIND: plugin}, load, title="bench", clock=clock, store=store)
 
 

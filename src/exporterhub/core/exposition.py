@@ -3,11 +3,13 @@
 Each exporter owns a ``Section`` (``exporterhub.core.section``): its metric table and
 the latest ``TargetRecord`` of each of its targets, rendered into blocks that are
 kept until the record changes or the clock crosses an instant of its schedule. The
-joined body (and its gzip) is kept until a record changes or the clock leaves the
-body's window, the span in which nothing it shows expires. The background renderer
-prepares the bodies scrapers ask for and wakes at the end of their window; a scrape
-gets the prepared bytes only while their window holds, so no value is served past
-its max age whatever the renderer and the workers are doing. Nothing here awaits a
+joined body (and its gzip, built from each family's kept DEFLATE stream) is kept
+until a record changes or the clock leaves the body's window, the span in which
+nothing it shows expires. The background renderer prepares the bodies scrapers ask
+for, just before a steady scraper is due, and wakes at the end of their window; a
+scrape gets the prepared bytes only while their window holds and they are current
+(see ``served``), so no value is served past its max age whatever the renderer and
+the workers are doing. Nothing here awaits a
 device or takes a lock a worker holds; the worst case on the request path is
 re-rendering the targets whose records changed or expired since the last scrape.
 """
@@ -407,8 +409,8 @@ class Exposition:
         per scrape, just before it is due (``render_due_in``), and a scrape that
         comes early renders for itself (``prepare``). Also wakes at the instant
         the prepared bytes' window ends (a value passing its max age, on the
-        clock given), and at least once a second for the self-metrics. Does
-        nothing while nobody scrapes.
+        clock given) and, while it follows changes, at least once a second for
+        the self-metrics. Does nothing while nobody scrapes.
         """
         self._interval = interval
         self._renderer_running = True
