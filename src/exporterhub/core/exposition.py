@@ -122,7 +122,10 @@ class Exposition:
         self._requested: dict[tuple[bool, bool], float] = {}
         self._served_at = -math.inf
         """The clock's monotonic time when the served bytes were swapped in."""
-        self._served_generations: tuple[int, ...] | None = None
+        self._published = [0]
+        """Publishes and removals in every section (shared with them)."""
+        self._served_count = -1
+        """``_published`` when the served bytes were prepared."""
         self._served_layouts: tuple[int, ...] | None = None
         self._scrapes: deque[float] = deque(maxlen=_SCRAPES_KEPT)
         """The clock's monotonic time of the last scrapes (any variant)."""
@@ -142,7 +145,7 @@ class Exposition:
         """Create (or return the existing) section for an exporter kind."""
         section = self._sections.get(kind)
         if section is None:
-            section = Section(kind, prefix, specs)
+            section = Section(kind, prefix, specs, self._published)
             self._sections[kind] = section
         return section
 
@@ -249,15 +252,16 @@ class Exposition:
         prepares it from then on), or the bytes are out of date.
         """
         variant = (openmetrics, compressed)
-        self._requested[variant] = self._clock.time()
+        now = self._clock.time()
+        self._requested[variant] = now
         self._scrapes.append(self._clock.monotonic())
-        return self._current(variant)
+        return self._current(variant, now)
 
-    def _current(self, variant: tuple[bool, bool]) -> bytes | None:
-        if not self._served_window.holds(self._clock.time()):
+    def _current(self, variant: tuple[bool, bool], now: float) -> bytes | None:
+        if not self._served_window.holds(now):
             return None
         body = self._served.get(variant)
-        if body is None or self._served_generations == self._generations():
+        if body is None or self._served_count == self._published[0]:
             return body
         if (
             self._renderer_running
@@ -267,37 +271,46 @@ class Exposition:
             return body  # only values changed since, only just, and a render comes
         return None
 
-    async def current(self, openmetrics: bool, compressed: bool) -> bytes:
+    def current(self, openmetrics: bool, compressed: bool) -> bytes:
         """Return what a scrape serves: the prepared bytes, or bytes made for it."""
         body = self.served(openmetrics, compressed)
         if body is not None:
             return body
-        return await self.prepare(openmetrics, compressed)
+        return self.prepare(openmetrics, compressed)
 
-    async def prepare(self, openmetrics: bool, compressed: bool) -> bytes:
-        """Prepare the bodies for a scrape ``served`` had nothing current for.
+    def prepare(self, openmetrics: bool, compressed: bool) -> bytes:
+        """Make the body for a scrape ``served`` had nothing current for.
 
-        With the renderer's slices, one render for all the scrapes waiting at
-        once (the first renders, the others find its bytes).
+        Rendered here, without waiting for the renderer (whose gzip may queue
+        behind other threads' work): the targets that changed and the families
+        they touch, then the body, or its gzip from the families' kept streams.
+        The bytes are served to the next scrapes too, as the renderer's are,
+        until it prepares every variant again.
         """
-        variant = (openmetrics, compressed)
-        async with self._rendering:
-            body = self._current(variant)
-            if body is None:
-                await self._refresh()
-                body = self._current(variant)
-        if body is None:  # the window closed meanwhile: exact now, made here
-            return self.gzip_body(openmetrics) if compressed else self.body(openmetrics)
+        count, layouts = self._published[0], self._layouts()
+        body = self.gzip_body(openmetrics) if compressed else self.body(openmetrics)
+        self._served = {(openmetrics, compressed): body}
+        self._served_key = None  # the renderer prepares every variant next time
+        self._served_window = self._bodies[openmetrics].window
+        self._served_count, self._served_layouts = count, layouts
+        self._served_at = self._clock.monotonic()
         return body
+
+    async def _packed(self, entry: _Body) -> tuple[bytes, float]:
+        """Return the gzip of a body (in a thread, timed), or the one made already."""
+        for body, packed in self._gzips.values():
+            if body is entry.body:
+                return packed, 0.0
+        return await asyncio.to_thread(_timed_gzip, entry.chunks, entry.body)
 
     def max_lag(self) -> float:
         """Return how old prepared bytes may be when something changed since.
 
-        The render interval, or longer where a render takes long: half its last
+        Two render intervals, or longer where a render takes long: half its last
         duration plus 100 ms, so bytes prepared ahead of a scrape (``lead``) are
         still served when it comes, even from a render that ended early.
         """
-        return max(self._interval, 0.5 * self._render_wall + _LAG_SLACK_SECONDS)
+        return max(2 * self._interval, 0.5 * self._render_wall + _LAG_SLACK_SECONDS)
 
     def lead(self) -> float:
         """Return how long before an expected scrape a render starts.
@@ -307,9 +320,6 @@ class Exposition:
         render that long can make it.
         """
         return 1.25 * self._render_wall + _LEAD_SLACK_SECONDS
-
-    def _generations(self) -> tuple[int, ...]:
-        return tuple(s.generation for s in self._sections.values())
 
     def _layouts(self) -> tuple[int, ...]:
         return tuple(s.layout for s in self._sections.values())
@@ -364,7 +374,7 @@ class Exposition:
             self._served, self._served_key = {}, None
             return False
         formats = sorted({openmetrics for openmetrics, _ in variants})
-        generations, layouts = self._generations(), self._layouts()
+        count, layouts = self._published[0], self._layouts()
         key = (variants, tuple(self._key(om) for om in formats))
         if key == self._served_key and self._served_window.holds(now):
             return False
@@ -380,12 +390,7 @@ class Exposition:
         by_format = dict(zip(formats, entries, strict=True))
         served = {(om, False): entry.body for om, entry in by_format.items()}
         compress = [om for om, gz in sorted(variants) if gz]
-        packed = await asyncio.gather(
-            *(
-                asyncio.to_thread(_timed_gzip, by_format[om].chunks, by_format[om].body)
-                for om in compress
-            )
-        )
+        packed = await asyncio.gather(*(self._packed(by_format[om]) for om in compress))
         busy += sum(seconds for _, seconds in packed)
         served.update(
             {(om, True): data for om, (data, _) in zip(compress, packed, strict=True)}
@@ -393,7 +398,7 @@ class Exposition:
         self._served = served
         self._served_key = key
         self._served_window = window
-        self._served_generations = generations
+        self._served_count = count
         self._served_layouts = layouts
         self._served_at = self._clock.monotonic()
         self._render_busy = busy

@@ -219,7 +219,11 @@ class Section:
     """
 
     def __init__(
-        self, kind: str, prefix: str, specs: Sequence[MetricSpec[Any]]
+        self,
+        kind: str,
+        prefix: str,
+        specs: Sequence[MetricSpec[Any]],
+        published: list[int] | None = None,
     ) -> None:
         self.kind = kind
         self.prefix = prefix
@@ -246,6 +250,8 @@ class Section:
         self.render_errors = 0
         self.changed = asyncio.Event()
         """Set on every publish or removal; the background renderer waits on it."""
+        self._published = published if published is not None else [0]
+        """A count of publishes and removals, shared by an exposition's sections."""
 
     @property
     def layout(self) -> int:
@@ -258,12 +264,14 @@ class Section:
             self._layout += 1
         self._records[record.name] = record
         self.generation += 1
+        self._published[0] += 1
         self.changed.set()
 
     def remove(self, name: str) -> None:
         """Forget a target: its series vanish from the next scrape."""
         if self._records.pop(name, None) is not None:
             self.generation += 1
+            self._published[0] += 1
             self._layout += 1
             self.changed.set()
         self._blocks.pop(name, None)
