@@ -708,7 +708,7 @@ class TestServedAfterChanges:
         renderer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await renderer
-        body = exposition.prepare(False, False)
+        body = await exposition.prepare(False, False)
         assert body == exposition.body(False)
         assert body != first
         assert exposition.served(False, False) is body
@@ -719,7 +719,31 @@ class TestServedAfterChanges:
         section = exposition.section("rig")
         section.publish(section.records()[0].with_data(BETA, clock.time()))
         assert exposition.served(False, False) is None
-        assert exposition.prepare(False, False) != first
+        assert await exposition.prepare(False, False) != first
+
+    async def test_a_render_under_way_is_waited_for(self, golden, clock):
+        """A scrape arriving mid-render takes that render's bytes, not its own."""
+        exposition, _ = golden
+        await self._prepared(exposition)
+        section = exposition.section("rig")
+        section.publish(section.records()[0].with_data(BETA, clock.time()))
+        gate = asyncio.Event()
+
+        async def render() -> None:
+            async with exposition._rendering:  # the renderer, mid-render
+                await gate.wait()
+                await exposition._refresh()
+
+        renderer = asyncio.create_task(render())
+        await asyncio.sleep(0)
+        scrape = asyncio.create_task(exposition.prepare(False, False))
+        await asyncio.sleep(0)
+        assert not scrape.done()
+        gate.set()
+        body = await scrape
+        await renderer
+        assert body is exposition.served(False, False)
+        assert body == exposition.body(False)
 
     async def test_unchanged_bytes_are_served_however_old(self, golden, clock):
         exposition, _ = golden
@@ -732,7 +756,7 @@ class TestServedAfterChanges:
         await self._prepared(exposition)
         exposition.section("rig").remove("a")
         assert exposition.served(False, False) is None
-        assert b'host="alpha"' not in exposition.prepare(False, False)
+        assert b'host="alpha"' not in await exposition.prepare(False, False)
 
     async def test_a_scrape_made_body_serves_the_next_scrapes(self, golden, clock):
         exposition, _ = golden
@@ -740,8 +764,8 @@ class TestServedAfterChanges:
         section = exposition.section("rig")
         section.publish(section.records()[0].with_data(BETA, clock.time()))
         clock.advance(exposition.max_lag() + 0.001)
-        first = exposition.current(False, True)
-        assert exposition.current(False, True) is first
+        first = await exposition.current(False, True)
+        assert await exposition.current(False, True) is first
         assert gzip.decompress(first) == exposition.body(False)
 
 

@@ -17,6 +17,7 @@ re-rendering the targets whose records changed or expired since the last scrape.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import math
 import time
@@ -271,14 +272,30 @@ class Exposition:
             return body  # only values changed since, only just, and a render comes
         return None
 
-    def current(self, openmetrics: bool, compressed: bool) -> bytes:
+    async def current(self, openmetrics: bool, compressed: bool) -> bytes:
         """Return what a scrape serves: the prepared bytes, or bytes made for it."""
         body = self.served(openmetrics, compressed)
         if body is not None:
             return body
-        return self.prepare(openmetrics, compressed)
+        return await self.prepare(openmetrics, compressed)
 
-    def prepare(self, openmetrics: bool, compressed: bool) -> bytes:
+    async def prepare(self, openmetrics: bool, compressed: bool) -> bytes:
+        """Return bytes for a scrape ``served`` had nothing current for.
+
+        A render under way is waited for, up to ``max_lag`` seconds (its bytes
+        are the newest there can be); otherwise, or when they are still not
+        current, the body is made here at once (``prepare_now``).
+        """
+        if self._rendering.locked():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.max_lag()), self._rendering:
+                    pass
+            body = self._current((openmetrics, compressed), self._clock.time())
+            if body is not None:
+                return body
+        return self.prepare_now(openmetrics, compressed)
+
+    def prepare_now(self, openmetrics: bool, compressed: bool) -> bytes:
         """Make the body for a scrape ``served`` had nothing current for.
 
         Rendered here, without waiting for the renderer (whose gzip may queue

@@ -203,7 +203,7 @@ class FrontDoor:
         exposition = self.exposition
         body = exposition.served(chosen.openmetrics, compressed)
         if body is None:  # not prepared yet, or out of date: made for this scrape
-            body = exposition.prepare(chosen.openmetrics, compressed)
+            body = await exposition.prepare(chosen.openmetrics, compressed)
         headers = [
             (b"content-type", content_type),
             (b"content-length", str(len(body)).encode()),
