@@ -721,8 +721,8 @@ class TestServedAfterChanges:
         assert exposition.served(False, False) is None
         assert await exposition.prepare(False, False) != first
 
-    async def test_a_render_under_way_is_waited_for(self, golden, clock):
-        """A scrape arriving mid-render takes that render's bytes, not its own."""
+    async def test_a_large_render_under_way_is_waited_for(self, golden, clock):
+        """A scrape arriving mid-render of a large body takes that render's bytes."""
         exposition, _ = golden
         await self._prepared(exposition)
         section = exposition.section("rig")
@@ -736,6 +736,7 @@ class TestServedAfterChanges:
 
         renderer = asyncio.create_task(render())
         await asyncio.sleep(0)
+        exposition._render_wall = 0.5  # a large body: worth waiting for
         scrape = asyncio.create_task(exposition.prepare(False, False))
         await asyncio.sleep(0)
         assert not scrape.done()

@@ -60,6 +60,8 @@ _SCRAPES_KEPT: Final = 7
 """Scrape instants kept to learn a scraper's interval (six gaps)."""
 _LEAD_SLACK_SECONDS: Final = 0.05
 _LAG_SLACK_SECONDS: Final = 0.1
+_SHARED_RENDER_SECONDS: Final = 0.05
+"""A render that took longer is waited for by scrapes rather than done again."""
 _RENDER_SHARE: Final = 0.2
 """The largest share of real time the background renderer spends preparing bodies
 of changing targets: a body that takes longer to build is rebuilt less often. At
@@ -282,11 +284,14 @@ class Exposition:
     async def prepare(self, openmetrics: bool, compressed: bool) -> bytes:
         """Return bytes for a scrape ``served`` had nothing current for.
 
-        A render under way is waited for, up to ``max_lag`` seconds (its bytes
-        are the newest there can be); otherwise, or when they are still not
-        current, the body is made here at once (``prepare_now``).
+        A render under way of a large body (one that took the renderer more than
+        ``_SHARED_RENDER_SECONDS``) is waited for, up to ``max_lag`` seconds: its
+        bytes are the newest there can be, and making them twice at once would
+        hold the loop longer. Otherwise, or when they are still not current, the
+        body is made here at once (``prepare_now``): a small body costs less to
+        make than to wait for.
         """
-        if self._rendering.locked():
+        if self._rendering.locked() and self._render_wall > _SHARED_RENDER_SECONDS:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.max_lag()), self._rendering:
                     pass
