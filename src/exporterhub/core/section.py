@@ -357,8 +357,7 @@ class Section:
                     else _same(part, before.data, data)
                 ):
                     continue
-                for index in indexes:
-                    on_record = self.specs[index].on_record
+                for index in indexes:  # the group's rows all read the same source
                     if sourced[index] or on_record:
                         failed |= not self._row(
                             index,
