@@ -15,6 +15,14 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+def rss(pid: int) -> float:
+    """Resident set size of a process, bytes (``VmRSS`` from ``/proc``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return float(line.split()[1]) * 1024
+    return float("nan")
+
+
 def child_env() -> dict[str, str]:
     """Environment for child processes: the repo root importable, no colour."""
     env = dict(os.environ)

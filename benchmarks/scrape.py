@@ -254,14 +254,6 @@ def render_bench(report: Report) -> None:
     )
 
 
-def _rss(pid: int) -> float:
-    """Resident set size of a process, bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return float(line.split()[1]) * 1024
-    return float("nan")
-
-
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU of a process (all its threads), from /proc."""
     try:
@@ -386,14 +378,14 @@ def http_bench(report: Report) -> None:
             run_wrk(wrk, port, 2)
             run_wrk(wrk, port, 1, GZIP)
         results = _rounds(wrk, ports, pids, report)
-        cand_rss = _rss(pids["cand"])
+        cand_rss = net.rss(pids["cand"])
         series = _series(second)
         empty, empty_port = _start("candidate-empty")
         try:
             net.http_get(empty_port)  # the same first scrape the candidate had
             time.sleep(1.2)
             net.http_get(empty_port)
-            empty_rss = _rss(empty.pid)
+            empty_rss = net.rss(empty.pid)
         finally:
             net.stop(empty)
     finally:

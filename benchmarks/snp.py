@@ -60,7 +60,7 @@ from typing import Any
 
 import yaml
 
-from benchmarks.net import BIN, child_env, http_get, stop, wait_http
+from benchmarks.net import BIN, child_env, http_get, rss, stop, wait_http
 from benchmarks.report import Report, Row, median
 
 
@@ -131,14 +131,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process and all its threads."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss(pid: int) -> float:
-    """Resident set size of a process, bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return float(line.split()[1]) * 1024
-    return float("nan")
 
 
 def p99(values: list[float]) -> float:

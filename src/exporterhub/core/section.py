@@ -367,41 +367,32 @@ class Section:
                             lines,
                             sourced,
                         )
-            return _Block(
-                record,
-                instants,
-                phase,
-                lines,
-                sourced,
-                identity,
-                data,
-                health,
-                fresh,
-                failed,
-            )
-        lines = [b""] * len(self.specs)
-        sourced = [False] * len(self.specs)
-        failed = False
-        for index, spec in enumerate(self.specs):
-            source: object
-            if spec.on_record:
-                source = health
-            elif data is not None and (fresh or spec.keep_when_stale):
-                source = data
-            else:
-                continue
-            if (
-                spec.part is not None
-                and before is not None
-                and before.sourced[index]
-                and _same(
-                    spec.part, before.health if spec.on_record else before.data, source
-                )
-            ):
-                lines[index] = before.lines[index]
-                sourced[index] = True
-                continue
-            failed |= not self._row(index, source, identity, record, lines, sourced)
+        else:
+            lines = [b""] * len(self.specs)
+            sourced = [False] * len(self.specs)
+            failed = False
+            for index, spec in enumerate(self.specs):
+                source: object
+                if spec.on_record:
+                    source = health
+                elif data is not None and (fresh or spec.keep_when_stale):
+                    source = data
+                else:
+                    continue
+                if (
+                    spec.part is not None
+                    and before is not None
+                    and before.sourced[index]
+                    and _same(
+                        spec.part,
+                        before.health if spec.on_record else before.data,
+                        source,
+                    )
+                ):
+                    lines[index] = before.lines[index]
+                    sourced[index] = True
+                    continue
+                failed |= not self._row(index, source, identity, record, lines, sourced)
         return _Block(
             record,
             instants,
