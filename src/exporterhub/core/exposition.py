@@ -124,6 +124,9 @@ class Exposition:
         self._served_window = ALWAYS
         self._requested: dict[tuple[bool, bool], float] = {}
         self._served_at = -math.inf
+        self._served_at_real = -math.inf
+        """The same on the real clock: under a clock that stands still (tests), no
+        change waits longer than ``max_lag`` of real time either."""
         """The clock's monotonic time when the served bytes were swapped in."""
         self._published = [0]
         """Publishes and removals in every section (shared with them)."""
@@ -270,6 +273,7 @@ class Exposition:
             self._renderer_running
             and self._served_layouts == self._layouts()
             and self._clock.monotonic() - self._served_at <= self.max_lag()
+            and time.monotonic() - self._served_at_real <= self.max_lag()
         ):
             return body  # only values changed since, only just, and a render comes
         return None
@@ -316,6 +320,7 @@ class Exposition:
         self._served_window = self._bodies[openmetrics].window
         self._served_count, self._served_layouts = count, layouts
         self._served_at = self._clock.monotonic()
+        self._served_at_real = time.monotonic()
         return body
 
     async def _packed(self, entry: _Body) -> tuple[bytes, float]:
@@ -423,6 +428,7 @@ class Exposition:
         self._served_count = count
         self._served_layouts = layouts
         self._served_at = self._clock.monotonic()
+        self._served_at_real = time.monotonic()
         self._render_busy = busy
         self._render_wall = self._served_at - started
         return True
