@@ -239,7 +239,8 @@ class TestMigratedDatabase:
                 page = await client.get(f"{snp.ui}/")
                 assert page.status_code == 200
                 assert "SNP-1" in page.text
-                assert "legacy TLS" in page.text
+                # migrated, but on ws:// there is no certificate: no badge
+                assert "legacy TLS" not in page.text
                 exported = await client.get(f"{snp.ui}/api/export")
 
             after = await snp.scrape()

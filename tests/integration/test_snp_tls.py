@@ -112,6 +112,7 @@ class TestTls:
         answer = await hub.target("lab")
         assert answer["settings"]["legacy_tls"] is True
         assert answer["settings"]["tls_verify"] is False
+        assert [n["badge"] for n in answer["notices"]] == ["legacy TLS"]
 
     async def test_new_connections_verify_by_default(self, hub, tls_fleet):
         """A connection created without TLS fields verifies (and is not legacy)."""

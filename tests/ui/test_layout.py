@@ -94,7 +94,7 @@ class TestEmptyState:
         shot(page, "empty-state")
         panel.get_by_role("link", name=re.compile("PHD2 autoguider")).click()
         expect(page).to_have_url(re.compile(r"/ui/add/phd2$"))
-        expect(page.locator("h1")).to_have_text("Add a PHD2 autoguider target")
+        expect(page.locator("h1")).to_have_text("New PHD2 autoguider target")
 
     def test_empty_state_narrow(self, empty, open_page):
         """The empty state fits a 380 px window."""

@@ -41,6 +41,7 @@ class Snp:
     ui: str
     metrics: str
     devices: list[dict[str, Any]]
+    ca_file: Path
 
 
 def aco_series(text: str) -> set[tuple[str, str]]:
@@ -90,7 +91,7 @@ def _poll(check: Any, what: str, within: float = 30.0) -> Any:
 
 @pytest.fixture(scope="module")
 def snp(tmp_path_factory) -> Iterator[Snp]:
-    """snp-simulator (two devices) and snp-exporter, the devices imported."""
+    """snp-simulator (two devices, https/wss) and snp-exporter, the devices imported."""
     where = tmp_path_factory.mktemp("snp")
     connections = where / "connections.json"
     simulator = _spawn(
@@ -100,6 +101,8 @@ def snp(tmp_path_factory) -> Iterator[Snp]:
             "--port", "0",
             "--first-status-delay", "0.05",
             "--frozen",
+            "--tls",
+            "--ca-file", str(where / "snp-ca.pem"),
             "--connections-file", str(connections),
         ],
         where / "simulator.log",
@@ -123,7 +126,12 @@ def snp(tmp_path_factory) -> Iterator[Snp]:
             _poll(lambda: client.get("/-/ready").status_code == 200, "readiness")
             reply = client.post("/api/import", json=document)
             assert reply.json()["imported"] == 2, reply.text
-        yield Snp(ui, f"http://127.0.0.1:{metrics_port}", document["connections"])
+        yield Snp(
+            ui,
+            f"http://127.0.0.1:{metrics_port}",
+            document["connections"],
+            where / "snp-ca.pem",
+        )
     finally:
         _stop(exporter)
         _stop(simulator)
@@ -160,6 +168,8 @@ def test_add_a_connection_with_an_object_row(snp, watched):
     page.fill('[name="settings.websocket"]', device["websocket"])
     page.fill('[name="settings.username"]', device["username"])
     page.fill('[name="settings.password"]', DEVICE_PASSWORD)
+    # https/wss with a self-signed certificate: verified against its CA file.
+    page.fill('[name="settings.ca_file"]', str(snp.ca_file))
     field = page.locator(".field", has=page.locator(".key", has_text="objects_ids"))
     rows = field.locator(".item")
     expect(rows).to_have_count(4)  # the original's subscription by default

@@ -281,7 +281,20 @@ LEGACY_TLS_NOTICE: Final = Notice(
 def notices(settings: Mapping[str, Any]) -> list[Notice]:
     """Return what the UI flags in a connection's stored settings.
 
-    >>> [n.badge for n in notices({"legacy_tls": True})], notices({})
+    The legacy-TLS badge is shown only where there is TLS to verify: a connection
+    on ``http://`` and ``ws://`` alone has no certificate to check.
+
+    >>> legacy = {"legacy_tls": True, "restapi": "https://snp/api/auth"}
+    >>> [n.badge for n in notices(legacy)], notices({})
     (['legacy TLS'], [])
+    >>> notices({**legacy, "restapi": "http://snp/api/auth", "websocket": "ws://snp/smm"})
+    []
     """
-    return [LEGACY_TLS_NOTICE] if settings.get("legacy_tls") is True else []
+    if settings.get("legacy_tls") is not True:
+        return []
+    urls = (settings.get("restapi"), settings.get("websocket"))
+    plain = all(
+        isinstance(url, str) and url.lower().startswith(("http:", "ws:"))
+        for url in urls
+    )
+    return [] if plain else [LEGACY_TLS_NOTICE]
