@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exporterhub.core.chunks import Chunk, deflate, gzip_join
+from exporterhub.core.chunks import Chunk, deflate, gzip_join, join
 
 
 def _single_member(packed: bytes) -> bytes:
@@ -55,3 +55,30 @@ class TestGzipJoin:
         reader = zlib.decompressobj(wbits=-15)
         assert reader.decompress(deflate(b"a 1\n")) == b"a 1\n"
         assert not reader.eof
+
+
+class TestJoin:
+    def test_texts_become_views_of_the_body(self):
+        """After a join each chunk's text is its run of the body, not a copy."""
+        chunks = [Chunk(b"a 1\n"), Chunk(b""), Chunk(b"b 2\nc 3\n")]
+        body = join(chunks)
+        assert body == b"a 1\nb 2\nc 3\n"
+        assert [bytes(c.text) for c in chunks] == [b"a 1\n", b"", b"b 2\nc 3\n"]
+        assert all(isinstance(c.text, memoryview) for c in chunks)
+        assert all(c.text.obj is body for c in chunks)
+
+    def test_a_second_join_moves_the_views_to_the_new_body(self):
+        """Chunks kept from the last body and new ones join into a new body."""
+        kept = Chunk(b"a 1\n")
+        first = join([kept, Chunk(b"b 2\n")])
+        second = join([kept, Chunk(b"b 3\n")])
+        assert second == b"a 1\nb 3\n"
+        assert kept.text.obj is second
+        assert first == b"a 1\nb 2\n"  # the old body is untouched
+
+    @given(st.lists(st.binary(max_size=200), max_size=8))
+    def test_views_gzip_like_bytes(self, texts):
+        chunks = [Chunk(t) for t in texts]
+        body = join(chunks)
+        assert body == b"".join(texts)
+        assert _single_member(gzip_join(chunks, body)) == body

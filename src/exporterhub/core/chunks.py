@@ -19,7 +19,7 @@ import zlib
 from collections.abc import Sequence
 from typing import Final
 
-__all__ = ["Chunk", "deflate", "gzip_join"]
+__all__ = ["Chunk", "deflate", "gzip_join", "join"]
 
 LEVEL: Final = 1
 """zlib's fast level: 2.1 ms of CPU for a 900 KB body against 5.1 ms at level 5,
@@ -32,7 +32,7 @@ _FINAL: Final = b"\x03\x00"
 """An empty final block with fixed Huffman codes: closes the DEFLATE stream."""
 
 
-def deflate(text: bytes) -> bytes:
+def deflate(text: bytes | memoryview) -> bytes:
     r"""Return ``text`` as raw DEFLATE blocks ending in a sync flush (not final).
 
     >>> import zlib
@@ -44,11 +44,16 @@ def deflate(text: bytes) -> bytes:
 
 
 class Chunk:
-    """A run of the body and, once asked for, its DEFLATE stream (kept)."""
+    """A run of the body and, once asked for, its DEFLATE stream (kept).
+
+    ``text`` starts as the bytes the chunk was made from; once a body is joined
+    from it, ``settle`` points it at that body's own copy (a view), so a family's
+    text is held once, in the body, instead of once more in the chunk.
+    """
 
     __slots__ = ("_packed", "text")
 
-    def __init__(self, text: bytes) -> None:
+    def __init__(self, text: bytes | memoryview) -> None:
         self.text = text
         self._packed: bytes | None = None
 
@@ -58,6 +63,27 @@ class Chunk:
         if packed is None:
             packed = self._packed = deflate(self.text)
         return packed
+
+
+def join(chunks: Sequence[Chunk]) -> bytes:
+    r"""Return the chunks' texts joined; each chunk's text then views the result.
+
+    The previous body a chunk's text was a view of is released with the last
+    chunk that pointed into it.
+
+    >>> parts = [Chunk(b"a 1\n"), Chunk(b"b 2\n")]
+    >>> body = join(parts)
+    >>> body, bytes(parts[1].text), parts[1].text.obj is body
+    (b'a 1\nb 2\n', b'b 2\n', True)
+    """
+    body = b"".join([chunk.text for chunk in chunks])
+    view = memoryview(body)
+    start = 0
+    for chunk in chunks:
+        end = start + len(chunk.text)
+        chunk.text = view[start:end]
+        start = end
+    return body
 
 
 def gzip_join(chunks: Sequence[Chunk], body: bytes) -> bytes:

@@ -32,7 +32,7 @@ from prometheus_client.openmetrics.exposition import (
     generate_latest as generate_latest_openmetrics,
 )
 
-from exporterhub.core.chunks import Chunk, gzip_join
+from exporterhub.core.chunks import Chunk, gzip_join, join
 from exporterhub.core.clock import Clock
 from exporterhub.core.metrics import MetricSpec
 from exporterhub.core.section import (
@@ -206,7 +206,7 @@ class Exposition:
             chunks.extend(rendered)
             since, until = max(since, window.since), min(until, window.until)
         chunks.append(self._self_block(openmetrics))
-        body = b"".join([chunk.text for chunk in chunks])
+        body = join(chunks)
         entry = _Body(key, Window(since, until), body, chunks)
         self._bodies[openmetrics] = entry
         return entry

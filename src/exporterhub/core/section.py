@@ -538,4 +538,4 @@ class Section:
 
     def render(self, now: float, openmetrics: bool) -> list[bytes]:
         """Return this section's exposition parts, family by family."""
-        return [chunk.text for chunk in self.render_window(now, openmetrics)[0]]
+        return [bytes(chunk.text) for chunk in self.render_window(now, openmetrics)[0]]

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 
 from exporterhub.core.connections import ConnectionGuard, ServerLimits, guarded_protocol
 from exporterhub.core.errors import ConfigError
+from exporterhub.core.memory import fix_mmap_threshold
 
 __all__ = [
     "bind_socket",
@@ -129,5 +130,6 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 def run(main: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine to completion on the fastest loop available."""
+    fix_mmap_threshold()
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         return runner.run(main)
