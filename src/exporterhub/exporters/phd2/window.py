@@ -11,8 +11,12 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Sequence
+from typing import Final
 
 __all__ = ["RollingWindow", "population_stddev"]
+
+_ROUNDING: Final = 1e-12
+"""Relative variance below which E[x²] - E[x]² is float rounding, not spread."""
 
 
 class RollingWindow:
@@ -87,9 +91,17 @@ class RollingWindow:
 
 
 def population_stddev(mean_square: float, mean: float) -> float:
-    """Return standard deviation from E[x²] and E[x] (never negative, despite rounding).
+    """Return the standard deviation from E[x²] and E[x].
+
+    A variance within float rounding of zero (under 1e-12 of E[x²]: a steady
+    offset) reads as exactly 0, never as rounding noise or a negative square.
 
     >>> population_stddev(5.0, 1.0)
     2.0
+    >>> population_stddev(0.09, 0.3)
+    0.0
     """
-    return math.sqrt(max(mean_square - mean * mean, 0.0))
+    variance = mean_square - mean * mean
+    if variance <= mean_square * _ROUNDING:
+        return 0.0
+    return math.sqrt(variance)
