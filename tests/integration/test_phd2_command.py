@@ -84,7 +84,7 @@ class TestLegacySwitch:
                 "--port",
                 str(port),
                 "--legacy_metrics",
-            ]
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -144,7 +144,7 @@ class TestUnreachableLog:
                     "debug",
                     "--log.format",
                     "json",
-                ]
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=sink,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
