@@ -9,7 +9,8 @@ bugs: replayed catch-up events are not counted, ``host``/``inst`` are PHD2's own
 and a value is the last event's, never one left over from an older event that
 happened to carry the field (``ErrorCode`` reads 0 when PHD2 omits it, as on the
 wire). The names are camelCase because the original's are; promtool's snake_case
-advice on them is expected and nothing else.
+advice on them is expected, and its ``_total`` advice on ``phd2_total``, which is
+typed gauge (see the row), and nothing else.
 
 Every row yields nothing unless the snapshot's ``legacy`` is set. Reads a
 ``Phd2Snapshot`` only; no I/O, no prometheus_client objects.
@@ -311,11 +312,14 @@ LEGACY_SPECS: Final[list[MetricSpec[Phd2Snapshot]]] = [
         )
         for event in LEGACY_EVENTS
     ),
+    # A gauge, not a counter: in OpenMetrics a counter phd2_total is the family
+    # "phd2", which phd2_info (family "phd2" too) already names, and a scrape
+    # with both is rejected by strict parsers. rate() reads it all the same.
     MetricSpec(
         name="phd2_total",
-        help=_HELP + "lines received from PHD2, events and answers, a liveness "
-        "counter that rises while the link is up.",
-        kind=Kind.COUNTER,
+        help=_HELP + "lines received from PHD2, events and answers, a count that "
+        "only rises while the link is up (typed gauge: see the migration page).",
+        kind=Kind.GAUGE,
         value_fn=_only_legacy(lambda s: one(s.received)),
     ),
 ]
