@@ -120,3 +120,32 @@ async def test_rules_return_nothing_without_legacy_metrics(
     assert results[2]
     assert scrape.series("phd2_GuideStep_RADistanceRaw") == []
     assert scrape.series("phd2_total") == []
+
+
+async def test_clean_rules_of_the_migration_page(simulator, make_exporter, tmp_path):
+    """The migration page's rules on the clean names record the same figures."""
+    binary = prometheus_binary()
+    simulator.set_guiding()
+    async with make_exporter([phd2_target(simulator.port)]) as exporter:
+        await exporter.scrape_until(lambda s: s.value("phd2_connected") is not None)
+        sender = asyncio.create_task(guide(simulator, star_lost_every=10))
+        try:
+            address = str(exporter.client.base_url).removeprefix("http://").rstrip("/")
+            results = await run_prometheus(
+                binary,
+                tmp_path,
+                address,
+                [
+                    "guiding:status:is_connected",
+                    "guiding:status:lost_stars",
+                    f"guiding:rms:total:arcsec > {0.5 * SCALE - 1e-6}"
+                    f" < {0.5 * SCALE + 1e-6}",
+                    QUERIES["drift_ra"],
+                ],
+                [RULES / "phd2_clean_rules.yml"],
+            )
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+    assert results[3][0]["metric"]["target"] == "rig"  # type: ignore[index]
