@@ -130,7 +130,7 @@ class TestUnreachableLog:
         config.write_text(
             "exporters:\n  phd2:\n    targets:\n"
             f"      - {{host: 127.0.0.1, port: {phd2_port}, reconnect_initial: 0.05,"
-            " reconnect_max: 0.1, state_interval: 0.2}\n"
+            " reconnect_max: 0.1, state_interval: 0.2, rpc_timeout: 0.5}\n"
         )
         with log.open("wb") as sink:
             proc = subprocess.Popen(  # noqa: S603 - our own console script
@@ -154,8 +154,11 @@ class TestUnreachableLog:
             levels = log_events(log, "phd2_unreachable")
             assert levels[0] == "warning"
             assert set(levels[1:]) == {"debug"}
-            async with Phd2Simulator(Phd2SimConfig(port=phd2_port, scripted=True)):
+            config = Phd2SimConfig(port=phd2_port, scripted=True)
+            async with Phd2Simulator(config) as simulator:
                 await until_logged(log, "phd2_reachable", 1)
+                # Registered, so stopping the simulator drops this connection.
+                await simulator.wait_for_clients(1)
             before = len(log_events(log, "phd2_unreachable"))
             await until_logged(log, "phd2_unreachable", before + 3)
         finally:
