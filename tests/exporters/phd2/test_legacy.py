@@ -129,6 +129,24 @@ class TestLegacySwitch:
         name = "phd2_GuideStep_RADuration"
         assert legacy_value(text, name, RADirection="East", RALimited="True") == 900
 
+    def test_ao_and_unknown_directions(self):
+        """An AO step uses Left/Right; a direction PHD2 never sends reads as other."""
+        state = Phd2State(5, legacy=True)
+        for event in [
+            *CATCH_UP,
+            step(1, 0.3, 0.1, RADuration=20, RADirection="Left", Pos=[1, 2]),
+        ]:
+            state.apply(event, NOW)
+        text = render_all(state.snapshot())
+        ra = "phd2_GuideStep_RADuration"
+        assert legacy_value(text, ra, RADirection="Left", RALimited="0") == 20
+        assert legacy_value(text, ra, RADirection="Right", RALimited="0") == 0
+        assert legacy_value(text, ra, RADirection="East", RALimited="0") is None
+        state.apply(step(2, 0.3, 0.1, RADuration=30, RADirection="Sideways"), NOW)
+        text = render_all(state.snapshot())
+        assert legacy_value(text, ra, RADirection="other", RALimited="0") == 30
+        assert legacy_value(text, ra, RADirection="East", RALimited="0") == 0
+
     def test_values_are_the_last_events_not_left_overs(self):
         """ErrorCode and HFD follow the last step: 0 and absent, not the older ones."""
         text = render_all(session().snapshot())
