@@ -23,7 +23,12 @@ stay in guide-camera pixels. Rules followed (``shared/protocols/phd2.md``):
   not the mount's bump steps; nor steps with a missing, non-finite or absurd
   (over 1e6 px) distance.
 - A new guiding run (a ``StartGuiding`` that is not a catch-up replay) empties the
-  RMS window, so no RMS is shown until its first measured step.
+  RMS window and the statistics windows beside it, so neither is shown until its
+  first measured step.
+- Last values the original exporter served: lock and star positions
+  (``LockPositionSet``, ``StarSelected``; cleared by ``LockPositionLost``), the last
+  ``Calibrating`` step per direction (cleared by a live ``StartCalibration``), the
+  last ``Settling``, ``StarLost``, ``GuidingDithered`` and ``SettleDone.Status``.
 - Handlers get ``counting`` (False during the catch-up replay) and skip counting the
   events PHD2 replays; events it never replays count unconditionally.
 
