@@ -96,6 +96,8 @@ async def test_prometheus_scrapes_phd2_rms_and_up(simulator, make_exporter, tmp_
     binary = prometheus_binary()
     await simulator.send_event("StartGuiding")
     async with make_exporter([phd2_target(simulator.port)]) as exporter:
+        # Events sent before the exporter connected would reach no one.
+        await exporter.scrape_until(lambda s: s.value("phd2_up") == 1.0)
         for frame in range(1, 21):
             await simulator.send_event(
                 "GuideStep", Frame=frame, Time=float(frame), Mount="On-camera",
