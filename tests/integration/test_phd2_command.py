@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
+import logging
 import os
 import subprocess
-from pathlib import Path
+from typing import Any
 
 import pytest
+import structlog
 
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.testing import free_port, wait_until
@@ -16,6 +17,7 @@ from exporterhub.exporters.phd2.plugin import PLUGIN
 from exporterhub.exporters.phd2.settings import Phd2TargetSettings
 from exporterhub.simulators.phd2 import Phd2SimConfig, Phd2Simulator
 
+from .conftest import phd2_target
 from .test_commands import BIN, scrape_until, stop
 
 
@@ -103,67 +105,44 @@ class TestLegacySwitch:
         assert scrape.value("phd2_Version_total") == 0.0  # the catch-up replay
 
 
-def log_events(path: Path, name: str) -> list[str]:
-    """Return the levels of the JSON log lines with event ``name``, in order."""
-    levels = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if entry.get("event") == name:
-            levels.append(entry["level"])
-    return levels
-
-
-async def until_logged(path: Path, name: str, count: int) -> None:
-    """Wait (bounded) until ``name`` was logged ``count`` times."""
-    await wait_until(lambda: len(log_events(path, name)) >= count, within=20.0)
+def levels_of(logs: list[dict[str, Any]], name: str) -> list[str]:
+    """Return the levels of the captured log entries of event ``name``, in order."""
+    return [entry["log_level"] for entry in logs if entry["event"] == name]
 
 
 class TestUnreachableLog:
-    async def test_warned_once_then_debug_until_it_answers(self, tmp_path):
+    async def test_warned_once_then_debug_until_it_answers(self, make_exporter):
         """An unreachable PHD2 is a WARNING once, then DEBUG; again after a recovery."""
         phd2_port = free_port()
-        log = tmp_path / "exporter.log"
-        config = tmp_path / "hub.yml"
-        config.write_text(
-            "exporters:\n  phd2:\n    targets:\n"
-            f"      - {{host: 127.0.0.1, port: {phd2_port}, reconnect_initial: 0.05,"
-            " reconnect_max: 0.1, state_interval: 0.2, rpc_timeout: 0.5}\n"
+        saved = structlog.get_config()
+        # Every level reaches the capture, whatever an earlier test configured.
+        structlog.configure(
+            wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG)
         )
-        with log.open("wb") as sink:
-            proc = subprocess.Popen(  # noqa: S603 - our own console script
-                [
-                    str(BIN / "phd2-exporter"),
-                    "--config.file",
-                    str(config),
-                    "--web.listen-address",
-                    f"127.0.0.1:{free_port()}",
-                    "--log.level",
-                    "debug",
-                    "--log.format",
-                    "json",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=sink,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
         try:
-            await until_logged(log, "phd2_unreachable", 4)
-            levels = log_events(log, "phd2_unreachable")
-            assert levels[0] == "warning"
-            assert set(levels[1:]) == {"debug"}
-            config = Phd2SimConfig(port=phd2_port, scripted=True)
-            async with Phd2Simulator(config) as simulator:
-                await until_logged(log, "phd2_reachable", 1)
-                # Registered, so stopping the simulator drops this connection.
-                await simulator.wait_for_clients(1)
-            before = len(log_events(log, "phd2_unreachable"))
-            await until_logged(log, "phd2_unreachable", before + 3)
+            with structlog.testing.capture_logs() as logs:
+                async with make_exporter([phd2_target(phd2_port)]):
+                    await wait_until(
+                        lambda: len(levels_of(logs, "phd2_unreachable")) >= 4
+                    )
+                    first = levels_of(logs, "phd2_unreachable")
+                    config = Phd2SimConfig(port=phd2_port, scripted=True)
+                    async with Phd2Simulator(config) as simulator:
+                        await wait_until(lambda: levels_of(logs, "phd2_reachable"))
+                        # Registered, so stopping the simulator drops it.
+                        await simulator.wait_for_clients(1)
+                    before = len(levels_of(logs, "phd2_unreachable"))
+                    await wait_until(
+                        lambda: len(levels_of(logs, "phd2_unreachable")) >= before + 3
+                    )
+                    after = levels_of(logs, "phd2_unreachable")[before:]
         finally:
-            stop(proc)
-        after = log_events(log, "phd2_unreachable")[before:]
+            structlog.configure(**saved)
+        assert first[0] == "warning"
+        assert set(first[1:]) == {"debug"}
         assert after[0] == "warning"
         assert set(after[1:]) == {"debug"}
-        assert log_events(log, "phd2_reachable") == ["info"]
+        assert levels_of(logs, "phd2_reachable") == ["info"]
+        entry = next(e for e in logs if e["event"] == "phd2_unreachable")
+        assert entry["address"] == f"127.0.0.1:{phd2_port}"
+        assert entry["reason"] == "refused"
