@@ -49,8 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``phd2-exporter``."""
     parser = argparse.ArgumentParser(
         prog="phd2-exporter",
-        description="Prometheus exporter for PHD2 guiding. Every flag can also be "
-        "set as PHD2_EXPORTER_<FLAG> in the environment (flags win).",
+        description="Prometheus exporter for PHD2 guiding. The settings can also "
+        "come from the environment as PHD2_EXPORTER_<SETTING> (PHD2HOST, PHD2PORT, "
+        "PORT, RMS_SAMPLES, LEGACY_METRICS, LISTEN_ADDRESS, LOG_LEVEL, LOG_FORMAT); "
+        "flags win.",
     )
     parser.add_argument("--version", action="version", version=__version__)
     parser.add_argument(
