@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -37,13 +38,22 @@ async def query(client: httpx.AsyncClient, expr: str) -> list[dict[str, object]]
 
 
 async def run_prometheus(
-    binary: str, tmp_path: Path, target: str, queries: list[str]
+    binary: str,
+    tmp_path: Path,
+    target: str,
+    queries: list[str],
+    rule_files: Sequence[Path] = (),
 ) -> list[list[dict[str, object]]]:
-    """Run Prometheus scraping ``target`` every second until every query has data."""
+    """Run Prometheus scraping ``target`` every second until every query has data.
+
+    ``rule_files`` are loaded as the config's ``rule_files`` (evaluated every second).
+    """
     config = tmp_path / "prometheus.yml"
+    rules = "".join(f"  - '{path}'\n" for path in rule_files)
     config.write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        "scrape_configs:\n  - job_name: exporter\n"
+        + (f"rule_files:\n{rules}" if rules else "")
+        + "scrape_configs:\n  - job_name: exporter\n"
         f"    static_configs:\n      - targets: ['{target}']\n"
     )
     port = free_port()
@@ -86,6 +96,8 @@ async def test_prometheus_scrapes_phd2_rms_and_up(simulator, make_exporter, tmp_
     binary = prometheus_binary()
     await simulator.send_event("StartGuiding")
     async with make_exporter([phd2_target(simulator.port)]) as exporter:
+        # Events sent before the exporter connected would reach no one.
+        await exporter.scrape_until(lambda s: s.value("phd2_up") == 1.0)
         for frame in range(1, 21):
             await simulator.send_event(
                 "GuideStep", Frame=frame, Time=float(frame), Mount="On-camera",

@@ -397,7 +397,10 @@ class TestTableRules:
 
         promtool = shutil.which("promtool")
         if promtool is None:
-            pytest.skip("promtool not installed")
+            pytest.fail(
+                "promtool is missing; install Debian's package: "
+                "apt-get install prometheus"
+            )
         section, _ = publish(guiding_state().snapshot())
         result = subprocess.run(  # noqa: S603 - fixed binary, our own text
             [promtool, "check", "metrics"],

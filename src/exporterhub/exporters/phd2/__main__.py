@@ -1,9 +1,11 @@
 """``phd2-exporter``: the PHD2 exporter on its own, with the original's flags and port.
 
 Flags ``--phd2host``, ``--phd2port`` (repeat it, or give a comma list, to watch
-several instances), ``--port`` (9753), ``--rms_samples`` (10); plus the project's
+several instances), ``--port`` (9753), ``--rms_samples`` (10), ``--legacy_metrics``
+(also serve the original's ``phd2_<Event>_<Field>`` families); plus the project's
 ``--web.listen-address``, ``--config.file``, ``--log.level``, ``--log.format``.
-Env ``PHD2_EXPORTER_<FLAG>`` sits between the defaults and the flags. Wiring only.
+Env ``PHD2_EXPORTER_<FLAG>`` sits between the defaults and the flags; ``--help``
+shows every default, read from the settings model. Wiring only.
 """
 
 from __future__ import annotations
@@ -32,34 +34,82 @@ def _ports(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"not a port list: {text!r}") from None
 
 
+def _default(name: str) -> str:
+    """Return a setting's default as ``--help`` shows it."""
+    field = Phd2ExporterSettings.model_fields[name]
+    value = field.get_default(call_default_factory=True)
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "off"
+    return str(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``phd2-exporter``."""
     parser = argparse.ArgumentParser(
-        prog="phd2-exporter", description="Prometheus exporter for PHD2 guiding."
+        prog="phd2-exporter",
+        description="Prometheus exporter for PHD2 guiding. The settings can also "
+        "come from the environment as PHD2_EXPORTER_<SETTING> (PHD2HOST, PHD2PORT, "
+        "PORT, RMS_SAMPLES, LEGACY_METRICS, LISTEN_ADDRESS, LOG_LEVEL, LOG_FORMAT); "
+        "flags win.",
     )
     parser.add_argument("--version", action="version", version=__version__)
-    parser.add_argument("--phd2host", help="PHD2 host (default 127.0.0.1)")
+    parser.add_argument(
+        "--phd2host", help=f"PHD2 host (default: {_default('phd2host')})"
+    )
     parser.add_argument(
         "--phd2port",
         type=_ports,
         action="extend",
-        help="PHD2 event-server port; repeat or comma-separate (default 4400)",
+        help="PHD2 event-server port; repeat or comma-separate to watch several "
+        f"instances (default: {_default('phd2port')})",
     )
-    parser.add_argument("--port", type=int, help="HTTP port (default 9753)")
-    parser.add_argument("--rms_samples", type=int, help="guide steps in the RMS")
     parser.add_argument(
-        "--web.listen-address", dest="listen_address", help="host:port to listen on"
+        "--port", type=int, help=f"HTTP port for /metrics (default: {_default('port')})"
+    )
+    parser.add_argument(
+        "--rms_samples",
+        type=int,
+        help="guide steps in the RMS, standard deviation and peak window "
+        f"(default: {_default('rms_samples')})",
+    )
+    parser.add_argument(
+        "--legacy_metrics",
+        "--legacy-metrics",
+        dest="legacy_metrics",
+        action="store_true",
+        default=None,
+        help="also serve the original phd2-exporter's event families "
+        "(phd2_<Event>_<Field>, phd2_<Event>_total, phd2_total) "
+        f"(default: {_default('legacy_metrics')})",
+    )
+    parser.add_argument(
+        "--web.listen-address",
+        dest="listen_address",
+        help="host:port to listen on (default: all interfaces on --port)",
     )
     parser.add_argument(
         "--config.file",
         "--config",
         dest="config",
         type=Path,
-        help="exporterhub YAML file; its exporters.phd2 targets replace the flags",
+        help="exporterhub YAML file; its exporters.phd2 targets replace the flags "
+        "(default: none)",
     )
-    parser.add_argument("--log.level", "--log-level", dest="log_level", choices=LEVELS)
     parser.add_argument(
-        "--log.format", dest="log_format", choices=("auto", "json", "console")
+        "--log.level",
+        "--log-level",
+        dest="log_level",
+        choices=LEVELS,
+        help=f"log level (default: {_default('log_level')})",
+    )
+    parser.add_argument(
+        "--log.format",
+        dest="log_format",
+        choices=("auto", "json", "console"),
+        help="log format; auto is console on a terminal, else JSON "
+        f"(default: {_default('log_format')})",
     )
     return parser
 
@@ -77,6 +127,7 @@ def settings_from_args(args: argparse.Namespace) -> Phd2ExporterSettings:
             "phd2port": args.phd2port,
             "port": args.port,
             "rms_samples": args.rms_samples,
+            "legacy_metrics": args.legacy_metrics,
             "listen_address": args.listen_address,
             "log_level": args.log_level,
             "log_format": args.log_format,

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable
 from typing import Final
 
 from exporterhub.core.metrics import Kind, MetricSpec, Sample, one
+from exporterhub.exporters.phd2.lastvalues import EVENT_VALUE_SPECS, WINDOW_SPECS
+from exporterhub.exporters.phd2.legacy import LEGACY_SPECS
 from exporterhub.exporters.phd2.protocol import GuiderState
 from exporterhub.exporters.phd2.snapshot import (
     DEC_DIRECTIONS,
@@ -28,7 +30,7 @@ from exporterhub.exporters.phd2.snapshot import (
     Phd2Snapshot,
 )
 
-__all__ = ["PHD2_SPECS", "PREFIX", "STATUSES", "identity"]
+__all__ = ["ALL_SPECS", "PHD2_SPECS", "PREFIX", "STATUSES", "identity"]
 
 PREFIX: Final = "phd2"
 
@@ -192,6 +194,7 @@ PHD2_SPECS: Final[list[MetricSpec[Phd2Snapshot]]] = [
         kind=Kind.GAUGE,
         value_fn=lambda s: one(s.rms_count),
     ),
+    *WINDOW_SPECS,
     MetricSpec(
         name="phd2_guide_step_ra_distance_pixels",
         help="Measured RA guiding error of the last GuideStep in pixels "
@@ -233,6 +236,20 @@ PHD2_SPECS: Final[list[MetricSpec[Phd2Snapshot]]] = [
         "pixels (DECDistanceGuide).",
         kind=Kind.GAUGE,
         value_fn=_last(lambda v: v.dec_correction_px),
+    ),
+    MetricSpec(
+        name="phd2_guide_step_x_offset_pixels",
+        help="Star offset from the lock position along camera X in the last "
+        "GuideStep, in pixels (dx).",
+        kind=Kind.GAUGE,
+        value_fn=_last(lambda v: v.dx_px),
+    ),
+    MetricSpec(
+        name="phd2_guide_step_y_offset_pixels",
+        help="Star offset from the lock position along camera Y in the last "
+        "GuideStep, in pixels (dy).",
+        kind=Kind.GAUGE,
+        value_fn=_last(lambda v: v.dy_px),
     ),
     MetricSpec(
         name="phd2_guide_step_ra_pulse_seconds",
@@ -321,6 +338,7 @@ PHD2_SPECS: Final[list[MetricSpec[Phd2Snapshot]]] = [
         kind=Kind.GAUGE,
         value_fn=lambda s: one(s.last_settle_dropped_frames),
     ),
+    *EVENT_VALUE_SPECS,
     MetricSpec(
         name="phd2_events_total",
         help="PHD2 events received by name, catch-up replay excluded; names PHD2 "
@@ -421,3 +439,7 @@ PHD2_SPECS: Final[list[MetricSpec[Phd2Snapshot]]] = [
     ),
 ]
 """The PHD2 section's metric table, in output order."""
+
+ALL_SPECS: Final[list[MetricSpec[Phd2Snapshot]]] = [*PHD2_SPECS, *LEGACY_SPECS]
+"""What the plugin serves: the table, then the original's families (``legacy``),
+which stay empty unless the target has ``legacy_metrics`` on."""

@@ -23,7 +23,12 @@ stay in guide-camera pixels. Rules followed (``shared/protocols/phd2.md``):
   not the mount's bump steps; nor steps with a missing, non-finite or absurd
   (over 1e6 px) distance.
 - A new guiding run (a ``StartGuiding`` that is not a catch-up replay) empties the
-  RMS window, so no RMS is shown until its first measured step.
+  RMS window and the statistics windows beside it, so neither is shown until its
+  first measured step.
+- Last values the original exporter served: lock and star positions
+  (``LockPositionSet``, ``StarSelected``; cleared by ``LockPositionLost``), the last
+  ``Calibrating`` step per direction (cleared by a live ``StartCalibration``), the
+  last ``Settling``, ``StarLost``, ``GuidingDithered`` and ``SettleDone.Status``.
 - Handlers get ``counting`` (False during the catch-up replay) and skip counting the
   events PHD2 replays; events it never replays count unconditionally.
 
@@ -41,11 +46,18 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from exporterhub.exporters.phd2.fields import integer
+from exporterhub.exporters.phd2.fields import integer, number
 from exporterhub.exporters.phd2.guiding import GuideStepFold
 from exporterhub.exporters.phd2.protocol import GuiderState
-from exporterhub.exporters.phd2.rms import RollingMeanSquares
-from exporterhub.exporters.phd2.snapshot import ALERT_LEVELS, OTHER, Phd2Snapshot
+from exporterhub.exporters.phd2.snapshot import (
+    ALERT_LEVELS,
+    CALIBRATION_DIRECTIONS,
+    OTHER,
+    CalibrationStep,
+    Phd2Snapshot,
+    SettlingValues,
+    StarLostValues,
+)
 
 __all__ = ["EventHandlers"]
 
@@ -81,6 +93,15 @@ class EventHandlers(GuideStepFold):
     _version: str | None
     _overlap: bool | None
     _settle: tuple[bool, int | None, int | None] | None
+    _settle_status: int | None
+    # Last values of events the original exporter exported (positions reset by
+    # begin_connection: the catch-up replays the current ones).
+    _lock: tuple[float, float] | None
+    _star_pos: tuple[float, float] | None
+    _calibration: dict[str, CalibrationStep]
+    _settling_values: SettlingValues | None
+    _lost: StarLostValues | None
+    _dither: tuple[float, float] | None
     _snapshot: Phd2Snapshot | None
     # Counters, with the GuideStep ones in GuideStepFold.
     _star_lost: dict[str, int]
@@ -137,27 +158,44 @@ class EventHandlers(GuideStepFold):
         self._star_selected = False
         self._set_state(GuiderState.STOPPED)
 
+    def _on_lock_set(self, fields: dict[str, Any], now: float, counting: bool) -> None:
+        self._lock = _position(fields)
+
     def _on_star_selected(
         self, fields: dict[str, Any], now: float, counting: bool
     ) -> None:
+        self._star_pos = _position(fields)
         self._star_selected = True
         if self._state is GuiderState.LOOPING:
             self._set_state(GuiderState.SELECTED)
 
     def _on_lock_lost(self, fields: dict[str, Any], now: float, counting: bool) -> None:
         self._star_selected = False
+        self._lock = None
+        self._star_pos = None
 
     def _on_start_calibration(
         self, fields: dict[str, Any], now: float, counting: bool
     ) -> None:
         if counting:
             self._calibrations_started += 1
+            # A new calibration: the last one's legs say nothing about it.
+            self._calibration = {}
         self._star_selected = True
         self._set_state(GuiderState.CALIBRATING)
 
     def _on_calibrating(
         self, fields: dict[str, Any], now: float, counting: bool
     ) -> None:
+        name = fields.get("dir")
+        direction = name if name in CALIBRATION_DIRECTIONS else OTHER
+        self._calibration[direction] = CalibrationStep(
+            direction=direction,
+            distance_px=number(fields, "dist"),
+            dx_px=number(fields, "dx"),
+            dy_px=number(fields, "dy"),
+            step=integer(fields, "step"),
+        )
         self._set_state(GuiderState.CALIBRATING)
 
     def _on_calibration_complete(
@@ -180,8 +218,7 @@ class EventHandlers(GuideStepFold):
         if counting:
             # A new guiding run (not the replay of the current one) starts a new
             # RMS window: the last run's figure says nothing about this one.
-            self._rms = RollingMeanSquares(self._rms.size, width=4)
-            self._noted = []
+            self._new_windows(self._rms.size)
             self._snapshot = None
         self._set_state(GuiderState.GUIDING)
 
@@ -191,6 +228,12 @@ class EventHandlers(GuideStepFold):
         key = label if label in _STAR_LOST_CODES else OTHER
         self._star_lost[key] = self._star_lost.get(key, 0) + 1
         self._lost_frame = integer(fields, "Frame")
+        self._lost = StarLostValues(
+            star_mass=number(fields, "StarMass"),
+            snr=number(fields, "SNR"),
+            avg_distance_px=number(fields, "AvgDist"),
+            error_code=0 if code is None else code,
+        )
         state = self._state
         if state is GuiderState.GUIDING or state is GuiderState.LOST_LOCK:
             self._set_state(GuiderState.LOST_LOCK)
@@ -215,6 +258,9 @@ class EventHandlers(GuideStepFold):
     def _on_dithered(self, fields: dict[str, Any], now: float, counting: bool) -> None:
         self._dithers += 1
         self._dither_pending = True
+        ra = number(fields, "dx")
+        dec = number(fields, "dy")
+        self._dither = None if ra is None or dec is None else (ra, dec)
 
     def _on_settle_begin(
         self, fields: dict[str, Any], now: float, counting: bool
@@ -224,13 +270,22 @@ class EventHandlers(GuideStepFold):
 
     def _on_settling(self, fields: dict[str, Any], now: float, counting: bool) -> None:
         self._settling = True
+        locked = fields.get("StarLocked")
+        self._settling_values = SettlingValues(
+            distance_px=number(fields, "Distance"),
+            in_range_seconds=number(fields, "Time"),
+            required_seconds=number(fields, "SettleTime"),
+            star_locked=locked if isinstance(locked, bool) else None,
+        )
 
     def _on_settle_done(
         self, fields: dict[str, Any], now: float, counting: bool
     ) -> None:
         self._settling = False
         # Only Status 0 is success; a missing or odd Status is not a success.
-        ok = integer(fields, "Status") == 0
+        status = integer(fields, "Status")
+        self._settle_status = status
+        ok = status == 0
         if ok:
             self._settles_succeeded += 1
         else:
@@ -250,3 +305,10 @@ class EventHandlers(GuideStepFold):
         self, fields: dict[str, Any], now: float, counting: bool
     ) -> None:
         self._on_guide_steps((fields,), now)
+
+
+def _position(fields: dict[str, Any]) -> tuple[float, float] | None:
+    """Return ``(X, Y)`` in pixels, None unless both are numbers."""
+    x = number(fields, "X")
+    y = number(fields, "Y")
+    return None if x is None or y is None else (x, y)

@@ -25,6 +25,7 @@ reads (``now`` is passed in); it must not handle other events and must not impor
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Sequence
 from typing import Any, Final
@@ -37,8 +38,10 @@ from exporterhub.exporters.phd2.snapshot import (
     OTHER,
     PULSE_DIRECTIONS,
     RA_DIRECTIONS,
+    GuideStats,
     GuideStepValues,
 )
+from exporterhub.exporters.phd2.window import RollingWindow, population_stddev
 
 __all__ = ["Distances", "GuideStepFold", "measurement"]
 
@@ -139,6 +142,10 @@ class GuideStepFold:
     _last_step_at: float | None
     _rms: RollingMeanSquares
     """Windows of RADistanceRaw, DECDistanceRaw, RADistanceGuide, DECDistanceGuide."""
+    _ra_window: RollingWindow
+    """Mean and peak of RADistanceRaw over the same steps as ``_rms``."""
+    _dec_window: RollingWindow
+    """The same of DECDistanceRaw."""
     _noted: list[dict[str, Any]]
     """Steps no flag excluded, oldest first, whose distances are not yet in
     ``_rms`` (the step's parsed object: reading the distances waits for the
@@ -150,6 +157,39 @@ class GuideStepFold:
     _guide_steps: int
     _ra_limited: int
     _dec_limited: int
+
+    def _new_windows(self, size: int) -> None:
+        """Start empty RMS and statistics windows of ``size`` steps."""
+        self._rms = RollingMeanSquares(size, width=4)
+        self._ra_window = RollingWindow(size)
+        self._dec_window = RollingWindow(size)
+        self._noted = []
+
+    def _guide_stats(self) -> GuideStats | None:
+        """Return the deviations and peaks of the errors over the window (folded)."""
+        ra_ms, dec_ms = self._rms.mean_squares()[:2]
+        ra_mean = self._ra_window.mean()
+        dec_mean = self._dec_window.mean()
+        ra_peak = self._ra_window.peak()
+        dec_peak = self._dec_window.peak()
+        if (
+            ra_ms is None
+            or dec_ms is None
+            or ra_mean is None
+            or dec_mean is None
+            or ra_peak is None
+            or dec_peak is None
+        ):
+            return None
+        ra_sd = population_stddev(ra_ms, ra_mean)
+        dec_sd = population_stddev(dec_ms, dec_mean)
+        return GuideStats(
+            ra_stddev_px=ra_sd,
+            dec_stddev_px=dec_sd,
+            total_stddev_px=math.sqrt(ra_sd * ra_sd + dec_sd * dec_sd),
+            ra_peak_px=ra_peak,
+            dec_peak_px=dec_peak,
+        )
 
     def _on_guide_steps(self, steps: Sequence[dict[str, Any]], now: float) -> None:
         """Fold a run of consecutive GuideSteps, oldest first (at least one)."""
@@ -285,6 +325,8 @@ class GuideStepFold:
                 break
         rows.reverse()
         self._rms.extend(rows)
+        self._ra_window.extend([row[0] for row in rows])
+        self._dec_window.extend([row[1] for row in rows])
         noted.clear()
 
     def _last_step_values(self) -> GuideStepValues | None:
@@ -312,5 +354,7 @@ class GuideStepFold:
                 dec_limited=fields.get("DecLimited") is True,
                 ao="Pos" in fields,
                 measured=not excluded and measurement(_distances(fields)) is not None,
+                dx_px=number(fields, "dx"),
+                dy_px=number(fields, "dy"),
             )
         return self._last_step

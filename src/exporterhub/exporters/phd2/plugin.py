@@ -30,7 +30,7 @@ from exporterhub.exporters.phd2.client import (
     RpcError,
     open_connection,
 )
-from exporterhub.exporters.phd2.collector import PHD2_SPECS, PREFIX, identity
+from exporterhub.exporters.phd2.collector import ALL_SPECS, PREFIX, identity
 from exporterhub.exporters.phd2.protocol import EventFields
 from exporterhub.exporters.phd2.settings import Phd2Section, Phd2TargetSettings
 from exporterhub.exporters.phd2.snapshot import Phd2Snapshot
@@ -55,7 +55,9 @@ class _Worker:
         self.settings = settings
         self.publisher = publisher
         self.clock = clock
-        self.state = Phd2State(rms_samples=settings.rms_samples)
+        self.state = Phd2State(
+            rms_samples=settings.rms_samples, legacy=settings.legacy_metrics
+        )
         self.supervisor = StreamSupervisor(
             settings.name,
             self.session,
@@ -71,14 +73,25 @@ class _Worker:
         self._dead = asyncio.Event()
         self._connected: Callable[[], None] | None = None
         self._applied = 0
+        self._conn: Phd2Connection | None = None
+        self._lines_counted = 0
+        self._unreachable = False
+        """A failed connect was logged at WARNING; the next ones go to DEBUG."""
 
     def _identity(self, snapshot: Phd2Snapshot) -> tuple[tuple[str, str], ...]:
         settings = self.settings
         found = identity(snapshot, settings.host.lower(), settings.fallback_instance)
         return (("target", settings.name), *found)
 
+    def _count_lines(self) -> None:
+        conn = self._conn
+        if conn is not None:
+            self.state.count_received(conn.lines - self._lines_counted)
+            self._lines_counted = conn.lines
+
     def publish(self) -> None:
         """Publish a snapshot as a success: PHD2 just said something usable."""
+        self._count_lines()
         if self._connected is not None:
             # The link counts as up from PHD2's first line, not from the TCP
             # accept: a host that accepts and then says nothing is not healthy.
@@ -88,6 +101,7 @@ class _Worker:
 
     def publish_counts(self) -> None:
         """Publish changed counters without calling it a success."""
+        self._count_lines()
         snapshot = self.state.snapshot()
         self.publisher.update(snapshot, identity=self._identity(snapshot))
 
@@ -149,9 +163,7 @@ class _Worker:
     async def session(self, connected: Callable[[], None]) -> None:
         """Connect, catch up, read and poll until the connection fails."""
         settings = self.settings
-        reader, writer = await open_connection(
-            settings.host, settings.port, settings.connect_timeout
-        )
+        reader, writer = await self._open()
         conn = Phd2Connection(
             reader,
             writer,
@@ -165,6 +177,8 @@ class _Worker:
         self._dead = asyncio.Event()
         self._connected = connected
         self._applied = 0
+        self._conn = conn
+        self._lines_counted = 0
 
         async def poll_state() -> None:
             value = await self._rpc(conn, "get_app_state")
@@ -219,8 +233,39 @@ class _Worker:
         except* ConnectionLostError as group_error:
             raise group_error.exceptions[0] from None
         finally:
+            self._count_lines()
+            self._conn = None
             self._connected = None
             await conn.close()
+
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Connect; say so at WARNING once while PHD2 stays unreachable.
+
+        The original printed "Failed to connect to PHD2. Server is down or
+        unreachable. Retrying silently..." once and nothing more until a connect
+        succeeded; the same here, with the retries at DEBUG.
+        """
+        settings = self.settings
+        address = f"{settings.host}:{settings.port}"
+        try:
+            streams = await open_connection(
+                settings.host, settings.port, settings.connect_timeout
+            )
+        except ConnectionLostError as exc:
+            log = _log.debug if self._unreachable else _log.warning
+            log(
+                "phd2_unreachable",
+                target=settings.name,
+                address=address,
+                reason=exc.reason,
+                detail="PHD2 is down or unreachable; retrying quietly (debug)",
+            )
+            self._unreachable = True
+            raise
+        if self._unreachable:
+            _log.info("phd2_reachable", target=settings.name, address=address)
+            self._unreachable = False
+        return streams
 
 
 def _equipment(value: object) -> dict[str, bool] | None:
@@ -242,7 +287,7 @@ class Phd2Plugin:
 
     kind: str = "phd2"
     prefix: str = PREFIX
-    specs: Sequence[MetricSpec[Any]] = PHD2_SPECS
+    specs: Sequence[MetricSpec[Any]] = ALL_SPECS
     identity_labels: tuple[str, ...] = ("target", "host", "inst")
 
     def targets_from_config(self, data: Mapping[str, Any], source: str) -> list[Target]:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from exporterhub.core.address import Host
-from exporterhub.core.fields import FROZEN, Number, WholeNumber, whole_number
+from exporterhub.core.fields import FROZEN, Flag, Number, WholeNumber, whole_number
 
 __all__ = ["DEFAULT_PORT", "Phd2ExporterSettings", "Phd2Section", "Phd2TargetSettings"]
 
@@ -43,6 +43,8 @@ class Phd2TargetSettings(BaseModel):
         reconnect_initial: first reconnect delay, seconds, 0..3600.
         reconnect_max: cap on the reconnect delay, seconds, over 0 up to 86400.
         max_line_bytes: longer lines are rejected and counted, 1024..16 MiB.
+        legacy_metrics: also serve the original phd2-exporter's event families
+            (``phd2_<Event>_<Field>``, ``phd2_<Event>_total``, ``phd2_total``).
 
     Rules across fields (checked on the settings as a whole):
         reconnect_max >= reconnect_initial.
@@ -61,6 +63,7 @@ class Phd2TargetSettings(BaseModel):
     reconnect_initial: Number = Field(default=1.0, ge=0, le=3600)
     reconnect_max: Number = Field(default=30.0, gt=0, le=86400)
     max_line_bytes: WholeNumber = Field(default=65536, ge=1024, le=16 * 1024 * 1024)
+    legacy_metrics: Flag = False
 
     _whole = field_validator("port", "rms_samples", "max_line_bytes", mode="before")(
         staticmethod(whole_number)
@@ -113,6 +116,7 @@ class Phd2ExporterSettings(BaseSettings):
     )
     port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
     rms_samples: int = Field(default=10, ge=1, le=100_000)
+    legacy_metrics: bool = False
     listen_address: str = ""
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
@@ -144,6 +148,11 @@ class Phd2ExporterSettings(BaseSettings):
     def targets(self) -> list[Phd2TargetSettings]:
         """Return one target per ``--phd2port``."""
         return [
-            Phd2TargetSettings(host=self.phd2host, port=p, rms_samples=self.rms_samples)
+            Phd2TargetSettings(
+                host=self.phd2host,
+                port=p,
+                rms_samples=self.rms_samples,
+                legacy_metrics=self.legacy_metrics,
+            )
             for p in self.phd2port
         ]

@@ -20,16 +20,21 @@ from exporterhub.exporters.phd2.protocol import GuiderState
 
 __all__ = [
     "ALERT_LEVELS",
+    "CALIBRATION_DIRECTIONS",
     "DEC_DIRECTIONS",
     "DEVICES",
     "OTHER",
     "PULSE_DIRECTIONS",
     "RA_DIRECTIONS",
     "RMS_SOURCES",
+    "CalibrationStep",
     "Counts",
     "ErrorType",
+    "GuideStats",
     "GuideStepValues",
     "Phd2Snapshot",
+    "SettlingValues",
+    "StarLostValues",
 ]
 
 OTHER: Final = "other"
@@ -49,6 +54,19 @@ DEC_DIRECTIONS: Final = ("North", "South", "Up", "Down")
 
 PULSE_DIRECTIONS: Final = RA_DIRECTIONS + DEC_DIRECTIONS
 """Every pulse direction PHD2 reports."""
+
+CALIBRATION_DIRECTIONS: Final = (
+    "West",
+    "East",
+    "Backlash",
+    "North",
+    "South",
+    "Left",
+    "Right",
+    "Up",
+    "Down",
+)
+"""``Calibrating.dir`` values: the mount's legs and backlash clearing, then AO's."""
 
 RMS_SOURCES: Final = (
     "RADistanceRaw",
@@ -96,6 +114,8 @@ class GuideStepValues:
         hfd_px: ``HFD``, pixels; None when PHD2 does not send it (< 2.6.7).
         avg_distance_px: ``AvgDist``, smoothed distance from the lock, pixels.
         error_code: ``ErrorCode``, 0 when absent.
+        dx_px: ``dx``, star offset from the lock position along camera X, pixels.
+        dy_px: ``dy``, along camera Y, pixels.
         ra_limited: ``RALimited`` (pulse clipped by max RA duration).
         dec_limited: ``DecLimited``.
         ao: the step came from an AO unit (``Pos`` present).
@@ -120,6 +140,75 @@ class GuideStepValues:
     dec_limited: bool
     ao: bool
     measured: bool
+    dx_px: float | None = None
+    dy_px: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CalibrationStep:
+    """The last ``Calibrating`` event of one direction (pixels from the leg's start).
+
+    Attributes:
+        direction: ``dir`` (one of ``CALIBRATION_DIRECTIONS`` or ``"other"``).
+        distance_px: ``dist``; ``dx_px``, ``dy_px``: ``dx``, ``dy``.
+        step: ``step``, the step number within the leg.
+    """
+
+    direction: str
+    distance_px: float | None
+    dx_px: float | None
+    dy_px: float | None
+    step: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SettlingValues:
+    """The last ``Settling`` event.
+
+    Attributes:
+        distance_px: ``Distance``, PHD2's smoothed distance from the lock, pixels.
+        in_range_seconds: ``Time``, seconds the star has been in range so far.
+        required_seconds: ``SettleTime``, seconds in range the settle asks for.
+        star_locked: ``StarLocked``.
+    """
+
+    distance_px: float | None
+    in_range_seconds: float | None
+    required_seconds: float | None
+    star_locked: bool | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StarLostValues:
+    """The last ``StarLost`` event.
+
+    Attributes:
+        star_mass: ``StarMass``, ADU sum; ``snr``: ``SNR``;
+        avg_distance_px: ``AvgDist``, pixels; error_code: ``ErrorCode``, 0 when absent.
+    """
+
+    star_mass: float | None
+    snr: float | None
+    avg_distance_px: float | None
+    error_code: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GuideStats:
+    """Guiding statistics over the RMS window, as PHD2's graph and NINA show them.
+
+    Attributes:
+        ra_stddev_px: population standard deviation of ``RADistanceRaw``, pixels.
+        dec_stddev_px: the same of ``DECDistanceRaw``.
+        total_stddev_px: ``sqrt(ra_stddev_px² + dec_stddev_px²)``.
+        ra_peak_px: largest ``|RADistanceRaw|`` in the window; ``dec_peak_px`` Dec's.
+    """
+
+    ra_stddev_px: float
+    dec_stddev_px: float
+    total_stddev_px: float
+    ra_peak_px: float
+    dec_peak_px: float
 
 
 Counts = tuple[tuple[str, int], ...]
@@ -145,14 +234,23 @@ class Phd2Snapshot:
 
     Last values: ``last_step``; ``last_settle_succeeded``, ``last_settle_frames``,
     ``last_settle_dropped_frames`` (``SettleDone``); ``last_event_at`` and
-    ``last_guide_step_at`` (exporter clock, Unix seconds).
+    ``last_guide_step_at`` (exporter clock, Unix seconds); ``guide_stats`` (stddev and
+    peaks over the RMS window, None while it is empty); ``lock_position`` and
+    ``star_position`` (``LockPositionSet``/``StarSelected`` X, Y pixels, None once
+    lost or before PHD2 said them); ``calibration_steps`` (the last ``Calibrating``
+    of each direction of the current or last calibration); ``settling_values``,
+    ``last_star_lost``, ``last_dither`` (``GuidingDithered`` dx, dy: pixels along RA
+    and Dec), ``last_settle_status`` (``SettleDone.Status``).
 
     Counters (catch-up excluded): ``events`` (by name), ``guide_steps``,
     ``star_lost`` (by code), ``dithers``, ``settles_started``, ``settles_succeeded``,
     ``settles_failed``, ``calibrations_started``/``_completed``/``_failed``,
     ``alerts`` (by level, the four levels always present), ``pulse_seconds`` (by
     direction, all eight always present), ``ra_limited``, ``dec_limited``, ``errors``
-    (by ``ErrorType``, all present).
+    (by ``ErrorType``, all present); ``received`` (lines PHD2 sent, events and
+    answers, over every connection: the original's liveness counter).
+
+    ``legacy``: the target asked for the original exporter's families too.
     """
 
     host: str | None
@@ -191,3 +289,13 @@ class Phd2Snapshot:
     ra_limited: int
     dec_limited: int
     errors: Counts
+    guide_stats: GuideStats | None = None
+    lock_position: tuple[float, float] | None = None
+    star_position: tuple[float, float] | None = None
+    calibration_steps: tuple[CalibrationStep, ...] = ()
+    settling_values: SettlingValues | None = None
+    last_star_lost: StarLostValues | None = None
+    last_dither: tuple[float, float] | None = None
+    last_settle_status: int | None = None
+    received: int = 0
+    legacy: bool = False

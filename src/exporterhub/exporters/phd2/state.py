@@ -41,7 +41,6 @@ from exporterhub.exporters.phd2.protocol import (
     EventFields,
     GuiderState,
 )
-from exporterhub.exporters.phd2.rms import RollingMeanSquares
 from exporterhub.exporters.phd2.snapshot import (
     ALERT_LEVELS,
     DEC_DIRECTIONS,
@@ -90,14 +89,22 @@ class Phd2State(EventHandlers):
 
     Args:
         rms_samples: RMS window length in GuideSteps (``--rms_samples``).
+        legacy: mark the snapshots for the original exporter's families too
+            (``legacy_metrics``).
     """
 
-    def __init__(self, rms_samples: int) -> None:
+    def __init__(self, rms_samples: int, *, legacy: bool = False) -> None:
         if rms_samples < 1:
             raise ValueError("rms_samples must be at least 1")
         self._window = rms_samples
-        self._rms = RollingMeanSquares(rms_samples, width=4)
-        self._noted = []
+        self._legacy = legacy
+        self._new_windows(rms_samples)
+        self._received = 0
+        self._calibration = {}
+        self._settling_values = None
+        self._lost = None
+        self._dither = None
+        self._settle_status = None
         self._host: str | None = None
         self._inst: int | None = None
         self._version = None
@@ -145,6 +152,8 @@ class Phd2State(EventHandlers):
         self._dither_pending = False
         self._lost_frame = None
         self._ao_seen = False
+        self._lock = None
+        self._star_pos = None
         self._snapshot = None
 
     def apply(self, event: Event, now: float) -> None:
@@ -256,6 +265,18 @@ class Phd2State(EventHandlers):
             (device, bool(mapping[device])) for device in DEVICES if device in mapping
         )
 
+    def count_received(self, lines: int) -> None:
+        """Add ``lines`` lines PHD2 sent (events, answers, anything): liveness.
+
+        Raises:
+            ValueError: ``lines`` < 0.
+        """
+        if lines < 0:
+            raise ValueError("line counts never decrease")
+        if lines:
+            self._snapshot = None
+            self._received += lines
+
     def count_error(self, kind: ErrorType | str, count: int = 1) -> None:
         """Add ``count`` errors of one type.
 
@@ -316,6 +337,16 @@ class Phd2State(EventHandlers):
             ra_limited=self._ra_limited,
             dec_limited=self._dec_limited,
             errors=tuple(self._errors.items()),
+            guide_stats=self._guide_stats(),
+            lock_position=self._lock,
+            star_position=self._star_pos,
+            calibration_steps=tuple(self._calibration.values()),
+            settling_values=self._settling_values,
+            last_star_lost=self._lost,
+            last_dither=self._dither,
+            last_settle_status=self._settle_status,
+            received=self._received,
+            legacy=self._legacy,
         )
         return self._snapshot
 
@@ -372,6 +403,7 @@ _HANDLERS: Final[dict[str, _Handler]] = {
     "LoopingExposuresStopped": Phd2State._on_looping_stopped,
     "StarSelected": Phd2State._on_star_selected,
     "LockPositionLost": Phd2State._on_lock_lost,
+    "LockPositionSet": Phd2State._on_lock_set,
     "StartCalibration": Phd2State._on_start_calibration,
     "Calibrating": Phd2State._on_calibrating,
     "CalibrationComplete": Phd2State._on_calibration_complete,
