@@ -3,6 +3,11 @@
 Direct instrumentation (prometheus_client ``Counter``/``Histogram``) is right here:
 these count what the exporter does, not what a device reports. One set per registry
 (one per running hub); nothing here talks to the network.
+
+Every series carries ``target`` (the login's target name) beside the labels §8.3
+of the protocol notes fixes, so one login whose password is refused shows next to
+a healthy one instead of being summed into it. A login's series go when its
+worker stops (``forget``).
 """
 
 from __future__ import annotations
@@ -65,20 +70,21 @@ class ChaosInstruments:
             "aaisp_api_requests",
             "CHAOS API HTTP attempts (retries included) by subsystem, command and "
             "HTTP status (0 when no answer arrived).",
-            ["subsystem", "command", "status_code"],
+            ["target", "subsystem", "command", "status_code"],
             registry=registry,
         )
         self.request_duration = Histogram(
             "aaisp_api_request_duration_seconds",
             "Duration of one CHAOS API HTTP attempt in seconds.",
-            ["subsystem", "command"],
+            ["target", "subsystem", "command"],
             buckets=_REQUEST_BUCKETS,
             registry=registry,
         )
         self.collector_duration = Histogram(
             "aaisp_collector_duration_seconds",
-            "Duration of one run of a collector (all its requests) in seconds.",
-            ["collector_name", "subsystem"],
+            "Duration of one run of a collector in seconds, from its first request "
+            "to its end (the wait for the login's request slot before it excluded).",
+            ["target", "collector_name", "subsystem"],
             buckets=_COLLECTOR_BUCKETS,
             registry=registry,
         )
@@ -86,13 +92,13 @@ class ChaosInstruments:
             "aaisp_collector_errors",
             "Collector failures by class (auth, api_error, http_error, rate_limited, "
             "timeout, connection, parse).",
-            ["collector_name", "subsystem", "error_type"],
+            ["target", "collector_name", "subsystem", "error_type"],
             registry=registry,
         )
         self.last_success = Gauge(
             "aaisp_exporter_last_successful_collection_timestamp",
             "Unix time of the collector's last successful run.",
-            ["collector_name"],
+            ["target", "collector_name"],
             registry=registry,
         )
 
@@ -105,16 +111,29 @@ class ChaosInstruments:
             _BY_REGISTRY[registry] = found
         return found
 
-    def precreate(self, collectors: Iterable[str]) -> None:
-        """Create every error series of these collectors at 0, so rate() works."""
+    def precreate(self, target: str, collectors: Iterable[str]) -> None:
+        """Create every error series of the login's collectors at 0 (for rate())."""
         for name in collectors:
             subsystem = COLLECTORS[name]
             for error_type in ERROR_TYPES:
-                self.collector_errors.labels(name, subsystem, error_type)
+                self.collector_errors.labels(target, name, subsystem, error_type)
 
-    def error(self, collector: str, error_type: str) -> None:
-        """Count one failure of a collector."""
-        self.collector_errors.labels(collector, COLLECTORS[collector], error_type).inc()
+    def error(self, target: str, collector: str, error_type: str) -> None:
+        """Count one failure of a login's collector."""
+        self.collector_errors.labels(
+            target, collector, COLLECTORS[collector], error_type
+        ).inc()
+
+    def forget(self, target: str) -> None:
+        """Drop every series of a login (its worker stopped: removed or replaced)."""
+        for metric in (
+            self.requests,
+            self.request_duration,
+            self.collector_duration,
+            self.collector_errors,
+            self.last_success,
+        ):
+            metric.remove_by_labels({"target": target})
 
 
 def register_build_info(
