@@ -1,7 +1,8 @@
 """``aaisp-exporter`` / ``python -m exporterhub.exporters.chaos``: CHAOS on its own.
 
 Configured like the original, through ``AAISP_EXPORTER_*`` environment variables
-(credentials never on the command line), listening on port 9099. ``--config.file``
+and a ``.env`` file in the working directory (credentials never on the command
+line), listening on port 9099. ``--config.file``
 takes the control logins, listen address and logging from an exporterhub YAML file
 instead. Wiring only.
 """
@@ -9,19 +10,19 @@ instead. Wiring only.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from pydantic import ValidationError
+import structlog
 
 from exporterhub import __version__
-from exporterhub.core.config import format_validation_error, load_settings
-from exporterhub.core.errors import ConfigError
 from exporterhub.core.logging import LEVELS, configure_logging
 from exporterhub.core.plugin import Target
+from exporterhub.exporters.chaos.environ import DOTENV, load_env_settings
 from exporterhub.exporters.chaos.plugin import PLUGIN, to_target
-from exporterhub.exporters.chaos.settings import ChaosExporterSettings
+from exporterhub.exporters.chaos.settings import MAX_CONCURRENCY
 from exporterhub.hub import build_hub, file_targets, run_command, serve
 
 __all__ = ["build_parser", "main"]
@@ -64,14 +65,18 @@ def _from_env(
         )
         if value is not None
     }
-    settings = load_settings(ChaosExporterSettings, cli=cli, source="flags")
+    settings, target = load_env_settings(cli, os.environ)
     configure_logging(settings.log_level, settings.log_format)
-    try:
-        targets = [to_target(settings.target())]
-    except ValidationError as exc:
-        raise ConfigError(
-            format_validation_error(exc, "environment", "AAISP_EXPORTER_")
-        ) from exc
+    log = structlog.get_logger(__name__)
+    if DOTENV.is_file():
+        log.info("chaos_dotenv_read", path=str(DOTENV.resolve()))
+    if settings.concurrency > MAX_CONCURRENCY:
+        log.warning(
+            "chaos_concurrency_capped",
+            asked=settings.concurrency,
+            used=MAX_CONCURRENCY,
+        )
+    targets = [to_target(target)]
 
     async def load() -> Sequence[Target]:
         return targets

@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_API_URL",
     "DEFAULT_PORT",
     "LOGIN_PATTERN",
+    "MAX_CONCURRENCY",
     "ChaosExporterSettings",
     "ChaosSection",
     "ChaosTargetSettings",
@@ -49,6 +50,8 @@ __all__ = [
 
 DEFAULT_API_URL: Final = "https://chaos2.aa.net.uk"
 DEFAULT_PORT: Final = 9099
+MAX_CONCURRENCY: Final = 16
+"""Most requests of one login in flight; the original allowed up to 50."""
 
 LOGIN_PATTERN: Final = (
     r"^(?:[A-Za-z0-9._+\-]+@[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?)?$"
@@ -131,7 +134,7 @@ class ChaosTargetSettings(BaseModel):
     medium_interval: Number = Field(default=300.0, gt=0, le=86400)
     slow_interval: Number = Field(default=900.0, gt=0, le=86400)
     request_timeout: Number = Field(default=30.0, gt=0, le=300)
-    concurrency: WholeNumber = Field(default=2, ge=1, le=16)
+    concurrency: WholeNumber = Field(default=2, ge=1, le=MAX_CONCURRENCY)
     min_request_interval: Number = Field(default=1.0, ge=0, le=60)
     max_retries: WholeNumber = Field(default=3, ge=0, le=10)
     retry_initial: Number = Field(default=2.0, ge=0, le=600)
@@ -191,19 +194,65 @@ class ChaosSection(BaseModel):
 
 
 def _env(*names: str) -> AliasChoices:
-    """Accept the canonical env name, the original's aliases and the field name."""
+    """Accept the canonical env name (first) and the original's aliases.
+
+    Only prefixed names: a bare field name here would make an unprefixed
+    variable (``MODE``, ``LOG_LEVEL``) configure the exporter. Flags still reach
+    fields by name (``populate_by_name``).
+    """
     return AliasChoices(*names)
 
 
-class ServerSettings(BaseModel):
-    """Where ``aaisp-exporter`` listens (``AAISP_EXPORTER_SERVER__HOST``/``PORT``)."""
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"0", "false", "no", "off"})
 
-    host: str = "0.0.0.0"  # noqa: S104 - the original listens on all interfaces
+
+class ServerSettings(BaseModel):
+    """Where ``aaisp-exporter`` listens (``AAISP_EXPORTER_SERVER__HOST``/``PORT``).
+
+    Attributes:
+        host: address to listen on; ``0.0.0.0`` is every IPv4 interface, as in
+            the original.
+        port: TCP port, 0..65535 (0: any free port).
+    """
+
+    host: str = Field(
+        default="0.0.0.0",  # noqa: S104 - the original listens on all interfaces
+        min_length=1,
+    )
     port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
 
 
 class ChaosExporterSettings(BaseSettings):
-    """The standalone ``aaisp-exporter`` command's settings (env as in COMPAT)."""
+    """The standalone ``aaisp-exporter`` command's settings (env as in COMPAT).
+
+    Attributes:
+        control_login: the bare control pages login (``abc@a``), not a per-line
+            login (``abc@a.1``).
+        control_password: its password.
+        account_number: the account (``A1234A``), used only without a control
+            login.
+        account_password: the account's password.
+        api_url: the CHAOS API base; point it at the simulator to try the
+            exporter.
+        log_level: debug, info, warning, error or critical (any case).
+        log_format: ``auto`` (console on a terminal, else JSON), ``json`` or
+            ``console``; the original's ``LOGGING__JSON_FORMAT`` true means
+            json, false means auto.
+        enable_broadband: poll broadband services, info and quota.
+        enable_telephony: poll telephony/services.
+        enable_telephony_ratecard: poll telephony/ratecard.
+        enable_control_login: poll login/services.
+        fast_interval: quota tier (broadband/quota), seconds.
+        medium_interval: info tier (broadband/info), seconds.
+        slow_interval: services, login and telephony tier, seconds.
+        request_timeout: seconds one HTTP request may take, over 0 up to 300.
+        max_retries: retries of a retryable failure within one collection, 0..10.
+        concurrency: requests in flight at once in per-service mode, 1..50
+            (above 16 is used as 16, with a warning).
+        mode: ``bulk`` (one request for all lines) or ``per_service``.
+        server: where the exporter listens.
+    """
 
     model_config = SettingsConfigDict(
         env_prefix="AAISP_EXPORTER_",
@@ -217,7 +266,6 @@ class ChaosExporterSettings(BaseSettings):
         validation_alias=_env(
             "AAISP_EXPORTER_CONTROL_LOGIN",
             "AAISP_EXPORTER_AUTH__CONTROL_LOGIN",
-            "control_login",
         ),
     )
     control_password: SecretStr = Field(
@@ -225,7 +273,6 @@ class ChaosExporterSettings(BaseSettings):
         validation_alias=_env(
             "AAISP_EXPORTER_CONTROL_PASSWORD",
             "AAISP_EXPORTER_AUTH__CONTROL_PASSWORD",
-            "control_password",
         ),
     )
     account_number: str = Field(
@@ -233,7 +280,6 @@ class ChaosExporterSettings(BaseSettings):
         validation_alias=_env(
             "AAISP_EXPORTER_ACCOUNT_NUMBER",
             "AAISP_EXPORTER_AUTH__ACCOUNT_NUMBER",
-            "account_number",
         ),
     )
     account_password: SecretStr = Field(
@@ -241,34 +287,54 @@ class ChaosExporterSettings(BaseSettings):
         validation_alias=_env(
             "AAISP_EXPORTER_ACCOUNT_PASSWORD",
             "AAISP_EXPORTER_AUTH__ACCOUNT_PASSWORD",
-            "account_password",
         ),
     )
     api_url: str = Field(
         default=DEFAULT_API_URL,
-        validation_alias=_env(
-            "AAISP_EXPORTER_API_URL", "AAISP_EXPORTER_API__BASE_URL", "api_url"
-        ),
+        validation_alias=_env("AAISP_EXPORTER_API_URL", "AAISP_EXPORTER_API__BASE_URL"),
     )
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
         default="info",
         validation_alias=_env(
-            "AAISP_EXPORTER_LOG_LEVEL", "AAISP_EXPORTER_LOGGING__LEVEL", "log_level"
+            "AAISP_EXPORTER_LOG_LEVEL", "AAISP_EXPORTER_LOGGING__LEVEL"
         ),
     )
-    log_format: Literal["auto", "json", "console"] = "auto"
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto",
+        validation_alias=_env(
+            "AAISP_EXPORTER_LOG_FORMAT", "AAISP_EXPORTER_LOGGING__JSON_FORMAT"
+        ),
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _json_format(cls, value: object) -> object:
+        """Read the original's boolean ``JSON_FORMAT``: true is json, false auto.
+
+        False is auto, not console: the original logged JSON whatever this said
+        (a bug), so pipelines fed by it expect JSON when not on a terminal.
+        """
+        if isinstance(value, bool):
+            return "json" if value else "auto"
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in _TRUE:
+                return "json"
+            if word in _FALSE:
+                return "auto"
+            return word
+        return value
+
     enable_broadband: bool = Field(
         default=True,
         validation_alias=_env(
             "AAISP_EXPORTER_ENABLE_BROADBAND",
             "AAISP_EXPORTER_COLLECTORS__ENABLE_BROADBAND",
-            "enable_broadband",
         ),
     )
     enable_telephony: bool = Field(
@@ -276,7 +342,6 @@ class ChaosExporterSettings(BaseSettings):
         validation_alias=_env(
             "AAISP_EXPORTER_ENABLE_TELEPHONY",
             "AAISP_EXPORTER_COLLECTORS__ENABLE_TELEPHONY",
-            "enable_telephony",
         ),
     )
     enable_telephony_ratecard: bool = Field(
@@ -284,7 +349,6 @@ class ChaosExporterSettings(BaseSettings):
         validation_alias=_env(
             "AAISP_EXPORTER_ENABLE_TELEPHONY_RATECARD",
             "AAISP_EXPORTER_COLLECTORS__ENABLE_TELEPHONY_RATECARD",
-            "enable_telephony_ratecard",
         ),
     )
     enable_control_login: bool = Field(
@@ -293,7 +357,6 @@ class ChaosExporterSettings(BaseSettings):
             "AAISP_EXPORTER_ENABLE_CONTROL_LOGIN",
             "AAISP_EXPORTER_COLLECTORS__ENABLE_CONTROL_LOGIN",
             "AAISP_EXPORTER_COLLECTORS__ENABLE_LOGIN",  # the original code's spelling
-            "enable_control_login",
         ),
     )
     fast_interval: float = Field(
@@ -302,7 +365,6 @@ class ChaosExporterSettings(BaseSettings):
         validation_alias=_env(
             "AAISP_EXPORTER_FAST_INTERVAL",
             "AAISP_EXPORTER_INTERVALS__FAST",
-            "fast_interval",
         ),
     )
     medium_interval: float = Field(
@@ -311,7 +373,6 @@ class ChaosExporterSettings(BaseSettings):
         validation_alias=_env(
             "AAISP_EXPORTER_MEDIUM_INTERVAL",
             "AAISP_EXPORTER_INTERVALS__MEDIUM",
-            "medium_interval",
         ),
     )
     slow_interval: float = Field(
@@ -320,7 +381,6 @@ class ChaosExporterSettings(BaseSettings):
         validation_alias=_env(
             "AAISP_EXPORTER_SLOW_INTERVAL",
             "AAISP_EXPORTER_INTERVALS__SLOW",
-            "slow_interval",
         ),
     )
     request_timeout: float = Field(
@@ -330,7 +390,6 @@ class ChaosExporterSettings(BaseSettings):
         validation_alias=_env(
             "AAISP_EXPORTER_REQUEST_TIMEOUT",
             "AAISP_EXPORTER_API__TIMEOUT",
-            "request_timeout",
         ),
     )
     max_retries: int = Field(
@@ -340,21 +399,19 @@ class ChaosExporterSettings(BaseSettings):
         validation_alias=_env(
             "AAISP_EXPORTER_MAX_RETRIES",
             "AAISP_EXPORTER_API__MAX_RETRIES",
-            "max_retries",
         ),
     )
     concurrency: int = Field(
         default=2,
         ge=1,
-        le=16,
+        le=50,
         validation_alias=_env(
             "AAISP_EXPORTER_CONCURRENCY",
             "AAISP_EXPORTER_API__CONCURRENCY_LIMIT",
-            "concurrency",
         ),
     )
     mode: Literal["bulk", "per_service"] = Field(
-        default="bulk", validation_alias=_env("AAISP_EXPORTER_MODE", "mode")
+        default="bulk", validation_alias=_env("AAISP_EXPORTER_MODE")
     )
     server: ServerSettings = Field(default_factory=ServerSettings)
 
@@ -379,6 +436,6 @@ class ChaosExporterSettings(BaseSettings):
             slow_interval=self.slow_interval,
             request_timeout=self.request_timeout,
             max_retries=self.max_retries,
-            concurrency=self.concurrency,
+            concurrency=min(self.concurrency, MAX_CONCURRENCY),
             mode=self.mode,
         )
