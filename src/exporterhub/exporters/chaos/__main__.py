@@ -38,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=__version__)
     parser.add_argument(
-        "--web.listen-address", dest="listen_address", help="host:port to listen on"
+        "--web.listen-address",
+        dest="listen_address",
+        help="host:port to listen on; wins over AAISP_EXPORTER_SERVER__HOST/PORT",
     )
     parser.add_argument(
         "--config.file",
@@ -47,9 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="exporterhub YAML file; its exporters.chaos targets replace the env",
     )
-    parser.add_argument("--log.level", dest="log_level", choices=LEVELS)
     parser.add_argument(
-        "--log.format", dest="log_format", choices=("auto", "json", "console")
+        "--log.level",
+        dest="log_level",
+        choices=LEVELS,
+        help="log level; wins over AAISP_EXPORTER_LOG_LEVEL",
+    )
+    parser.add_argument(
+        "--log.format",
+        dest="log_format",
+        choices=("auto", "json", "console"),
+        help="log format; wins over AAISP_EXPORTER_LOG_FORMAT",
     )
     return parser
 

@@ -46,6 +46,7 @@ __all__ = [
     "ChaosExporterSettings",
     "ChaosSection",
     "ChaosTargetSettings",
+    "ServerSettings",
 ]
 
 DEFAULT_API_URL: Final = "https://chaos2.aa.net.uk"
@@ -81,7 +82,7 @@ class ChaosTargetSettings(BaseModel):
         name: unique target name; defaults to the control login or account number.
         control_login: the bare control login (``abc@a``), preferred (read-only);
             "" for none.
-        control_password: its password.
+        control_password: the control login's password.
         account_number: the account (``A1234A``), used only without a control
             login; "" for none.
         account_password: the account's password.
@@ -185,7 +186,13 @@ class ChaosTargetSettings(BaseModel):
 
 
 class ChaosSection(BaseModel):
-    """The ``exporters.chaos`` section of the exporterhub YAML file."""
+    """The ``exporters.chaos`` section of the exporterhub YAML file.
+
+    Attributes:
+        enabled: run the CHAOS exporter's targets (false: keep them configured
+            but idle).
+        targets: the logins to poll.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -229,7 +236,7 @@ class ChaosExporterSettings(BaseSettings):
     Attributes:
         control_login: the bare control pages login (``abc@a``), not a per-line
             login (``abc@a.1``).
-        control_password: its password.
+        control_password: the control login's password.
         account_number: the account (``A1234A``), used only without a control
             login.
         account_password: the account's password.
@@ -243,9 +250,9 @@ class ChaosExporterSettings(BaseSettings):
         enable_telephony: poll telephony/services.
         enable_telephony_ratecard: poll telephony/ratecard.
         enable_control_login: poll login/services.
-        fast_interval: quota tier (broadband/quota), seconds.
-        medium_interval: info tier (broadband/info), seconds.
-        slow_interval: services, login and telephony tier, seconds.
+        fast_interval: quota tier (broadband/quota), seconds, up to 86400.
+        medium_interval: info tier (broadband/info), seconds, up to 86400.
+        slow_interval: services, login and telephony tier, seconds, up to 86400.
         request_timeout: seconds one HTTP request may take, over 0 up to 300.
         max_retries: retries of a retryable failure within one collection, 0..10.
         concurrency: requests in flight at once in per-service mode, 1..50
@@ -362,6 +369,7 @@ class ChaosExporterSettings(BaseSettings):
     fast_interval: float = Field(
         default=60.0,
         gt=0,
+        le=86400,
         validation_alias=_env(
             "AAISP_EXPORTER_FAST_INTERVAL",
             "AAISP_EXPORTER_INTERVALS__FAST",
@@ -370,6 +378,7 @@ class ChaosExporterSettings(BaseSettings):
     medium_interval: float = Field(
         default=300.0,
         gt=0,
+        le=86400,
         validation_alias=_env(
             "AAISP_EXPORTER_MEDIUM_INTERVAL",
             "AAISP_EXPORTER_INTERVALS__MEDIUM",
@@ -378,6 +387,7 @@ class ChaosExporterSettings(BaseSettings):
     slow_interval: float = Field(
         default=900.0,
         gt=0,
+        le=86400,
         validation_alias=_env(
             "AAISP_EXPORTER_SLOW_INTERVAL",
             "AAISP_EXPORTER_INTERVALS__SLOW",
