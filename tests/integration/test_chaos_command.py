@@ -81,6 +81,7 @@ class TestOriginalUsage:
                     login = answer.get("chaos", {}).get("logins", {}).get("exmpl@a")
                     quota = (login or {}).get("collectors", {}).get("broadband_quota")
                     if quota and quota["last_success"] is not None:
+                        assert answer["status"] == "healthy"  # the original's word
                         return login
                 await asyncio.sleep(0.1)
         pytest.fail(f"aaisp-exporter exited ({proc.returncode})")

@@ -4,7 +4,8 @@ Configured like the original, through ``AAISP_EXPORTER_*`` environment variables
 and a ``.env`` file in the working directory (credentials never on the command
 line), listening on port 9099. ``--config.file``
 takes the control logins, listen address and logging from an exporterhub YAML file
-instead. Wiring only.
+instead (listening on 9099 unless the file or the flag says otherwise). Wiring
+only.
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from pathlib import Path
 import structlog
 
 from exporterhub import __version__
+from exporterhub.core.config import read_yaml
 from exporterhub.core.logging import LEVELS, configure_logging
 from exporterhub.core.plugin import Target
 from exporterhub.exporters.chaos.environ import DOTENV, load_env_settings
 from exporterhub.exporters.chaos.plugin import PLUGIN, to_target
-from exporterhub.exporters.chaos.settings import MAX_CONCURRENCY
+from exporterhub.exporters.chaos.settings import DEFAULT_PORT, MAX_CONCURRENCY
 from exporterhub.hub import build_hub, file_targets, run_command, serve
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "file_listen_address", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,12 +102,30 @@ def _from_env(
     return address, load
 
 
+def file_listen_address(path: Path, flag: str | None) -> str | None:
+    """Return the listen address to impose on a YAML file's settings, if any.
+
+    The flag wins; a file that names no ``web.listen_address`` gets the
+    original's port 9099 (not the hub's default), so Prometheus jobs written for
+    the original still find the exporter.
+
+    Raises:
+        ConfigError: the file cannot be read as YAML.
+    """
+    if flag:
+        return flag
+    web = read_yaml(path).get("web")
+    if isinstance(web, dict) and web.get("listen_address"):
+        return None
+    return f":{DEFAULT_PORT}"
+
+
 async def _run(args: argparse.Namespace) -> None:
     if args.config:
         address, load = file_targets(
             args.config,
             PLUGIN.kind,
-            listen_address=args.listen_address,
+            listen_address=file_listen_address(args.config, args.listen_address),
             log_level=args.log_level,
             log_format=args.log_format,
         )
@@ -113,6 +133,9 @@ async def _run(args: argparse.Namespace) -> None:
         address, load = _from_env(args)
     await load()  # fail at start, not at the first scrape
     state = build_hub({PLUGIN.kind: PLUGIN}, load, title="AAISP CHAOS exporter")
+    # The original answered /health with "status": "healthy" while it ran;
+    # scripts that test for that word keep working (the hub says "ok").
+    state.health_fields.append(lambda: {"status": "healthy"})
     await serve(state, address)
 
 
