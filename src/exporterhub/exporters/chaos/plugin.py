@@ -38,6 +38,9 @@ from exporterhub.exporters.chaos.instruments import (
     ChaosInstruments,
     register_build_info,
 )
+from exporterhub.exporters.chaos.instruments import (
+    catalogue_notes as self_metrics_notes,
+)
 from exporterhub.exporters.chaos.payloads import (
     info_lines,
     login_services,
@@ -421,6 +424,7 @@ class ChaosPlugin:
     specs: Sequence[MetricSpec[Any]] = CHAOS_SPECS
     identity_labels: tuple[str, ...] = ("target",)
     unavailable: tuple[tuple[str, str], ...] = UNAVAILABLE
+    catalogue_notes: str = self_metrics_notes()
 
     def targets_from_config(self, data: Mapping[str, Any], source: str) -> list[Target]:
         """Validate the ``exporters.chaos`` section and return its targets.
