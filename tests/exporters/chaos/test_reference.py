@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from exporterhub.exporters.chaos.environ import env_names, load_env_settings
+from exporterhub.exporters.chaos.environ import (
+    ChaosExporterSettings,
+    env_names,
+    load_env_settings,
+)
 from exporterhub.exporters.chaos.reference import (
     ENV_EXAMPLE,
     PAGE,
@@ -17,10 +21,7 @@ from exporterhub.exporters.chaos.reference import (
     render,
     render_env_example,
 )
-from exporterhub.exporters.chaos.settings import (
-    ChaosExporterSettings,
-    ChaosTargetSettings,
-)
+from exporterhub.exporters.chaos.settings import ChaosTargetSettings
 
 ROOT = Path(__file__).resolve().parents[3]
 REGENERATE = "run python -m exporterhub.exporters.chaos.reference"
