@@ -114,6 +114,12 @@ class TestDotenv:
             load(monkeypatch)
         assert str(caught.value).startswith(".env: AAISP_EXPORTER_INTERVALS__SLOW: ")
 
+    def test_unreadable_dotenv_is_a_config_error(self, tmp_path):
+        """A .env that is not UTF-8 stops the start with one line naming it."""
+        (tmp_path / ".env").write_bytes(b"AAISP_EXPORTER_MODE=\xff\xfe\n")
+        with pytest.raises(ConfigError, match=r"^\.env: cannot read: "):
+            load_env_settings({}, os.environ)
+
 
 class TestOriginalSurface:
     def test_unprefixed_variables_are_ignored(self, monkeypatch):

@@ -402,9 +402,13 @@ def load_env_settings(
     Raises:
         ConfigError: one line naming each bad variable as the user spelled it.
     """
-    dotenv = {
-        k: v for k, v in dotenv_values(dotenv_path).items() if v is not None
-    } if dotenv_path.is_file() else {}  # fmt: skip
+    dotenv: dict[str, str] = {}
+    if dotenv_path.is_file():
+        try:
+            values = dotenv_values(dotenv_path, encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{dotenv_path}: cannot read: {exc}") from exc
+        dotenv = {k: v for k, v in values.items() if v is not None}
     try:
         settings = ChaosExporterSettings(
             _env_file=dotenv_path if dotenv else None,  # type: ignore[call-arg]
