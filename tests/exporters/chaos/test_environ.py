@@ -122,6 +122,15 @@ class TestDotenv:
 
 
 class TestOriginalSurface:
+    def test_canonical_name_wins_over_the_alias(self, monkeypatch):
+        """With both spellings set, the canonical variable is used."""
+        settings, _ = load(
+            monkeypatch,
+            AAISP_EXPORTER_INTERVALS__FAST="30",
+            AAISP_EXPORTER_FAST_INTERVAL="45",
+        )
+        assert settings.fast_interval == 45.0
+
     def test_unprefixed_variables_are_ignored(self, monkeypatch):
         """MODE or LOG_LEVEL meant for another program do not configure us."""
         monkeypatch.setenv("MODE", "per_service")
