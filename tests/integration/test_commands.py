@@ -414,7 +414,7 @@ class TestAaispExporterCommand:
         assert main([]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1
-        assert "control_login" in err[0]
+        assert "AAISP_EXPORTER_CONTROL_LOGIN" in err[0]  # the variable to set
 
     def test_simulate_dispatches_to_the_chaos_simulator(self):
         """exporterhub simulate chaos --help reaches the CHAOS simulator's parser."""

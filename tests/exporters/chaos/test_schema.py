@@ -18,8 +18,9 @@ import yaml
 
 from exporterhub.core.address import HTTP_URL_PATTERN, MAX_URL_LENGTH
 from exporterhub.core.config import validate_model
+from exporterhub.exporters.chaos.environ import ChaosExporterSettings
 from exporterhub.exporters.chaos.plugin import PLUGIN
-from exporterhub.exporters.chaos.settings import ChaosExporterSettings, ChaosSection
+from exporterhub.exporters.chaos.settings import ChaosSection
 
 from ..schema_truth import SchemaTruthTests, Truth, pytest_generate_tests
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from exporterhub.exporters.chaos.settings import (
-    ChaosExporterSettings,
-    ChaosTargetSettings,
-)
+from exporterhub.exporters.chaos.environ import ChaosExporterSettings
+from exporterhub.exporters.chaos.settings import ChaosTargetSettings
 
 
 @pytest.fixture(autouse=True)

@@ -6,14 +6,21 @@ rate limits) are retried with capped exponential backoff and jitter, honouring
 ``Retry-After``; authentication failures are never retried here. Requests of one
 login are spaced so the API sees about one request per second at most. The form
 carries the password: it is never logged. ``broadband/kill`` cannot be sent.
+
+A collection (one collector's run) can ask, through ``first_request``, when its
+first request got its slot: the time spent waiting for that slot is politeness,
+not the collection, and ``aaisp_collector_duration_seconds`` leaves it out.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import random
 import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Final
 
 import httpx
@@ -30,11 +37,37 @@ from exporterhub.exporters.chaos.answers import (
 from exporterhub.exporters.chaos.instruments import ChaosInstruments
 from exporterhub.exporters.chaos.settings import ChaosTargetSettings
 
-__all__ = ["ChaosClient", "ForbiddenCommandError"]
+__all__ = ["ChaosClient", "CollectionStart", "ForbiddenCommandError", "first_request"]
 
 _log = structlog.get_logger(__name__)
 _FORBIDDEN: Final = frozenset({("broadband", "kill")})
 _RATE_LIMIT_DEFAULT_WAIT: Final = 60.0
+
+
+@dataclasses.dataclass(slots=True)
+class CollectionStart:
+    """When a collection's first request got its slot (clock monotonic), if yet."""
+
+    at: float | None = None
+
+
+_COLLECTION: ContextVar[CollectionStart | None] = ContextVar(
+    "chaos_collection", default=None
+)
+
+
+@contextlib.contextmanager
+def first_request() -> Iterator[CollectionStart]:
+    """Note when the first request made inside this block got its request slot.
+
+    Tasks started inside the block (per-service requests) share the note.
+    """
+    start = CollectionStart()
+    token = _COLLECTION.set(start)
+    try:
+        yield start
+    finally:
+        _COLLECTION.reset(token)
 
 
 class ForbiddenCommandError(ValueError):
@@ -87,6 +120,9 @@ class ChaosClient:
                 await self._clock.sleep(wait)
                 now = self._clock.monotonic()
             self._next_slot = now + self._settings.min_request_interval
+        start = _COLLECTION.get()
+        if start is not None and start.at is None:
+            start.at = now
 
     async def _attempt(
         self, subsystem: str, command: str, form: dict[str, str]
@@ -128,10 +164,13 @@ class ChaosClient:
             )
         finally:
             self.attempts += 1
-            self._instruments.requests.labels(subsystem, command, str(status)).inc()
-            self._instruments.request_duration.labels(subsystem, command).observe(
-                time.perf_counter() - started
-            )
+            target = self._settings.name
+            self._instruments.requests.labels(
+                target, subsystem, command, str(status)
+            ).inc()
+            self._instruments.request_duration.labels(
+                target, subsystem, command
+            ).observe(time.perf_counter() - started)
 
     async def call(
         self,

@@ -68,6 +68,18 @@ UNAVAILABLE: Final[tuple[tuple[str, str], ...]] = (
     ("label router_type", "The API returns no router (§4.2)."),
     ("label ipv4_address", "The API returns no IP addresses (§4.2)."),
     ("label ipv6_prefix", "The API returns no IP addresses (§4.2)."),
+    (
+        "aaisp_telephony_service_info, aaisp_telephony_calls_total, "
+        "aaisp_telephony_call_duration_seconds_total, "
+        "aaisp_telephony_call_cost_total, aaisp_telephony_active_calls",
+        "The original aaisp-exporter's call metrics: no telephony/info answer "
+        "format is known and CHAOS gives no call statistics (§4.7, §8.2).",
+    ),
+    (
+        "aaisp_telephony_ratecard_last_updated_timestamp_seconds",
+        "The original set it from the local clock; CHAOS gives no update time "
+        "(§8.2). Use aaisp_exporter_last_successful_collection_timestamp.",
+    ),
 )
 """Requirement metrics and labels CHAOS cannot provide, with the reason (§8.1)."""
 

@@ -7,15 +7,16 @@ that order so quota series have their ``login`` label from the start. Bulk mode 
 for every line at once and then asks individually for listed lines the answer lacked;
 per-service mode asks line by line. An authentication failure stops all polling of the
 credentials for ``auth_backoff`` seconds (logged once); a long rate-limit pause stops
-it until ``Retry-After``. No parsing and no metric naming here.
+it until ``Retry-After``. Each login's collectors report to the hub's ``HealthBook``
+(``/health``) and count in the self-metrics under the login's ``target``; both go
+when the worker stops. No parsing and no metric naming here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import httpx
 import structlog
@@ -29,12 +30,16 @@ from exporterhub.core.plugin import Target, TargetPublisher
 from exporterhub.core.scheduler import PollScheduler, Tier
 from exporterhub.core.snapshot import LinkState
 from exporterhub.exporters.chaos.answers import Answer, ErrorType, Failure
-from exporterhub.exporters.chaos.client import ChaosClient
+from exporterhub.exporters.chaos.client import ChaosClient, first_request
 from exporterhub.exporters.chaos.collector import CHAOS_SPECS, PREFIX, UNAVAILABLE
+from exporterhub.exporters.chaos.health import HealthBook
 from exporterhub.exporters.chaos.instruments import (
     COLLECTORS,
     ChaosInstruments,
     register_build_info,
+)
+from exporterhub.exporters.chaos.instruments import (
+    catalogue_notes as self_metrics_notes,
 )
 from exporterhub.exporters.chaos.payloads import (
     info_lines,
@@ -46,6 +51,9 @@ from exporterhub.exporters.chaos.payloads import (
 )
 from exporterhub.exporters.chaos.settings import ChaosSection, ChaosTargetSettings
 from exporterhub.exporters.chaos.state import ChaosState
+
+if TYPE_CHECKING:
+    from exporterhub.core.app import HubState
 
 __all__ = ["PLUGIN", "ChaosPlugin", "to_target"]
 
@@ -66,7 +74,18 @@ class _Worker:
         self.publisher = publisher
         self.clock = clock
         self.instruments = ChaosInstruments.for_registry(publisher.registry)
-        self.instruments.precreate(self.collectors())
+        self.instruments.precreate(settings.name, self.collectors())
+        self.book = HealthBook.for_registry(publisher.registry)
+        self.health = self.book.add(
+            settings.name,
+            settings.control_login or settings.account_number,
+            self.collectors(),
+            owner=self,
+        )
+        if self.health.hint is not None:
+            _log.warning(
+                "chaos_line_login", target=settings.name, hint=self.health.hint
+            )
         self.state = ChaosState(
             fast_max_age=2 * settings.fast_interval,
             medium_max_age=2 * settings.medium_interval,
@@ -117,7 +136,9 @@ class _Worker:
             self.publisher.link(link, error=None if healthy else error, detail=detail)
 
     def _succeeded(self, collector: str) -> None:
-        self.instruments.last_success.labels(collector).set(self.clock.time())
+        now = self.clock.time()
+        self.instruments.last_success.labels(self.settings.name, collector).set(now)
+        self.health.succeeded(collector, now)
         self._auth_reported = False
         if self._last_ok.get(collector) is False:
             _log.info("chaos_collector_recovered", target=self.settings.name,
@@ -125,8 +146,13 @@ class _Worker:
         self._last_ok[collector] = True
 
     def _failed(self, collector: str, failure: Failure) -> None:
-        self.instruments.error(collector, failure.error_type.value)
-        self._last_error = (failure.error_type.value, f"{collector}: {failure.detail}")
+        error_type = failure.error_type.value
+        self.instruments.error(self.settings.name, collector, error_type)
+        self.health.failed(collector, error_type, self.clock.time())
+        detail = f"{collector}: {failure.detail}"
+        if failure.error_type is ErrorType.AUTH and self.health.hint is not None:
+            detail = f"{detail} ({self.health.hint})"
+        self._last_error = (error_type, detail)
         if self._last_ok.get(collector, True):
             # News once, when a collector goes from working to failing; repeats
             # of the same failure stay at DEBUG.
@@ -140,17 +166,22 @@ class _Worker:
         self._last_ok[collector] = False
         if failure.error_type is ErrorType.AUTH:
             self.paused_until = self.clock.monotonic() + self.settings.auth_backoff
+            self.health.paused_until = self.clock.time() + self.settings.auth_backoff
             if not self._auth_reported:
                 self._auth_reported = True
                 _log.warning(
                     "chaos_auth_failed",
                     target=self.settings.name,
                     pause_seconds=self.settings.auth_backoff,
+                    hint=self.health.hint,
                 )
             return
         if failure.error_type is ErrorType.RATE_LIMITED:
             wait = failure.retry_after or 60.0
             self.paused_until = max(self.paused_until, self.clock.monotonic() + wait)
+            self.health.paused_until = max(
+                self.health.paused_until or 0.0, self.clock.time() + wait
+            )
             if self.client is not None:
                 self.client.hold(wait)
             _log.warning("chaos_rate_limited", target=self.settings.name, wait=wait)
@@ -169,30 +200,37 @@ class _Worker:
     async def _collect(
         self, collector: str, run: Callable[[ChaosClient], Awaitable[bool]]
     ) -> bool:
-        """Run one collector unless the credentials are paused; time it."""
+        """Run one collector unless the credentials are paused; time it.
+
+        The time counts from the collection's first request getting its slot:
+        waiting for the login's request spacing (another collector's requests,
+        a rate limit's hold) is not the collection's own duration.
+        """
         if self._paused() or self.client is None:
             return False
-        started = time.perf_counter()
-        try:
-            # Own deadline, inside the tier's: a timed-out collection is counted
-            # here, not silently cancelled by the scheduler.
-            async with asyncio.timeout(self._budget(collector)):
-                ok = await run(self.client)
-        except TimeoutError:
-            self._failed(
-                collector,
-                Failure(
-                    error_type=ErrorType.TIMEOUT,
-                    retryable=True,
-                    retry_after=None,
-                    detail="collection ran out of time",
-                ),
-            )
-            ok = False
-        finally:
-            self.instruments.collector_duration.labels(
-                collector, COLLECTORS[collector]
-            ).observe(time.perf_counter() - started)
+        with first_request() as start:
+            try:
+                # Own deadline, inside the tier's: a timed-out collection is
+                # counted here, not silently cancelled by the scheduler.
+                async with asyncio.timeout(self._budget(collector)):
+                    ok = await run(self.client)
+            except TimeoutError:
+                self._failed(
+                    collector,
+                    Failure(
+                        error_type=ErrorType.TIMEOUT,
+                        retryable=True,
+                        retry_after=None,
+                        detail="collection ran out of time",
+                    ),
+                )
+                ok = False
+            finally:
+                ended = self.clock.monotonic()
+                began = ended if start.at is None else start.at
+                self.instruments.collector_duration.labels(
+                    self.settings.name, collector, COLLECTORS[collector]
+                ).observe(ended - began)
         if ok:
             self._succeeded(collector)
         return ok
@@ -386,6 +424,7 @@ class ChaosPlugin:
     specs: Sequence[MetricSpec[Any]] = CHAOS_SPECS
     identity_labels: tuple[str, ...] = ("target",)
     unavailable: tuple[tuple[str, str], ...] = UNAVAILABLE
+    catalogue_notes: str = self_metrics_notes()
 
     def targets_from_config(self, data: Mapping[str, Any], source: str) -> list[Target]:
         """Validate the ``exporters.chaos`` section and return its targets.
@@ -417,8 +456,18 @@ class ChaosPlugin:
     async def run(
         self, target: Target, publisher: TargetPublisher[Any], clock: Clock
     ) -> None:
-        """Poll the target's tiers until cancelled."""
-        await _Worker(_settings(target), publisher, clock).run()
+        """Poll the target's tiers until cancelled; then drop its self-metrics."""
+        worker = _Worker(_settings(target), publisher, clock)
+        try:
+            await worker.run()
+        finally:
+            if worker.book.remove(target.name, worker):
+                worker.instruments.forget(target.name)
+
+    def extend_app(self, hub: HubState) -> None:
+        """Add each login's collectors (last success, last error) to /health."""
+        book = HealthBook.for_registry(hub.exposition.registry)
+        hub.health_fields.append(lambda: book.fields(hub.clock.time()))
 
 
 def to_target(settings: ChaosTargetSettings) -> Target:

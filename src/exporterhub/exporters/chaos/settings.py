@@ -1,14 +1,13 @@
-"""Settings of the AAISP CHAOS exporter: one model per login, one for the command.
+"""Settings of the AAISP CHAOS exporter: one model per login, and its YAML section.
 
-Validation only; nothing here talks to the API. The env names are the original
-aaisp-exporter's (COMPAT), flat and canonical, with the original code's nested
-spellings accepted as aliases. Passwords are ``SecretStr``: they never reach a log,
-an API answer or ``repr``.
+Validation only; nothing here talks to the API. The standalone command's
+environment model lives in ``environ``. Passwords are ``SecretStr``: they never
+reach a log, an API answer or ``repr``.
 
 ``ChaosTargetSettings`` is what the YAML file's targets and the REST API validate,
 and its JSON schema is what the API serves, so it is strict: JSON's types as the
 schema states them (``core.fields``), and every string rule a pattern in the
-schema. The command's settings parse the environment's strings first.
+schema.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from __future__ import annotations
 from typing import Annotated, Final, Literal
 
 from pydantic import (
-    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -25,7 +23,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from exporterhub.core.address import HttpUrl
 from exporterhub.core.fields import (
@@ -42,13 +39,15 @@ __all__ = [
     "DEFAULT_API_URL",
     "DEFAULT_PORT",
     "LOGIN_PATTERN",
-    "ChaosExporterSettings",
+    "MAX_CONCURRENCY",
     "ChaosSection",
     "ChaosTargetSettings",
 ]
 
 DEFAULT_API_URL: Final = "https://chaos2.aa.net.uk"
 DEFAULT_PORT: Final = 9099
+MAX_CONCURRENCY: Final = 16
+"""Most requests of one login in flight; the original allowed up to 50."""
 
 LOGIN_PATTERN: Final = (
     r"^(?:[A-Za-z0-9._+\-]+@[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?)?$"
@@ -78,7 +77,7 @@ class ChaosTargetSettings(BaseModel):
         name: unique target name; defaults to the control login or account number.
         control_login: the bare control login (``abc@a``), preferred (read-only);
             "" for none.
-        control_password: its password.
+        control_password: the control login's password.
         account_number: the account (``A1234A``), used only without a control
             login; "" for none.
         account_password: the account's password.
@@ -131,7 +130,7 @@ class ChaosTargetSettings(BaseModel):
     medium_interval: Number = Field(default=300.0, gt=0, le=86400)
     slow_interval: Number = Field(default=900.0, gt=0, le=86400)
     request_timeout: Number = Field(default=30.0, gt=0, le=300)
-    concurrency: WholeNumber = Field(default=2, ge=1, le=16)
+    concurrency: WholeNumber = Field(default=2, ge=1, le=MAX_CONCURRENCY)
     min_request_interval: Number = Field(default=1.0, ge=0, le=60)
     max_retries: WholeNumber = Field(default=3, ge=0, le=10)
     retry_initial: Number = Field(default=2.0, ge=0, le=600)
@@ -182,203 +181,15 @@ class ChaosTargetSettings(BaseModel):
 
 
 class ChaosSection(BaseModel):
-    """The ``exporters.chaos`` section of the exporterhub YAML file."""
+    """The ``exporters.chaos`` section of the exporterhub YAML file.
+
+    Attributes:
+        enabled: run the CHAOS exporter's targets (false: keep them configured
+            but idle).
+        targets: the logins to poll.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     enabled: bool = True
     targets: list[ChaosTargetSettings] = Field(default_factory=list)
-
-
-def _env(*names: str) -> AliasChoices:
-    """Accept the canonical env name, the original's aliases and the field name."""
-    return AliasChoices(*names)
-
-
-class ServerSettings(BaseModel):
-    """Where ``aaisp-exporter`` listens (``AAISP_EXPORTER_SERVER__HOST``/``PORT``)."""
-
-    host: str = "0.0.0.0"  # noqa: S104 - the original listens on all interfaces
-    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
-
-
-class ChaosExporterSettings(BaseSettings):
-    """The standalone ``aaisp-exporter`` command's settings (env as in COMPAT)."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="AAISP_EXPORTER_",
-        env_nested_delimiter="__",
-        extra="ignore",
-        populate_by_name=True,
-    )
-
-    control_login: str = Field(
-        default="",
-        validation_alias=_env(
-            "AAISP_EXPORTER_CONTROL_LOGIN",
-            "AAISP_EXPORTER_AUTH__CONTROL_LOGIN",
-            "control_login",
-        ),
-    )
-    control_password: SecretStr = Field(
-        default=SecretStr(""),
-        validation_alias=_env(
-            "AAISP_EXPORTER_CONTROL_PASSWORD",
-            "AAISP_EXPORTER_AUTH__CONTROL_PASSWORD",
-            "control_password",
-        ),
-    )
-    account_number: str = Field(
-        default="",
-        validation_alias=_env(
-            "AAISP_EXPORTER_ACCOUNT_NUMBER",
-            "AAISP_EXPORTER_AUTH__ACCOUNT_NUMBER",
-            "account_number",
-        ),
-    )
-    account_password: SecretStr = Field(
-        default=SecretStr(""),
-        validation_alias=_env(
-            "AAISP_EXPORTER_ACCOUNT_PASSWORD",
-            "AAISP_EXPORTER_AUTH__ACCOUNT_PASSWORD",
-            "account_password",
-        ),
-    )
-    api_url: str = Field(
-        default=DEFAULT_API_URL,
-        validation_alias=_env(
-            "AAISP_EXPORTER_API_URL", "AAISP_EXPORTER_API__BASE_URL", "api_url"
-        ),
-    )
-    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
-        default="info",
-        validation_alias=_env(
-            "AAISP_EXPORTER_LOG_LEVEL", "AAISP_EXPORTER_LOGGING__LEVEL", "log_level"
-        ),
-    )
-    log_format: Literal["auto", "json", "console"] = "auto"
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _lower(cls, value: object) -> object:
-        return value.lower() if isinstance(value, str) else value
-
-    enable_broadband: bool = Field(
-        default=True,
-        validation_alias=_env(
-            "AAISP_EXPORTER_ENABLE_BROADBAND",
-            "AAISP_EXPORTER_COLLECTORS__ENABLE_BROADBAND",
-            "enable_broadband",
-        ),
-    )
-    enable_telephony: bool = Field(
-        default=False,
-        validation_alias=_env(
-            "AAISP_EXPORTER_ENABLE_TELEPHONY",
-            "AAISP_EXPORTER_COLLECTORS__ENABLE_TELEPHONY",
-            "enable_telephony",
-        ),
-    )
-    enable_telephony_ratecard: bool = Field(
-        default=False,
-        validation_alias=_env(
-            "AAISP_EXPORTER_ENABLE_TELEPHONY_RATECARD",
-            "AAISP_EXPORTER_COLLECTORS__ENABLE_TELEPHONY_RATECARD",
-            "enable_telephony_ratecard",
-        ),
-    )
-    enable_control_login: bool = Field(
-        default=False,
-        validation_alias=_env(
-            "AAISP_EXPORTER_ENABLE_CONTROL_LOGIN",
-            "AAISP_EXPORTER_COLLECTORS__ENABLE_CONTROL_LOGIN",
-            "AAISP_EXPORTER_COLLECTORS__ENABLE_LOGIN",  # the original code's spelling
-            "enable_control_login",
-        ),
-    )
-    fast_interval: float = Field(
-        default=60.0,
-        gt=0,
-        validation_alias=_env(
-            "AAISP_EXPORTER_FAST_INTERVAL",
-            "AAISP_EXPORTER_INTERVALS__FAST",
-            "fast_interval",
-        ),
-    )
-    medium_interval: float = Field(
-        default=300.0,
-        gt=0,
-        validation_alias=_env(
-            "AAISP_EXPORTER_MEDIUM_INTERVAL",
-            "AAISP_EXPORTER_INTERVALS__MEDIUM",
-            "medium_interval",
-        ),
-    )
-    slow_interval: float = Field(
-        default=900.0,
-        gt=0,
-        validation_alias=_env(
-            "AAISP_EXPORTER_SLOW_INTERVAL",
-            "AAISP_EXPORTER_INTERVALS__SLOW",
-            "slow_interval",
-        ),
-    )
-    request_timeout: float = Field(
-        default=30.0,
-        gt=0,
-        le=300,
-        validation_alias=_env(
-            "AAISP_EXPORTER_REQUEST_TIMEOUT",
-            "AAISP_EXPORTER_API__TIMEOUT",
-            "request_timeout",
-        ),
-    )
-    max_retries: int = Field(
-        default=3,
-        ge=0,
-        le=10,
-        validation_alias=_env(
-            "AAISP_EXPORTER_MAX_RETRIES",
-            "AAISP_EXPORTER_API__MAX_RETRIES",
-            "max_retries",
-        ),
-    )
-    concurrency: int = Field(
-        default=2,
-        ge=1,
-        le=16,
-        validation_alias=_env(
-            "AAISP_EXPORTER_CONCURRENCY",
-            "AAISP_EXPORTER_API__CONCURRENCY_LIMIT",
-            "concurrency",
-        ),
-    )
-    mode: Literal["bulk", "per_service"] = Field(
-        default="bulk", validation_alias=_env("AAISP_EXPORTER_MODE", "mode")
-    )
-    server: ServerSettings = Field(default_factory=ServerSettings)
-
-    def target(self) -> ChaosTargetSettings:
-        """Return the one target these settings describe.
-
-        Raises:
-            ValueError: no credentials configured.
-        """
-        return ChaosTargetSettings(
-            control_login=self.control_login,
-            control_password=self.control_password,
-            account_number=self.account_number,
-            account_password=self.account_password,
-            api_url=self.api_url,
-            enable_broadband=self.enable_broadband,
-            enable_telephony=self.enable_telephony,
-            enable_telephony_ratecard=self.enable_telephony_ratecard,
-            enable_control_login=self.enable_control_login,
-            fast_interval=self.fast_interval,
-            medium_interval=self.medium_interval,
-            slow_interval=self.slow_interval,
-            request_timeout=self.request_timeout,
-            max_retries=self.max_retries,
-            concurrency=self.concurrency,
-            mode=self.mode,
-        )
