@@ -11,7 +11,12 @@ import statistics
 import pytest
 
 from exporterhub.exporters.starlink._network import congestion
-from exporterhub.exporters.starlink._route import MAX_PHASES, WALK_LEGS, RouteModel
+from exporterhub.exporters.starlink._route import (
+    MAX_PHASES,
+    WALK_LEGS,
+    RouteModel,
+    build_legs,
+)
 from exporterhub.exporters.starlink.engine import SimulationEngine
 from exporterhub.exporters.starlink.geo import (
     MPS_TO_KNOTS,
@@ -343,31 +348,48 @@ class TestConfigChange:
             100 <= s.latency_ms <= 300 for s in _run(engine, 1.0, 300, WALL0 + 301)
         )
 
-    def test_new_route_is_joined_not_teleported(self):
-        """A new route is driven to from the current position."""
+    @pytest.mark.parametrize(
+        "route",
+        [
+            pytest.param(
+                {
+                    "waypoints": [
+                        {"latitude": -33.8688, "longitude": 151.2093},
+                        {"latitude": -33.9000, "longitude": 151.3000},
+                    ]
+                },
+                id="waypoints-moved-16000km",
+            ),
+            pytest.param(
+                {"pattern": "straight", "start_latitude": 51.5, "start_longitude": 0},
+                id="new-start-position",
+            ),
+            pytest.param(
+                {"pattern": "circle", "center_latitude": 35.0,
+                 "center_longitude": 139.0, "radius_meters": 5000},
+                id="new-pattern",
+            ),
+        ],
+    )  # fmt: skip
+    def test_new_route_takes_effect_on_the_next_step(self, route):
+        """A new route geometry puts the vehicle on it at once; uptime carries on."""
         engine = _engine()
         before = _run(engine, 1.0, 100)[-1]
-        target = {
-            "pattern": "straight",
-            "start_latitude": 40.72,
-            "start_longitude": -74.0,
-        }
-        engine.apply_config(_config(route=target))
-        samples = _run(engine, 1.0, 600, WALL0 + 100)
-        first = samples[0]
-        assert haversine_m(
-            before.latitude_degrees,
-            before.longitude_degrees,
-            first.latitude_degrees,
-            first.longitude_degrees,
-        ) <= knots_to_mps(46)
-        assert (
-            min(
-                haversine_m(40.72, -74.0, s.latitude_degrees, s.longitude_degrees)
-                for s in samples
-            )
-            < 30
+        config = _config(route=route)
+        engine.apply_config(config)
+        after = engine.step(1.0, WALL0 + 101)
+        legs, start = build_legs(config.route)
+        assert haversine_m(*start, after.latitude_degrees, after.longitude_degrees) <= (
+            knots_to_mps(46) * 1.0
         )
+        assert after.uptime_seconds == pytest.approx(before.uptime_seconds + 1.0)
+        leg = legs[0]
+        assert _angle(
+            after.heading_degrees,
+            initial_bearing_deg(
+                after.latitude_degrees, after.longitude_degrees, leg.lat2, leg.lon2
+            ),
+        ) < 1.0
 
     def test_same_geometry_keeps_place(self):
         """Changing only the speed keeps the place on the route."""
@@ -380,22 +402,18 @@ class TestConfigChange:
         )
 
     def test_switch_to_stationary_route(self):
-        """A route of one repeated point is driven to and then held."""
+        """A route of one repeated point holds the vehicle there from the next step."""
         engine = _engine()
         _run(engine, 1.0, 10)
-        point = {"latitude": 40.7128, "longitude": -74.0060}
+        point = {"latitude": 10.0, "longitude": 20.0}
         engine.apply_config(_config(route={"waypoints": [point, point]}))
-        samples = _run(engine, 1.0, 200)
-        assert samples[-1].speed_knots == 0.0
-        assert (
-            haversine_m(
-                40.7128,
-                -74.006,
-                samples[-1].latitude_degrees,
-                samples[-1].longitude_degrees,
+        samples = _run(engine, 1.0, 5, WALL0 + 10)
+        for sample in samples:
+            assert sample.speed_knots == 0.0
+            assert (
+                haversine_m(10.0, 20.0, sample.latitude_degrees, sample.longitude_degrees)
+                < 1
             )
-            < 1
-        )
 
 
 class TestCauseAndEffect:

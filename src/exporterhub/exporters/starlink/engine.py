@@ -16,8 +16,9 @@ monotonic count the plugin turns into deltas) and sets ``last_step_failed`` for
 that step; its first failure is logged at WARNING with the component name, later
 ones at DEBUG. ``step`` itself never raises. ``inject_fault`` is the public hook
 tests and scenarios use to make a component fail. ``apply_config`` takes effect
-on the next step and resets nothing unrelated (position, uptime, processes carry
-on); a changed ``seed`` re-seeds every component, so runs replay identically
+on the next step and resets nothing unrelated (uptime and processes carry on;
+so does the position unless the route's geometry changed, in which case the
+vehicle is at the start of the new route); a changed ``seed`` re-seeds every component, so runs replay identically
 from that step on.
 
 Signal quality (a derived score — the dish reports no SNR, §3.7)::
@@ -202,8 +203,9 @@ class SimulationEngine:
     def apply_config(self, config: StarlinkConfig) -> None:
         """Use ``config`` from the next step on, keeping position, uptime and processes.
 
-        A changed route is joined from the current position (no teleport); a
-        changed scenario restarts its timeline; a changed (non-null) ``seed``
+        A route with new geometry (start, waypoints, pattern) puts the vehicle
+        at its start at once, as a restart would; speeds, profile or altitude
+        alone keep its place. A changed scenario restarts its timeline; a changed (non-null) ``seed``
         re-seeds every component in place, so two engines in the same state
         given the same seed produce the same trace from then on.
         """
