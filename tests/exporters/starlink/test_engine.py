@@ -384,12 +384,15 @@ class TestConfigChange:
         )
         assert after.uptime_seconds == pytest.approx(before.uptime_seconds + 1.0)
         leg = legs[0]
-        assert _angle(
-            after.heading_degrees,
-            initial_bearing_deg(
-                after.latitude_degrees, after.longitude_degrees, leg.lat2, leg.lon2
-            ),
-        ) < 1.0
+        assert (
+            _angle(
+                after.heading_degrees,
+                initial_bearing_deg(
+                    after.latitude_degrees, after.longitude_degrees, leg.lat2, leg.lon2
+                ),
+            )
+            < 1.0
+        )
 
     def test_same_geometry_keeps_place(self):
         """Changing only the speed keeps the place on the route."""
@@ -410,10 +413,8 @@ class TestConfigChange:
         samples = _run(engine, 1.0, 5, WALL0 + 10)
         for sample in samples:
             assert sample.speed_knots == 0.0
-            assert (
-                haversine_m(10.0, 20.0, sample.latitude_degrees, sample.longitude_degrees)
-                < 1
-            )
+            lat, lon = sample.latitude_degrees, sample.longitude_degrees
+            assert haversine_m(10.0, 20.0, lat, lon) < 1
 
 
 class TestCauseAndEffect:

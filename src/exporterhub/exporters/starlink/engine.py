@@ -18,8 +18,8 @@ ones at DEBUG. ``step`` itself never raises. ``inject_fault`` is the public hook
 tests and scenarios use to make a component fail. ``apply_config`` takes effect
 on the next step and resets nothing unrelated (uptime and processes carry on;
 so does the position unless the route's geometry changed, in which case the
-vehicle is at the start of the new route); a changed ``seed`` re-seeds every component, so runs replay identically
-from that step on.
+vehicle is at the start of the new route); a changed ``seed`` re-seeds every
+component, so runs replay identically from that step on.
 
 Signal quality (a derived score — the dish reports no SNR, §3.7)::
 
@@ -205,9 +205,10 @@ class SimulationEngine:
 
         A route with new geometry (start, waypoints, pattern) puts the vehicle
         at its start at once, as a restart would; speeds, profile or altitude
-        alone keep its place. A changed scenario restarts its timeline; a changed (non-null) ``seed``
-        re-seeds every component in place, so two engines in the same state
-        given the same seed produce the same trace from then on.
+        alone keep its place. A changed scenario restarts its timeline; a
+        changed (non-null) ``seed`` re-seeds every component in place, so two
+        engines in the same state given the same seed produce the same trace
+        from then on.
         """
         if config.seed is not None and config.seed != self._config.seed:
             self.reseed(config.seed)
