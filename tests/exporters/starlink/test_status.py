@@ -15,6 +15,8 @@ SHAPE = {
     "timestamp": None,
     "mode": None,
     "available": None,
+    "age_seconds": None,
+    "error": None,
     "position": [
         "latitude_degrees",
         "longitude_degrees",
@@ -67,10 +69,31 @@ class TestStatusDocument:
         assert document["available"] is True
         assert VALIDATOR.is_valid(document)
 
-    def test_no_sample_is_three_keys(self):
-        """Before the first sample only timestamp, mode and available are sent."""
+    def test_no_sample_has_no_sections(self):
+        """Before the first sample only timestamp, mode, available, age and error."""
         document = status_document(None, "live")
-        assert document == {"timestamp": None, "mode": "live", "available": False}
+        assert document == {
+            "timestamp": None,
+            "mode": "live",
+            "available": False,
+            "age_seconds": None,
+            "error": None,
+        }
+        assert VALIDATOR.is_valid(document)
+
+    def test_stale_sample_shows_only_its_time_and_age(self):
+        """A sample past its max age is not served as current: no sections."""
+        sample = Telemetry(timestamp=1.7e9, mode="live", state="CONNECTED")
+        document = status_document(
+            sample, "live", current=False, age_seconds=42.0004, error="unreachable"
+        )
+        assert document == {
+            "timestamp": "2023-11-14T22:13:20+00:00",
+            "mode": "live",
+            "available": False,
+            "age_seconds": 42.0,
+            "error": "unreachable",
+        }
         assert VALIDATOR.is_valid(document)
 
     def test_missing_values_are_null_not_zero(self):

@@ -36,6 +36,7 @@ from exporterhub.core.api import (
     error_response,
     validation_problems,
 )
+from exporterhub.core.snapshot import is_fresh
 from exporterhub.exporters.starlink.settings import (
     StarlinkConfig,
     changed_keys,
@@ -146,9 +147,20 @@ def build_router(plugin: StarlinkPlugin) -> APIRouter:
         worker = plugin.worker()
         if worker is None:
             return _unavailable()
-        return JSONResponse(
-            status_document(worker.telemetry, worker.config.mode), headers=_NO_STORE
+        # Freshness as /metrics decides it, from the published record at this
+        # instant: a dish that stopped answering is not shown as CONNECTED.
+        record = worker.publisher.record
+        now = worker.clock.time()
+        document = status_document(
+            worker.telemetry,
+            worker.config.mode,
+            current=is_fresh(record, now),
+            age_seconds=None
+            if record.last_success is None
+            else max(0.0, now - record.last_success),
+            error=None if record.healthy else record.error,
         )
+        return JSONResponse(document, headers=_NO_STORE)
 
     @router.get(
         "/config",

@@ -1,11 +1,16 @@
 """The ``/api/status`` document: its models and how a sample fills them.
 
 Readable field names with units in them (protocol notes §1) and an ISO 8601
-timestamp with an explicit offset. Without a sample the document is only
-``{"timestamp": null, "mode": ..., "available": false}``; with one, every
-section is present and a value the source did not give is ``null``, never a
-made-up zero. The models are what the served OpenAPI document describes, and
-``status_document`` builds the answer from them, so the two cannot drift.
+timestamp with an explicit offset. ``available`` follows the rule ``/metrics``
+uses for its value series: the newest good sample is within the target's max
+age. Without such a sample (none yet, or a dish that stopped answering) the
+document is only ``{"timestamp", "mode", "available": false, "age_seconds",
+"error"}`` — the time of the last good sample (null before one), seconds since
+it, and the short kind of the last failure — never old values shown as
+current. With one, every section is present and a value the source did not
+give is ``null``, never a made-up zero. The models are what the served OpenAPI
+document describes, and ``status_document`` builds the answer from them, so the
+two cannot drift.
 
 Pure: no I/O, no clock; it reads the ``Telemetry`` it is given.
 """
@@ -107,23 +112,63 @@ class StatusDocument(BaseModel):
         "null before the first sample.",
     )
     mode: Mode = Field(description="Where samples come from.")
-    available: bool = Field(description="Whether there is a sample yet.")
+    available: bool = Field(
+        description="Whether there is a current sample: false before the first "
+        "and once the newest good one is older than the max age (the values "
+        "have left /metrics too)."
+    )
+    age_seconds: float | None = Field(
+        default=None,
+        description="Seconds since the last good sample; null before one.",
+    )
+    error: str | None = Field(
+        default=None,
+        description="Short kind of the failure while the last poll or step "
+        "failed (unreachable, timeout, no_reflection, step, error); else null.",
+    )
     position: PositionStatus | None = None
     network: NetworkStatus | None = None
     obstruction: ObstructionStatus | None = None
     dish: DishStatus | None = None
 
 
-def status_document(telemetry: Telemetry | None, mode: Mode) -> dict[str, Any]:
-    """Return the ``/api/status`` JSON for one sample (units in the names)."""
-    if telemetry is None:
-        empty = StatusDocument(timestamp=None, mode=mode, available=False)
-        return empty.model_dump(mode="json", exclude_unset=True)
+def status_document(
+    telemetry: Telemetry | None,
+    mode: Mode,
+    *,
+    current: bool = True,
+    age_seconds: float | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """Return the ``/api/status`` JSON for one sample (units in the names).
+
+    Args:
+        telemetry: the newest good sample, if any.
+        mode: the configured mode (used when there is no sample).
+        current: the sample is within the max age (``core.snapshot.is_fresh``);
+            when False only its timestamp is shown.
+        age_seconds: seconds since the last good sample.
+        error: short kind of the last failure while failing, else None.
+    """
+    age = None if age_seconds is None else round(age_seconds, 3)
+    if telemetry is None or not current:
+        empty = StatusDocument(
+            timestamp=None if telemetry is None else _iso(telemetry.timestamp),
+            mode=mode if telemetry is None else telemetry.mode,
+            available=False,
+            age_seconds=age,
+            error=error,
+        )
+        return empty.model_dump(
+            mode="json", exclude={"position", "network", "obstruction", "dish"}
+        )
     t = telemetry
     document = StatusDocument(
-        timestamp=datetime.fromtimestamp(t.timestamp, tz=UTC).isoformat(),
+        timestamp=_iso(t.timestamp),
         mode=t.mode,
         available=True,
+        age_seconds=age,
+        error=error,
         position=PositionStatus(
             latitude_degrees=t.latitude_degrees,
             longitude_degrees=t.longitude_degrees,
@@ -157,3 +202,7 @@ def status_document(telemetry: Telemetry | None, mode: Mode) -> dict[str, Any]:
         ),
     )
     return document.model_dump(mode="json")
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, tz=UTC).isoformat()
