@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
-import logging
+import json
 import math
 import random
 import statistics
 
 import pytest
+from structlog.testing import capture_logs
 
+from exporterhub.core.logging import configure_logging
 from exporterhub.exporters.starlink._network import congestion
 from exporterhub.exporters.starlink._route import (
     MAX_PHASES,
@@ -637,30 +639,45 @@ class TestRobustness:
         engine = _engine()
         assert engine.step(1.0, math.nan).timestamp == WALL0
 
-    def test_failing_component_keeps_last_values(self, caplog):
+    def test_failing_component_keeps_last_values(self):
         """A failing component keeps its last good value, is counted and flagged."""
         engine = _engine()
         good = engine.step(1.0, WALL0 + 1)
         assert not engine.last_step_failed
         engine.inject_fault("latency")
-        with caplog.at_level(logging.DEBUG, logger="exporterhub.exporters.starlink"):
+        with capture_logs() as logs:
             sample = engine.step(1.0, WALL0 + 2)
         assert sample.latency_ms == good.latency_ms
         assert engine.errors == 1
         assert engine.last_step_failed
+        assert engine.failed_components == ("latency",)
         assert sample.uptime_seconds == pytest.approx(good.uptime_seconds + 1)
-        (record,) = caplog.records
-        assert record.levelno == logging.WARNING
-        assert record.component == "latency"
-        caplog.clear()
+        (record,) = logs
+        assert record["log_level"] == "warning"
+        assert record["component"] == "latency"
         engine.step(1.0, WALL0 + 3)
         assert not engine.last_step_failed
+        assert engine.failed_components == ()
         assert engine.errors == 1
         engine.inject_fault("latency")
-        with caplog.at_level(logging.DEBUG, logger="exporterhub.exporters.starlink"):
+        with capture_logs() as logs:
             engine.step(1.0, WALL0 + 4)
         assert engine.errors == 2
-        assert [r.levelno for r in caplog.records] == [logging.DEBUG]
+        assert [(r["log_level"], r["component"]) for r in logs] == [
+            ("debug", "latency")
+        ]
+
+    def test_component_name_reaches_the_json_log(self, capsys):
+        """The JSON log line of a failing component names it, with the traceback."""
+        configure_logging("info", "json", stream="stdout")
+        engine = _engine()
+        engine.inject_fault("throughput")
+        engine.step(1.0, WALL0 + 1)
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        (line,) = [x for x in lines if x["event"] == "simulation_component_failed"]
+        assert line["component"] == "throughput"
+        assert line["level"] == "warning"
+        assert "injected fault in throughput" in line["exception"]
 
     def test_failing_route_and_step(self):
         """A broken route or whole step never raises out of step()."""
@@ -915,3 +932,50 @@ class TestRandomWalk:
         other = _run(_engine(route={**WALK, "walk_seed": 4}), 1.0, 600)
         assert first == again
         assert first != [s.latitude_degrees for s in other]
+
+
+class TestTransitionLog:
+    def test_outage_scenario_logs_its_events_and_state_changes(self):
+        """Scenario start, each outage's start and end, and state changes are logged."""
+        with capture_logs() as logs:
+            engine = _engine(scenario={"name": "outage"})
+            _run(engine, 1.0, 120)
+        names = [e["event"] for e in logs]
+        assert names[0] == "simulation_scenario_started"
+        assert logs[0]["scenario"] == "outage"
+        started = [e for e in logs if e["event"] == "simulation_event_started"]
+        ended = [e for e in logs if e["event"] == "simulation_event_ended"]
+        assert [(e["event_name"], e["at_seconds"]) for e in started] == [
+            ("outage", 30.0),
+            ("outage", 100.0),
+        ]
+        assert [e["at_seconds"] for e in ended] == [30.0, 100.0]
+        changes = [
+            (e["previous"], e["state"], e["log_level"])
+            for e in logs
+            if e["event"] == "simulation_state_changed"
+        ]
+        assert changes == [
+            ("CONNECTED", "SEARCHING", "warning"),
+            ("SEARCHING", "CONNECTED", "info"),
+            ("CONNECTED", "OBSTRUCTED", "warning"),
+            ("OBSTRUCTED", "CONNECTED", "info"),
+        ]
+
+    def test_reboot_and_scenario_change_are_logged(self):
+        """A reboot, its boot phases, and replacing the scenario are logged."""
+        engine = _engine()
+        _run(engine, 1.0, 5)
+        with capture_logs() as logs:
+            engine.apply_config(_config(scenario={"name": "reboot"}))
+            _run(engine, 1.0, 300, WALL0 + 5)
+            engine.apply_config(_config())
+        names = [e["event"] for e in logs]
+        assert names[0] == "simulation_scenario_started"
+        assert "simulation_reboot" in names
+        states = [
+            e["state"] for e in logs if e["event"] == "simulation_state_changed"
+        ]
+        assert states == ["BOOTING", "SEARCHING", "CONNECTED"]
+        assert names[-1] == "simulation_scenario_ended"
+        assert logs[-1]["scenario"] == "reboot"
