@@ -973,9 +973,7 @@ class TestTransitionLog:
         names = [e["event"] for e in logs]
         assert names[0] == "simulation_scenario_started"
         assert "simulation_reboot" in names
-        states = [
-            e["state"] for e in logs if e["event"] == "simulation_state_changed"
-        ]
+        states = [e["state"] for e in logs if e["event"] == "simulation_state_changed"]
         assert states == ["BOOTING", "SEARCHING", "CONNECTED"]
         assert names[-1] == "simulation_scenario_ended"
         assert logs[-1]["scenario"] == "reboot"

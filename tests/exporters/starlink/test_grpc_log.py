@@ -14,7 +14,6 @@ import subprocess
 import sys
 import textwrap
 
-
 SCRIPT = textwrap.dedent(
     """
     import asyncio, os, socket
