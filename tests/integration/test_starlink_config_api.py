@@ -236,3 +236,40 @@ class TestRouteChange:
             )
             < 100
         )
+
+
+class TestOriginalBody:
+    async def test_original_shape_is_accepted_and_applied(self, exporter_for):
+        """A POST in the original backend's shape is 200 and moves the vehicle."""
+        body = {
+            "mode": "simulation",
+            "update_interval_seconds": 0.1,
+            "route": {
+                "pattern": "circular",
+                "latitude_start": 51.5,
+                "longitude_start": -0.12,
+                "radius_km": 2.0,
+                "distance_km": 500.0,
+            },
+            "obstruction": {"min_percent": 0.0, "max_percent": 30.0,
+                            "variation_rate": 0.5},
+            "position": {"speed_min_knots": 0.0, "speed_max_knots": 100.0,
+                         "altitude_min_meters": 100.0,
+                         "altitude_max_meters": 10000.0,
+                         "heading_variation_rate": 5.0},
+        }  # fmt: skip
+        async with exporter_for([dish_target()]) as exporter:
+            reply = await exporter.client.post("/api/config", json=body)
+            assert reply.status_code == 200, reply.text
+            config = reply.json()
+            s = await exporter.scrape_until(
+                lambda s: (s.value("starlink_dish_latitude_degrees") or 0) > 51
+            )
+        assert config["route"]["pattern"] == "circle"
+        assert config["route"]["radius_meters"] == 2000.0
+        assert config["route"]["speed_knots"] == 50.0
+        lat = s.value("starlink_dish_latitude_degrees")
+        lon = s.value("starlink_dish_longitude_degrees")
+        assert lat is not None
+        assert lon is not None
+        assert abs(haversine_m(51.5, -0.12, lat, lon) - 2000.0) < 50.0

@@ -27,6 +27,7 @@ from exporterhub.core.api import validation_problems
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.logging import LEVELS, configure_logging
 from exporterhub.core.plugin import Target
+from exporterhub.exporters.starlink.legacy import legacy_env
 from exporterhub.exporters.starlink.plugin import (
     PLUGIN,
     StarlinkTargetSettings,
@@ -136,7 +137,7 @@ def config_path(flag: Path | None, environ: Mapping[str, str]) -> tuple[Path, bo
 
 
 def load_with_env(path: Path, *, required: bool = False) -> tuple[StarlinkConfig, bool]:
-    """Load defaults < YAML file < environment.
+    """Load defaults < YAML file < the original's variables < ours.
 
     Args:
         path: the YAML file.
@@ -149,15 +150,20 @@ def load_with_env(path: Path, *, required: bool = False) -> tuple[StarlinkConfig
     if required and not path.exists():
         raise ConfigError(f"{path}: no such configuration file")
     config, existed = load_config(path)
-    update = env_overrides(os.environ)
-    if update:
+    # The original backend's STARLINK_* variables first, ours over them.
+    for update, names in (
+        (legacy_env(os.environ), "STARLINK_*, SIMULATION_MODE"),
+        (env_overrides(os.environ), f"{_ENV_PREFIX}*"),
+    ):
+        if not update:
+            continue
         try:
             config = merge_update(config, update)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{p.field}: {p.message}" for p in validation_problems(exc)
             )
-            raise ConfigError(f"environment ({_ENV_PREFIX}*): {problems}") from exc
+            raise ConfigError(f"environment ({names}): {problems}") from exc
     return config, existed
 
 

@@ -37,6 +37,7 @@ from exporterhub.core.api import (
     validation_problems,
 )
 from exporterhub.core.snapshot import is_fresh
+from exporterhub.exporters.starlink.legacy import translate
 from exporterhub.exporters.starlink.settings import (
     StarlinkConfig,
     changed_keys,
@@ -208,6 +209,9 @@ def build_router(plugin: StarlinkPlugin) -> APIRouter:
                 )
             worker.update_config(new)
         keys = changed_keys(current, new)
+        legacy = [note.key for note in translate(body)[1]]
+        if legacy:  # the original backend's spellings, read as ours
+            _log.info("starlink_config_legacy_keys", keys=legacy)
         if keys:
             _log.info("starlink_config_changed", keys=keys)
         return JSONResponse(new.model_dump(mode="json"))
