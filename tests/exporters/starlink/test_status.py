@@ -24,6 +24,11 @@ SHAPE = {
         "speed_knots",
         "heading_degrees",
         "location_available",
+        "latitude",
+        "longitude",
+        "altitude",
+        "speed",
+        "heading",
     ],
     "network": [
         "latency_ms",
@@ -45,8 +50,13 @@ SHAPE = {
         "hardware_version",
         "software_version",
     ],
+    "environmental": [
+        "signal_quality_percent",
+        "uptime_seconds",
+        "temperature_celsius",
+    ],
 }
-"""The document's keys in order, as served before the model existed."""
+"""The document's keys in order (the original backend's names included)."""
 
 VALIDATOR = jsonschema_rs.validator_for(StatusDocument.model_json_schema())
 
@@ -105,3 +115,25 @@ class TestStatusDocument:
         assert document["dish"]["gps_satellites"] is None
         assert VALIDATOR.is_valid(document)
         assert json.loads(json.dumps(document)) == document
+
+
+def test_original_names_carry_the_same_values():
+    """The original backend's position and environmental keys repeat our values."""
+    engine = SimulationEngine(StarlinkConfig(), seed=3, start_wall=1.7e9)
+    document = status_document(engine.step(1.0, 1.7e9 + 1), "simulation")
+    position = document["position"]
+    for old, new in (
+        ("latitude", "latitude_degrees"),
+        ("longitude", "longitude_degrees"),
+        ("altitude", "altitude_meters"),
+        ("speed", "speed_knots"),
+        ("heading", "heading_degrees"),
+    ):
+        assert position[old] == position[new] is not None
+    environmental = document["environmental"]
+    assert environmental["uptime_seconds"] == document["dish"]["uptime_seconds"]
+    assert (
+        environmental["signal_quality_percent"]
+        == document["dish"]["signal_quality_percent"]
+    )
+    assert environmental["temperature_celsius"] is None

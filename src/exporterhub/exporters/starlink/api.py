@@ -21,6 +21,7 @@ it resolves. Handlers read memory only; they never wait on the dish.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
@@ -46,6 +47,7 @@ from exporterhub.exporters.starlink.settings import (
 from exporterhub.exporters.starlink.status import StatusDocument, status_document
 
 if TYPE_CHECKING:
+    from exporterhub.core.app import HubState
     from exporterhub.exporters.starlink.plugin import StarlinkPlugin
 
 __all__ = ["MAX_BODY_BYTES", "build_router", "health_fields"]
@@ -88,12 +90,22 @@ _WRITE_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
 }
 
 
-def health_fields(plugin: StarlinkPlugin) -> dict[str, Any]:
-    """Return the Starlink fields of ``/health``: mode and, live, dish reachability."""
+def health_fields(plugin: StarlinkPlugin, hub: HubState) -> dict[str, Any]:
+    """Return the Starlink fields of ``/health``: mode and, live, dish reachability.
+
+    Also the original backend's names: ``uptime_seconds`` (the core's
+    ``uptime``) and ``timestamp`` (ISO 8601 UTC, with its offset), so checks
+    written for it keep working.
+    """
+    now = hub.clock.time()
+    fields: dict[str, Any] = {
+        "uptime_seconds": round(now - hub.started_at, 3),
+        "timestamp": datetime.fromtimestamp(now, tz=UTC).isoformat(),
+    }
     worker = plugin.worker()
     if worker is None:
-        return {"mode": None}
-    fields: dict[str, Any] = {"mode": worker.config.mode}
+        return {**fields, "mode": None}
+    fields["mode"] = worker.config.mode
     if worker.config.mode == "live":
         record = worker.publisher.record
         fields["dish_connected"] = record.healthy

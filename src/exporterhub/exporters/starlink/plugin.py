@@ -326,7 +326,7 @@ class StarlinkPlugin:
         from exporterhub.exporters.starlink.api import build_router, health_fields
 
         hub.routers.append(build_router(self))
-        hub.health_fields.append(lambda: health_fields(self))
+        hub.health_fields.append(lambda: health_fields(self, hub))
 
     def worker(self) -> Worker | None:
         """Return the running dish worker, if any."""
