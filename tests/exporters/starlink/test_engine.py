@@ -378,9 +378,12 @@ class TestConfigChange:
         engine = _engine()
         before = _run(engine, 1.0, 100)[-1]
         config = _config(route=route)
-        engine.apply_config(config)
+        with capture_logs() as logs:
+            engine.apply_config(config)
         after = engine.step(1.0, WALL0 + 101)
         legs, start = build_legs(config.route)
+        (changed,) = [e for e in logs if e["event"] == "simulation_route_changed"]
+        assert (changed["latitude"], changed["longitude"]) == pytest.approx(start)
         assert haversine_m(*start, after.latitude_degrees, after.longitude_degrees) <= (
             knots_to_mps(46) * 1.0
         )
@@ -400,8 +403,10 @@ class TestConfigChange:
         """Changing only the speed keeps the place on the route."""
         engine = _engine()
         before = _run(engine, 1.0, 100)[-1]
-        engine.apply_config(_config(route={"speed_knots": 30}))
+        with capture_logs() as logs:
+            engine.apply_config(_config(route={"speed_knots": 30}))
         after = engine.step(0.0, WALL0 + 100)
+        assert not [e for e in logs if e["event"] == "simulation_route_changed"]
         assert (after.latitude_degrees, after.longitude_degrees) == pytest.approx(
             (before.latitude_degrees, before.longitude_degrees)
         )

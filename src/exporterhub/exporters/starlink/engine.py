@@ -22,8 +22,9 @@ Simulated transitions are logged as they happen, on the simulation clock: a
 scenario starting or ending (``simulation_scenario_started`` / ``…_ended``, at
 start and when the config changes it), each timed event of its timeline
 starting or ending (``simulation_event_started`` / ``…_ended``), a reboot
-(``simulation_reboot``) and every change of the dish state
-(``simulation_state_changed``, WARNING when leaving CONNECTED).
+(``simulation_reboot``), every change of the dish state
+(``simulation_state_changed``, WARNING when leaving CONNECTED) and a new route
+geometry putting the vehicle at its start (``simulation_route_changed``).
 
 ``step`` itself never raises. ``inject_fault`` is the public hook tests and
 scenarios use to make a component fail. ``apply_config`` takes effect
@@ -170,7 +171,14 @@ class SimulationEngine:
         """
         if config.seed is not None and config.seed != self._config.seed:
             self.reseed(config.seed)
-        self._route.apply(config.route)
+        if self._route.apply(config.route):
+            lat, lon = self._route.position()
+            _log.info(
+                "simulation_route_changed",
+                pattern=config.route.pattern,
+                latitude=round(lat, 6),
+                longitude=round(lon, 6),
+            )
         if config.scenario != self._config.scenario:
             self._scenario = self._start_scenario(
                 self._config.scenario, config.scenario
