@@ -18,10 +18,10 @@ monotonic count the plugin turns into deltas) and sets ``last_step_failed`` and
 the component name (``simulation_component_failed component=…``), later ones at
 DEBUG.
 
-Simulated transitions are logged as they happen, on the simulation clock: a
-scenario starting or ending (``simulation_scenario_started`` / ``…_ended``, at
-start and when the config changes it), each timed event of its timeline
-starting or ending (``simulation_event_started`` / ``…_ended``), a reboot
+Simulated transitions are logged as they happen (``_journal.py``), on the
+simulation clock: a scenario starting or ending (``simulation_scenario_started``
+/ ``…_ended``, at start and when the config changes it), each timed event of
+its timeline starting or ending (``simulation_event_started`` / ``…_ended``), a reboot
 (``simulation_reboot``), every change of the dish state
 (``simulation_state_changed``, WARNING when leaving CONNECTED) and a new route
 geometry putting the vehicle at its start (``simulation_route_changed``).
@@ -51,6 +51,11 @@ from typing import Final
 import structlog
 
 from exporterhub.exporters.starlink._dish import DishModel
+from exporterhub.exporters.starlink._journal import (
+    log_events,
+    log_state,
+    start_scenario,
+)
 from exporterhub.exporters.starlink._network import (
     HandoverModel,
     LatencyModel,
@@ -61,9 +66,8 @@ from exporterhub.exporters.starlink._network import (
     congestion,
 )
 from exporterhub.exporters.starlink._route import RouteModel, RouteSample
-from exporterhub.exporters.starlink._scenario import Effects, ScenarioClock
+from exporterhub.exporters.starlink._scenario import Effects
 from exporterhub.exporters.starlink.link_settings import WeatherSettings
-from exporterhub.exporters.starlink.scenario_settings import ScenarioSettings
 from exporterhub.exporters.starlink.settings import MAX_SEED, StarlinkConfig
 from exporterhub.exporters.starlink.telemetry import Telemetry
 
@@ -140,7 +144,7 @@ class SimulationEngine:
         self._throughput = ThroughputModel(config.network, rng["throughput"])
         self._loss = LossModel(config.network, rng["loss"])
         self._dish = DishModel(rng["dish"])
-        self._scenario = self._start_scenario(None, config.scenario)
+        self._scenario = start_scenario(None, config.scenario)
         self._effects = Effects()
         self._shown_state: str | None = None
         self._position: RouteSample | None = None
@@ -180,27 +184,10 @@ class SimulationEngine:
                 longitude=round(lon, 6),
             )
         if config.scenario != self._config.scenario:
-            self._scenario = self._start_scenario(
-                self._config.scenario, config.scenario
-            )
+            self._scenario = start_scenario(self._config.scenario, config.scenario)
             # The old timeline's events end with it (its end is logged).
             self._effects = Effects()
         self._config = config
-
-    def _start_scenario(
-        self, old: ScenarioSettings | None, new: ScenarioSettings | None
-    ) -> ScenarioClock:
-        """Return the clock of ``new``; log the end of ``old`` and the start."""
-        if old is not None:
-            _log.info("simulation_scenario_ended", scenario=old.name)
-        if new is not None:
-            _log.info(
-                "simulation_scenario_started",
-                scenario=new.name,
-                events=len(new.events),
-                repeat_seconds=new.repeat_seconds,
-            )
-        return ScenarioClock(new)
 
     def reseed(self, seed: int) -> None:
         """Re-seed every component's generator from ``seed``; state is kept."""
@@ -274,7 +261,7 @@ class SimulationEngine:
         previous = self._effects
         self._effects = self._scenario.step(dt)
         fx = self._effects
-        self._log_events(previous, fx)
+        log_events(self._scenario, previous, fx)
 
         def route() -> None:
             self._position = self._route.step(dt)
@@ -315,41 +302,10 @@ class SimulationEngine:
         self._guard("dish", lambda: self._dish.step(dt, fx, snow))
         telemetry = self._assemble(now_wall, pos, link, snow)
         if telemetry.state != self._shown_state:
-            self._log_state(self._shown_state, telemetry.state)
+            log_state(self._shown_state, telemetry.state)
             self._shown_state = telemetry.state
         self.last = telemetry
         return telemetry
-
-    def _log_events(self, before: Effects, after: Effects) -> None:
-        """Log the scenario events that started or ended, and a reboot."""
-        events = self._scenario.events
-        for index in sorted(after.active - before.active):
-            event = events[index]
-            _log.info(
-                "simulation_event_started",
-                event_name=event.event,
-                at_seconds=event.at_seconds,
-                duration_seconds=event.duration_seconds,
-                scenario_time=round(self._scenario.time, 3),
-            )
-        for index in sorted(before.active - after.active):
-            _log.info(
-                "simulation_event_ended",
-                event_name=events[index].event,
-                at_seconds=events[index].at_seconds,
-                scenario_time=round(self._scenario.time, 3),
-            )
-        if after.reboot:
-            _log.info("simulation_reboot", scenario_time=round(self._scenario.time, 3))
-
-    @staticmethod
-    def _log_state(previous: str | None, state: str | None) -> None:
-        if previous is None:  # the first step: nothing changed yet
-            return
-        if previous == "CONNECTED":
-            _log.warning("simulation_state_changed", previous=previous, state=state)
-        else:
-            _log.info("simulation_state_changed", previous=previous, state=state)
 
     def _state(self) -> str:
         if self._dish.boot_phase is not None:
