@@ -84,7 +84,7 @@ class Worker:
         self.config = settings.config
         self.publisher = publisher
         self.clock = clock
-        self.state = StarlinkState(self.config.mode)
+        self.state = StarlinkState(self.config.mode, legacy=self.config.legacy_metrics)
         self.engine = SimulationEngine(
             self.config, seed=self.config.seed, start_wall=clock.time()
         )
@@ -114,6 +114,7 @@ class Worker:
         if config.mode != self.config.mode or config.live != self.config.live:
             self._close_client()
         self.state.set_mode(config.mode)
+        self.state.legacy = config.legacy_metrics
         self.config = config
         self.publisher.set_max_age(max_age(config))
         self._wake.set()

@@ -61,6 +61,7 @@ from exporterhub.exporters.starlink.scenario_settings import (
 )
 from exporterhub.exporters.starlink.settings_rules import (
     FROZEN,
+    Flag,
     Number,
     WholeNumber,
     whole_number,
@@ -134,6 +135,11 @@ class StarlinkConfig(BaseModel):
         weather: optional standing weather.
         scenario: optional degradation scenario; ``None`` = normal.
         live: see ``LiveSettings``.
+        legacy_metrics: also serve the original backend's metric names its
+            Grafana dashboards query (``starlink_network_latency_ms_current``,
+            ``…_throughput_down_mbps_current``, ``…_up_mbps_current``,
+            ``starlink_dish_altitude_feet``, ``starlink_dish_outage_active``,
+            ``starlink_dish_thermal_throttle``, ``starlink_mode_info{mode}``).
     """
 
     model_config = FROZEN
@@ -147,6 +153,7 @@ class StarlinkConfig(BaseModel):
     weather: WeatherSettings | None = None
     scenario: ScenarioSettings | None = None
     live: LiveSettings = LiveSettings()
+    legacy_metrics: Flag = False
 
     _whole = field_validator("seed", mode="before")(staticmethod(whole_number))
 
