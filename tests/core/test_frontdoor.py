@@ -250,3 +250,43 @@ async def test_encoded_slash_at_the_end_is_no_trailing_slash(client):
     reply = await client.get("/api/targets/demo/ends%2F", follow_redirects=False)
     assert reply.status_code == 404
     assert reply.json()["error"] == "not_found"
+
+
+class _BrokenData:
+    """Snapshot data of a plugin with a bug: asking when it expires raises."""
+
+    def expiries(self):
+        raise RuntimeError("secret-render-detail")
+
+    def at(self, now):
+        return self
+
+    def current(self, now):
+        return True
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/probe?target=demo/a"])
+async def test_failing_scrape_answer_is_json_500(plugin, clock, path):
+    """A failure while making /metrics or /probe is the one JSON 500, logged."""
+    hub = Hub(plugin, clock)
+    async with serving(hub) as client:
+        publisher = hub.state.runner.publisher("demo", "a")
+        assert publisher is not None
+        publisher.data(_BrokenData())
+        with capture_logs() as logs:
+            reply = await client.get(path)
+            head = await client.head(path)
+            after = await client.get("/health")
+    assert reply.status_code == 500
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.json() == {
+        "error": "internal_error",
+        "detail": "The server failed; see its log.",
+        "fields": [],
+    }
+    assert "secret-render-detail" not in reply.text
+    assert head.status_code == 500
+    assert head.content == b""
+    assert after.status_code == 200
+    failures = [e for e in logs if e["event"] == "request_failed"]
+    assert failures[0]["path"] == path.split("?")[0]

@@ -439,10 +439,10 @@ class TestStarlinkExporterCommand:
                     str(BIN / "starlink-exporter"),
                     "--port", str(port),
                     "--host", "127.0.0.1",
-                    "--config", str(tmp_path / "absent.yaml"),
                 ],
                 stdout=handle,
                 stderr=subprocess.DEVNULL,
+                cwd=tmp_path,  # no config.yaml here: the default may be missing
                 env={**os.environ, "STARLINK_EXPORTER_LOG_LEVEL": "INFO"},
             )  # fmt: skip
             try:

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 
 from exporterhub.core.plugin import Target
+from exporterhub.core.testing import FakeClock
+from exporterhub.exporters.starlink.geo import haversine_m
 from exporterhub.exporters.starlink.plugin import PLUGIN
 
-from .conftest import running_exporter
-from .test_starlink_exporter import dish_target
+from .conftest import Scrape, running_exporter
+from .test_starlink_exporter import dish_target, has_fixed
 
 JSON = {"content-type": "application/json"}
 
@@ -190,3 +192,84 @@ class TestErrorShape:
         assert reply.status_code == 200
         assert reply.json()["seed"] == 5
         assert reply.json()["network"]["latency_typical_ms"] == 30.0
+
+
+SYDNEY = (-33.8688, 151.2093)
+
+
+def _near_sydney(scrape: Scrape) -> bool:
+    lat = scrape.value("starlink_dish_latitude_degrees")
+    lon = scrape.value("starlink_dish_longitude_degrees")
+    return lat is not None and lon is not None and haversine_m(*SYDNEY, lat, lon) < 100
+
+
+class TestRouteChange:
+    async def test_moved_waypoints_take_effect_on_the_next_step(self):
+        """Waypoints moved 16,000 km put the vehicle on them at the next step."""
+        clock = FakeClock()
+        async with running_exporter(PLUGIN, [dish_target()], clock=clock) as exporter:
+            first = await exporter.scrape_advancing(clock, has_fixed, step=0.1)
+            uptime = first.value("starlink_dish_uptime_seconds")
+            reply = await exporter.client.put(
+                "/api/config",
+                json={
+                    "route": {
+                        "waypoints": [
+                            {"latitude": SYDNEY[0], "longitude": SYDNEY[1]},
+                            {"latitude": -33.9, "longitude": 151.3},
+                        ]
+                    }
+                },
+            )
+            assert reply.status_code == 200
+            # Each scrape moves the clock by 0.1 s: a vehicle driving there at
+            # 45 kn would need days, not the few steps allowed here.
+            moved = await exporter.scrape_advancing(
+                clock, _near_sydney, step=0.1, within=10
+            )
+            status = (await exporter.client.get("/api/status")).json()
+        assert moved.value("starlink_dish_uptime_seconds") >= uptime
+        position = status["position"]
+        assert (
+            haversine_m(
+                *SYDNEY, position["latitude_degrees"], position["longitude_degrees"]
+            )
+            < 100
+        )
+
+
+class TestOriginalBody:
+    async def test_original_shape_is_accepted_and_applied(self, exporter_for):
+        """A POST in the original backend's shape is 200 and moves the vehicle."""
+        body = {
+            "mode": "simulation",
+            "update_interval_seconds": 0.1,
+            "route": {
+                "pattern": "circular",
+                "latitude_start": 51.5,
+                "longitude_start": -0.12,
+                "radius_km": 2.0,
+                "distance_km": 500.0,
+            },
+            "obstruction": {"min_percent": 0.0, "max_percent": 30.0,
+                            "variation_rate": 0.5},
+            "position": {"speed_min_knots": 0.0, "speed_max_knots": 100.0,
+                         "altitude_min_meters": 100.0,
+                         "altitude_max_meters": 10000.0,
+                         "heading_variation_rate": 5.0},
+        }  # fmt: skip
+        async with exporter_for([dish_target()]) as exporter:
+            reply = await exporter.client.post("/api/config", json=body)
+            assert reply.status_code == 200, reply.text
+            config = reply.json()
+            s = await exporter.scrape_until(
+                lambda s: (s.value("starlink_dish_latitude_degrees") or 0) > 51
+            )
+        assert config["route"]["pattern"] == "circle"
+        assert config["route"]["radius_meters"] == 2000.0
+        assert config["route"]["speed_knots"] == 50.0
+        lat = s.value("starlink_dish_latitude_degrees")
+        lon = s.value("starlink_dish_longitude_degrees")
+        assert lat is not None
+        assert lon is not None
+        assert abs(haversine_m(51.5, -0.12, lat, lon) - 2000.0) < 50.0

@@ -81,6 +81,11 @@ class TestSimulationService:
         assert health.json()["mode"] == "simulation"
         assert health.json()["status"] == "ok"
         assert isinstance(health.json()["uptime"], float)
+        # The original backend's names, for checks written against it.
+        assert health.json()["uptime_seconds"] == pytest.approx(
+            health.json()["uptime"], abs=0.5
+        )
+        assert health.json()["timestamp"].endswith("+00:00")
         body = status.json()
         assert body["timestamp"].endswith("+00:00")
         assert body["network"]["latency_ms"] > 0

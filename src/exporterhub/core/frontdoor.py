@@ -23,7 +23,9 @@
   needs valid credentials: 401 otherwise. A write whose ``Origin`` is another site
   is refused (403) even with them: browsers send cached credentials by themselves.
 
-Every answer made here uses the API's JSON error shape. No route logic, no I/O.
+Every answer made here uses the API's JSON error shape, a failure while making
+the ``/metrics`` or ``/probe`` answer too (a JSON 500, logged as
+``request_failed``, as the app's own routes do). No route logic, no I/O.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Final
 from urllib.parse import parse_qs
 
 import orjson
+import structlog
 from fastapi import FastAPI
 from starlette.datastructures import State
 from starlette.routing import Match
@@ -56,6 +59,7 @@ _SCRAPES: Final = frozenset({"/metrics", "/probe"})
 _CHALLENGE: Final = b'Basic realm="exporterhub", charset="UTF-8"'
 USER_SCOPE_KEY: Final = "exporterhub.user"
 """Where the authenticated user's name is put in the ASGI scope."""
+_log = structlog.get_logger(__name__)
 
 
 def _header(scope: Scope, wanted: bytes) -> bytes | None:
@@ -169,11 +173,11 @@ class FrontDoor:
                 return
             scope = {**scope, USER_SCOPE_KEY: user}
         if path == "/probe" and (method == "GET" or method == "HEAD"):
-            await self._probe(scope, send, head=method == "HEAD")
+            await self._guarded(self._probe, scope, send, head=method == "HEAD")
             return
         if path == "/metrics":
             if method == "GET" or method == "HEAD":
-                await self._metrics(scope, send, head=method == "HEAD")
+                await self._guarded(self._metrics, scope, send, head=method == "HEAD")
                 return
             if method != "OPTIONS":
                 await self._answer(
@@ -191,6 +195,37 @@ class FrontDoor:
             scope = {**scope, "method": "GET"}
             send = _without_body(send)
         await self.app(scope, receive, self._full_allow(scope, send))
+
+    async def _guarded(
+        self,
+        answer: Callable[..., Awaitable[None]],
+        scope: Scope,
+        send: Send,
+        *,
+        head: bool,
+    ) -> None:
+        """Run one of the answers made here; a failure is a logged JSON 500.
+
+        As the app's routes answer a crash (``core.api``): never a plain-text
+        500, never a traceback to the client. Once the answer has started it
+        can only be cut short.
+        """
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await answer(scope, tracking, head=head)
+        except Exception:
+            _log.exception("request_failed", path=scope["path"], method=scope["method"])
+            if not started:
+                reply = self._answer(
+                    500, "internal_error", "The server failed; see its log."
+                )
+                await reply(_without_body(send) if head else send)
 
     async def _metrics(self, scope: Scope, send: Send, *, head: bool) -> None:
         accept = encoding = b""

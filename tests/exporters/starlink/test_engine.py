@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import itertools
-import logging
+import json
 import math
 import random
 import statistics
 
 import pytest
+from structlog.testing import capture_logs
 
+from exporterhub.core.logging import configure_logging
 from exporterhub.exporters.starlink._network import congestion
-from exporterhub.exporters.starlink._route import MAX_PHASES, WALK_LEGS, RouteModel
+from exporterhub.exporters.starlink._route import (
+    MAX_PHASES,
+    WALK_LEGS,
+    RouteModel,
+    build_legs,
+)
 from exporterhub.exporters.starlink.engine import SimulationEngine
 from exporterhub.exporters.starlink.geo import (
     MPS_TO_KNOTS,
@@ -343,59 +350,78 @@ class TestConfigChange:
             100 <= s.latency_ms <= 300 for s in _run(engine, 1.0, 300, WALL0 + 301)
         )
 
-    def test_new_route_is_joined_not_teleported(self):
-        """A new route is driven to from the current position."""
+    @pytest.mark.parametrize(
+        "route",
+        [
+            pytest.param(
+                {
+                    "waypoints": [
+                        {"latitude": -33.8688, "longitude": 151.2093},
+                        {"latitude": -33.9000, "longitude": 151.3000},
+                    ]
+                },
+                id="waypoints-moved-16000km",
+            ),
+            pytest.param(
+                {"pattern": "straight", "start_latitude": 51.5, "start_longitude": 0},
+                id="new-start-position",
+            ),
+            pytest.param(
+                {"pattern": "circle", "center_latitude": 35.0,
+                 "center_longitude": 139.0, "radius_meters": 5000},
+                id="new-pattern",
+            ),
+        ],
+    )  # fmt: skip
+    def test_new_route_takes_effect_on_the_next_step(self, route):
+        """A new route geometry puts the vehicle on it at once; uptime carries on."""
         engine = _engine()
         before = _run(engine, 1.0, 100)[-1]
-        target = {
-            "pattern": "straight",
-            "start_latitude": 40.72,
-            "start_longitude": -74.0,
-        }
-        engine.apply_config(_config(route=target))
-        samples = _run(engine, 1.0, 600, WALL0 + 100)
-        first = samples[0]
-        assert haversine_m(
-            before.latitude_degrees,
-            before.longitude_degrees,
-            first.latitude_degrees,
-            first.longitude_degrees,
-        ) <= knots_to_mps(46)
+        config = _config(route=route)
+        with capture_logs() as logs:
+            engine.apply_config(config)
+        after = engine.step(1.0, WALL0 + 101)
+        legs, start = build_legs(config.route)
+        (changed,) = [e for e in logs if e["event"] == "simulation_route_changed"]
+        assert (changed["latitude"], changed["longitude"]) == pytest.approx(start)
+        assert haversine_m(*start, after.latitude_degrees, after.longitude_degrees) <= (
+            knots_to_mps(46) * 1.0
+        )
+        assert after.uptime_seconds == pytest.approx(before.uptime_seconds + 1.0)
+        leg = legs[0]
         assert (
-            min(
-                haversine_m(40.72, -74.0, s.latitude_degrees, s.longitude_degrees)
-                for s in samples
+            _angle(
+                after.heading_degrees,
+                initial_bearing_deg(
+                    after.latitude_degrees, after.longitude_degrees, leg.lat2, leg.lon2
+                ),
             )
-            < 30
+            < 1.0
         )
 
     def test_same_geometry_keeps_place(self):
         """Changing only the speed keeps the place on the route."""
         engine = _engine()
         before = _run(engine, 1.0, 100)[-1]
-        engine.apply_config(_config(route={"speed_knots": 30}))
+        with capture_logs() as logs:
+            engine.apply_config(_config(route={"speed_knots": 30}))
         after = engine.step(0.0, WALL0 + 100)
+        assert not [e for e in logs if e["event"] == "simulation_route_changed"]
         assert (after.latitude_degrees, after.longitude_degrees) == pytest.approx(
             (before.latitude_degrees, before.longitude_degrees)
         )
 
     def test_switch_to_stationary_route(self):
-        """A route of one repeated point is driven to and then held."""
+        """A route of one repeated point holds the vehicle there from the next step."""
         engine = _engine()
         _run(engine, 1.0, 10)
-        point = {"latitude": 40.7128, "longitude": -74.0060}
+        point = {"latitude": 10.0, "longitude": 20.0}
         engine.apply_config(_config(route={"waypoints": [point, point]}))
-        samples = _run(engine, 1.0, 200)
-        assert samples[-1].speed_knots == 0.0
-        assert (
-            haversine_m(
-                40.7128,
-                -74.006,
-                samples[-1].latitude_degrees,
-                samples[-1].longitude_degrees,
-            )
-            < 1
-        )
+        samples = _run(engine, 1.0, 5, WALL0 + 10)
+        for sample in samples:
+            assert sample.speed_knots == 0.0
+            lat, lon = sample.latitude_degrees, sample.longitude_degrees
+            assert haversine_m(10.0, 20.0, lat, lon) < 1
 
 
 class TestCauseAndEffect:
@@ -618,30 +644,45 @@ class TestRobustness:
         engine = _engine()
         assert engine.step(1.0, math.nan).timestamp == WALL0
 
-    def test_failing_component_keeps_last_values(self, caplog):
+    def test_failing_component_keeps_last_values(self):
         """A failing component keeps its last good value, is counted and flagged."""
         engine = _engine()
         good = engine.step(1.0, WALL0 + 1)
         assert not engine.last_step_failed
         engine.inject_fault("latency")
-        with caplog.at_level(logging.DEBUG, logger="exporterhub.exporters.starlink"):
+        with capture_logs() as logs:
             sample = engine.step(1.0, WALL0 + 2)
         assert sample.latency_ms == good.latency_ms
         assert engine.errors == 1
         assert engine.last_step_failed
+        assert engine.failed_components == ("latency",)
         assert sample.uptime_seconds == pytest.approx(good.uptime_seconds + 1)
-        (record,) = caplog.records
-        assert record.levelno == logging.WARNING
-        assert record.component == "latency"
-        caplog.clear()
+        (record,) = logs
+        assert record["log_level"] == "warning"
+        assert record["component"] == "latency"
         engine.step(1.0, WALL0 + 3)
         assert not engine.last_step_failed
+        assert engine.failed_components == ()
         assert engine.errors == 1
         engine.inject_fault("latency")
-        with caplog.at_level(logging.DEBUG, logger="exporterhub.exporters.starlink"):
+        with capture_logs() as logs:
             engine.step(1.0, WALL0 + 4)
         assert engine.errors == 2
-        assert [r.levelno for r in caplog.records] == [logging.DEBUG]
+        assert [(r["log_level"], r["component"]) for r in logs] == [
+            ("debug", "latency")
+        ]
+
+    def test_component_name_reaches_the_json_log(self, capsys):
+        """The JSON log line of a failing component names it, with the traceback."""
+        configure_logging("info", "json", stream="stdout")
+        engine = _engine()
+        engine.inject_fault("throughput")
+        engine.step(1.0, WALL0 + 1)
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        (line,) = [x for x in lines if x["event"] == "simulation_component_failed"]
+        assert line["component"] == "throughput"
+        assert line["level"] == "warning"
+        assert "injected fault in throughput" in line["exception"]
 
     def test_failing_route_and_step(self):
         """A broken route or whole step never raises out of step()."""
@@ -896,3 +937,48 @@ class TestRandomWalk:
         other = _run(_engine(route={**WALK, "walk_seed": 4}), 1.0, 600)
         assert first == again
         assert first != [s.latitude_degrees for s in other]
+
+
+class TestTransitionLog:
+    def test_outage_scenario_logs_its_events_and_state_changes(self):
+        """Scenario start, each outage's start and end, and state changes are logged."""
+        with capture_logs() as logs:
+            engine = _engine(scenario={"name": "outage"})
+            _run(engine, 1.0, 120)
+        names = [e["event"] for e in logs]
+        assert names[0] == "simulation_scenario_started"
+        assert logs[0]["scenario"] == "outage"
+        started = [e for e in logs if e["event"] == "simulation_event_started"]
+        ended = [e for e in logs if e["event"] == "simulation_event_ended"]
+        assert [(e["event_name"], e["at_seconds"]) for e in started] == [
+            ("outage", 30.0),
+            ("outage", 100.0),
+        ]
+        assert [e["at_seconds"] for e in ended] == [30.0, 100.0]
+        changes = [
+            (e["previous"], e["state"], e["log_level"])
+            for e in logs
+            if e["event"] == "simulation_state_changed"
+        ]
+        assert changes == [
+            ("CONNECTED", "SEARCHING", "warning"),
+            ("SEARCHING", "CONNECTED", "info"),
+            ("CONNECTED", "OBSTRUCTED", "warning"),
+            ("OBSTRUCTED", "CONNECTED", "info"),
+        ]
+
+    def test_reboot_and_scenario_change_are_logged(self):
+        """A reboot, its boot phases, and replacing the scenario are logged."""
+        engine = _engine()
+        _run(engine, 1.0, 5)
+        with capture_logs() as logs:
+            engine.apply_config(_config(scenario={"name": "reboot"}))
+            _run(engine, 1.0, 300, WALL0 + 5)
+            engine.apply_config(_config())
+        names = [e["event"] for e in logs]
+        assert names[0] == "simulation_scenario_started"
+        assert "simulation_reboot" in names
+        states = [e["state"] for e in logs if e["event"] == "simulation_state_changed"]
+        assert states == ["BOOTING", "SEARCHING", "CONNECTED"]
+        assert names[-1] == "simulation_scenario_ended"
+        assert logs[-1]["scenario"] == "reboot"

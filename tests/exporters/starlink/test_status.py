@@ -15,6 +15,8 @@ SHAPE = {
     "timestamp": None,
     "mode": None,
     "available": None,
+    "age_seconds": None,
+    "error": None,
     "position": [
         "latitude_degrees",
         "longitude_degrees",
@@ -22,6 +24,11 @@ SHAPE = {
         "speed_knots",
         "heading_degrees",
         "location_available",
+        "latitude",
+        "longitude",
+        "altitude",
+        "speed",
+        "heading",
     ],
     "network": [
         "latency_ms",
@@ -43,8 +50,13 @@ SHAPE = {
         "hardware_version",
         "software_version",
     ],
+    "environmental": [
+        "signal_quality_percent",
+        "uptime_seconds",
+        "temperature_celsius",
+    ],
 }
-"""The document's keys in order, as served before the model existed."""
+"""The document's keys in order (the original backend's names included)."""
 
 VALIDATOR = jsonschema_rs.validator_for(StatusDocument.model_json_schema())
 
@@ -67,10 +79,31 @@ class TestStatusDocument:
         assert document["available"] is True
         assert VALIDATOR.is_valid(document)
 
-    def test_no_sample_is_three_keys(self):
-        """Before the first sample only timestamp, mode and available are sent."""
+    def test_no_sample_has_no_sections(self):
+        """Before the first sample only timestamp, mode, available, age and error."""
         document = status_document(None, "live")
-        assert document == {"timestamp": None, "mode": "live", "available": False}
+        assert document == {
+            "timestamp": None,
+            "mode": "live",
+            "available": False,
+            "age_seconds": None,
+            "error": None,
+        }
+        assert VALIDATOR.is_valid(document)
+
+    def test_stale_sample_shows_only_its_time_and_age(self):
+        """A sample past its max age is not served as current: no sections."""
+        sample = Telemetry(timestamp=1.7e9, mode="live", state="CONNECTED")
+        document = status_document(
+            sample, "live", current=False, age_seconds=42.0004, error="unreachable"
+        )
+        assert document == {
+            "timestamp": "2023-11-14T22:13:20+00:00",
+            "mode": "live",
+            "available": False,
+            "age_seconds": 42.0,
+            "error": "unreachable",
+        }
         assert VALIDATOR.is_valid(document)
 
     def test_missing_values_are_null_not_zero(self):
@@ -82,3 +115,25 @@ class TestStatusDocument:
         assert document["dish"]["gps_satellites"] is None
         assert VALIDATOR.is_valid(document)
         assert json.loads(json.dumps(document)) == document
+
+
+def test_original_names_carry_the_same_values():
+    """The original backend's position and environmental keys repeat our values."""
+    engine = SimulationEngine(StarlinkConfig(), seed=3, start_wall=1.7e9)
+    document = status_document(engine.step(1.0, 1.7e9 + 1), "simulation")
+    position = document["position"]
+    for old, new in (
+        ("latitude", "latitude_degrees"),
+        ("longitude", "longitude_degrees"),
+        ("altitude", "altitude_meters"),
+        ("speed", "speed_knots"),
+        ("heading", "heading_degrees"),
+    ):
+        assert position[old] == position[new] is not None
+    environmental = document["environmental"]
+    assert environmental["uptime_seconds"] == document["dish"]["uptime_seconds"]
+    assert (
+        environmental["signal_quality_percent"]
+        == document["dish"]["signal_quality_percent"]
+    )
+    assert environmental["temperature_celsius"] is None

@@ -1,9 +1,12 @@
 """``starlink-exporter``: the Starlink service on its own (port 8000, simulation first).
 
-``--port`` (8000) and ``--config`` (``config.yaml`` in the working directory; defaults
-when it is missing) as the requirement fixes; the log level from
+``--port`` (8000) and ``--config`` as the requirement fixes; the log level from
 ``STARLINK_EXPORTER_LOG_LEVEL`` (or ``LOG_LEVEL``) or ``--log.level``; JSON logs.
-Wiring only.
+The configuration file is ``--config``, else ``STARLINK_CONFIG`` (the original
+backend's variable), else ``config.yaml`` in the working directory. Only that
+default may be missing (then the defaults apply, and it is logged); a file
+named by the flag or the variable that does not exist is an error, as a typo
+must not silently run on defaults. Wiring only.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import structlog
 import yaml
@@ -24,6 +27,7 @@ from exporterhub.core.api import validation_problems
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.logging import LEVELS, configure_logging
 from exporterhub.core.plugin import Target
+from exporterhub.exporters.starlink.legacy import legacy_env
 from exporterhub.exporters.starlink.plugin import (
     PLUGIN,
     StarlinkTargetSettings,
@@ -55,7 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--web.listen-address", dest="listen_address", help="host:port (wins)"
     )
     parser.add_argument(
-        "--config", type=Path, default=Path("config.yaml"), help="YAML configuration"
+        "--config",
+        type=Path,
+        default=None,
+        help="YAML configuration (must exist); default: $STARLINK_CONFIG, else "
+        "config.yaml in the working directory (may be missing: defaults)",
     )
     parser.add_argument("--log.level", "--log-level", dest="log_level", choices=LEVELS)
     parser.add_argument(
@@ -109,33 +117,65 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     return update
 
 
-def load_with_env(path: Path) -> tuple[StarlinkConfig, bool]:
-    """Load defaults < YAML file < environment.
+DEFAULT_CONFIG: Final = Path("config.yaml")
+
+
+def config_path(flag: Path | None, environ: Mapping[str, str]) -> tuple[Path, bool]:
+    """Return the config file to read and whether it must exist.
+
+    >>> config_path(None, {})
+    (PosixPath('config.yaml'), False)
+    >>> config_path(None, {"STARLINK_CONFIG": "/etc/starlink.yaml"})
+    (PosixPath('/etc/starlink.yaml'), True)
+    """
+    if flag is not None:
+        return flag, True
+    named = environ.get("STARLINK_CONFIG", "")
+    if named:
+        return Path(named), True
+    return DEFAULT_CONFIG, False
+
+
+def load_with_env(path: Path, *, required: bool = False) -> tuple[StarlinkConfig, bool]:
+    """Load defaults < YAML file < the original's variables < ours.
+
+    Args:
+        path: the YAML file.
+        required: a missing file is an error (it was named explicitly).
 
     Raises:
-        ConfigError: the file or an environment value is invalid (one line).
+        ConfigError: the file is missing though required, or it or an
+            environment value is invalid (one line).
     """
+    if required and not path.exists():
+        raise ConfigError(f"{path}: no such configuration file")
     config, existed = load_config(path)
-    update = env_overrides(os.environ)
-    if update:
+    # The original backend's STARLINK_* variables first, ours over them.
+    for update, names in (
+        (legacy_env(os.environ), "STARLINK_*, SIMULATION_MODE"),
+        (env_overrides(os.environ), f"{_ENV_PREFIX}*"),
+    ):
+        if not update:
+            continue
         try:
             config = merge_update(config, update)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{p.field}: {p.message}" for p in validation_problems(exc)
             )
-            raise ConfigError(f"environment ({_ENV_PREFIX}*): {problems}") from exc
+            raise ConfigError(f"environment ({names}): {problems}") from exc
     return config, existed
 
 
 async def _run(args: argparse.Namespace) -> None:
     configure_logging(_level(args), args.log_format, stream="stdout")
-    config, existed = load_with_env(args.config)
+    path, required = config_path(args.config, os.environ)
+    config, existed = load_with_env(path, required=required)
     if not existed:
-        _log.info("starlink_config_defaults", file=str(args.config))
+        _log.info("starlink_config_defaults", file=str(path))
 
     async def load() -> Sequence[Target]:
-        current, _ = load_with_env(args.config)
+        current, _ = load_with_env(path, required=required)
         return [to_target(StarlinkTargetSettings(config=current))]
 
     state = build_hub({PLUGIN.kind: PLUGIN}, load, title="Starlink exporter")

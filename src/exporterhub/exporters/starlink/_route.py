@@ -193,6 +193,12 @@ class RouteModel:
 
     def __init__(self, route: RouteSettings, rng: random.Random) -> None:
         self._rng = rng
+        self.legs_visited = 0
+        """Legs examined by the latest step (bounded, whatever the route length)."""
+        self._begin(route)
+
+    def _begin(self, route: RouteSettings) -> None:
+        """Put the vehicle at the start of ``route``, heading along its first leg."""
         self._route = route
         self._legs, start = build_legs(route)
         self._cum = _cumulative(self._legs)
@@ -202,10 +208,7 @@ class RouteModel:
         self._prepare()
         self._pivot: float | None = None
         self._index = 0
-        self.legs_visited = 0
-        """Legs examined by the latest step (bounded, whatever the route length)."""
         self._s = 0.0
-        self._transit: Leg | None = None
         self._point = start
         first = self._legs[0] if self._legs else None
         self._v = min(first.speed_mps, self._cap[0]) if first else 0.0
@@ -245,7 +248,7 @@ class RouteModel:
 
     def _to_stop(self) -> float:
         """Return the distance to the next waypoint where the vehicle must stop."""
-        if self._transit is not None or not self._stops:
+        if not self._stops:
             return math.inf
         cum, stops = self._cum, self._stops
         k = bisect.bisect_left(stops, self._index)
@@ -255,8 +258,6 @@ class RouteModel:
         return cum[-1] - here + cum[stops[0] + 1]
 
     def _current(self) -> Leg | None:
-        if self._transit is not None:
-            return self._transit
         return self._legs[self._index] if self._legs else None
 
     def position(self) -> tuple[float, float]:
@@ -268,49 +269,30 @@ class RouteModel:
             leg.lat1, leg.lon1, leg.lat2, leg.lon2, self._s / leg.length_m
         )
 
-    def apply(self, route: RouteSettings) -> None:
-        """Switch to a new route without teleporting.
+    def apply(self, route: RouteSettings) -> bool:
+        """Use ``route`` from the next step on; return whether the vehicle moved.
 
-        Same geometry: keep the place on the route. New geometry: drive a transit
-        leg from here to the nearest point of the new route, then follow it.
+        Same geometry (only speeds, profile or altitude differ): keep the place
+        on the route, speed and heading. New geometry (start position,
+        waypoints, pattern, radius …): the vehicle is at the start of the new
+        route at once, as after a restart with it. Driving there instead could
+        take days (a route moved 16,000 km) while the metrics showed a place on
+        neither route.
         """
         if route == self._route:
-            return
-        legs, start = build_legs(route)
-        old = [(g.lat1, g.lon1, g.lat2, g.lon2) for g in self._legs]
-        new = [(g.lat1, g.lon1, g.lat2, g.lon2) for g in legs]
+            return False
+        legs, _ = build_legs(route)
+        old = [_start(g) for g in self._legs]
+        if old != [_start(g) for g in legs] or not legs:
+            self._begin(route)
+            return True
         self._route = route
-        if old == new:
-            self._legs = legs
-            self._cum = _cumulative(legs)
-            self._prepare()
-            return
-        here = self.position()
-        targets = [(g.lat1, g.lon1) for g in legs] or [start]
-        nearest = min(
-            range(len(targets)), key=lambda i: haversine_m(*here, *targets[i])
-        )
         self._legs = legs
         self._cum = _cumulative(legs)
         self._prepare()
-        self._pivot = None
-        self._point = start
-        self._index = nearest if legs else 0
-        self._s = 0.0
-        transit = _leg(here, targets[nearest], route.speed_knots)
-        self._transit = transit if transit.length_m >= MIN_LEG_M else None
-        if self._transit is None and not legs:
-            self._point = here
+        return False
 
     def _advance(self, distance: float) -> None:
-        if self._transit is not None:
-            left = self._transit.length_m - self._s
-            if distance < left:
-                self._s += distance
-                return
-            distance -= left
-            self._transit = None
-            self._s = 0.0
         if not self._legs:
             return
         cum, count = self._cum, len(self._legs)
@@ -350,7 +332,7 @@ class RouteModel:
             return self._alt_base + self._alt_noise
         floor = route.altitude_meters
         target = max(floor, route.cruise_altitude_meters)
-        if self._transit is None and self._v > 0.0:
+        if self._v > 0.0:
             time_to_end = self._distance_to_cycle_end() / self._v
             if time_to_end <= (self._alt_base - floor) / CLIMB_RATE_MPS + dt:
                 target = floor
@@ -363,7 +345,7 @@ class RouteModel:
         leg = self._current()
         if leg is None:
             return 0.0
-        cap = self._cap[self._index] if self._transit is None else math.inf
+        cap = self._cap[self._index]
         return min(leg.speed_mps * (1.0 + self._noise), cap)
 
     def _accelerate(self, target: float, t: float) -> float:

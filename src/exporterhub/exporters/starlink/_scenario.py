@@ -57,6 +57,8 @@ class Effects:
         thermal_throttle: the dish throttles.
         alerts: alerts raised by ``alert`` events.
         reboot: a reboot started during this step.
+        active: indexes (in ``ScenarioClock.events``) of the timed events in
+            effect, so a caller can tell when one starts or ends.
     """
 
     obstruction: float = 0.0
@@ -67,6 +69,7 @@ class Effects:
     thermal_throttle: bool = False
     alerts: set[str] = field(default_factory=set)
     reboot: bool = False
+    active: set[int] = field(default_factory=set)
 
 
 def _occurrences(at: float, period: float | None, t: float) -> int:
@@ -85,7 +88,8 @@ class ScenarioClock:
         self.settings = scenario
         settings = scenario or ScenarioSettings()
         events, repeat = BUILTIN[settings.name]
-        self._events = events + settings.events
+        self.events = events + settings.events
+        """The timeline: the named scenario's events, then the config's."""
         self._repeat = settings.repeat_seconds or repeat
         self.time = 0.0
         self._stepped = False
@@ -98,7 +102,7 @@ class ScenarioClock:
         self.time += dt
         now = self.time % self._repeat if self._repeat else self.time
         effects = Effects()
-        for event in self._events:
+        for index, event in enumerate(self.events):
             if event.event == "reboot":
                 started = _occurrences(event.at_seconds, self._repeat, self.time)
                 if started > _occurrences(event.at_seconds, self._repeat, before):
@@ -107,6 +111,7 @@ class ScenarioClock:
             end = math.inf if event.duration_seconds is None else event.duration_seconds
             if not event.at_seconds <= now < event.at_seconds + end:
                 continue
+            effects.active.add(index)
             if event.event == "obstruction":
                 effects.obstruction = max(effects.obstruction, event.intensity)
             elif event.event == "congestion":

@@ -21,6 +21,7 @@ it resolves. Handlers read memory only; they never wait on the dish.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
@@ -36,6 +37,8 @@ from exporterhub.core.api import (
     error_response,
     validation_problems,
 )
+from exporterhub.core.snapshot import is_fresh
+from exporterhub.exporters.starlink.legacy import translate
 from exporterhub.exporters.starlink.settings import (
     StarlinkConfig,
     changed_keys,
@@ -44,6 +47,7 @@ from exporterhub.exporters.starlink.settings import (
 from exporterhub.exporters.starlink.status import StatusDocument, status_document
 
 if TYPE_CHECKING:
+    from exporterhub.core.app import HubState
     from exporterhub.exporters.starlink.plugin import StarlinkPlugin
 
 __all__ = ["MAX_BODY_BYTES", "build_router", "health_fields"]
@@ -86,12 +90,22 @@ _WRITE_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
 }
 
 
-def health_fields(plugin: StarlinkPlugin) -> dict[str, Any]:
-    """Return the Starlink fields of ``/health``: mode and, live, dish reachability."""
+def health_fields(plugin: StarlinkPlugin, hub: HubState) -> dict[str, Any]:
+    """Return the Starlink fields of ``/health``: mode and, live, dish reachability.
+
+    Also the original backend's names: ``uptime_seconds`` (the core's
+    ``uptime``) and ``timestamp`` (ISO 8601 UTC, with its offset), so checks
+    written for it keep working.
+    """
+    now = hub.clock.time()
+    fields: dict[str, Any] = {
+        "uptime_seconds": round(now - hub.started_at, 3),
+        "timestamp": datetime.fromtimestamp(now, tz=UTC).isoformat(),
+    }
     worker = plugin.worker()
     if worker is None:
-        return {"mode": None}
-    fields: dict[str, Any] = {"mode": worker.config.mode}
+        return {**fields, "mode": None}
+    fields["mode"] = worker.config.mode
     if worker.config.mode == "live":
         record = worker.publisher.record
         fields["dish_connected"] = record.healthy
@@ -146,9 +160,20 @@ def build_router(plugin: StarlinkPlugin) -> APIRouter:
         worker = plugin.worker()
         if worker is None:
             return _unavailable()
-        return JSONResponse(
-            status_document(worker.telemetry, worker.config.mode), headers=_NO_STORE
+        # Freshness as /metrics decides it, from the published record at this
+        # instant: a dish that stopped answering is not shown as CONNECTED.
+        record = worker.publisher.record
+        now = worker.clock.time()
+        document = status_document(
+            worker.telemetry,
+            worker.config.mode,
+            current=is_fresh(record, now),
+            age_seconds=None
+            if record.last_success is None
+            else max(0.0, now - record.last_success),
+            error=None if record.healthy else record.error,
         )
+        return JSONResponse(document, headers=_NO_STORE)
 
     @router.get(
         "/config",
@@ -196,6 +221,9 @@ def build_router(plugin: StarlinkPlugin) -> APIRouter:
                 )
             worker.update_config(new)
         keys = changed_keys(current, new)
+        legacy = [note.key for note in translate(body)[1]]
+        if legacy:  # the original backend's spellings, read as ours
+            _log.info("starlink_config_legacy_keys", keys=legacy)
         if keys:
             _log.info("starlink_config_changed", keys=keys)
         return JSONResponse(new.model_dump(mode="json"))

@@ -1,7 +1,10 @@
 """The Starlink metric table; reads a ``StarlinkSnapshot`` only.
 
 The nine names the requirement fixes keep their units (``_ms``, ``_mbps``,
-``_percent``, ``_knots``) and carry no labels; the rest follow STYLE. A value the
+``_percent``, ``_knots``) and carry no labels; the rest follow STYLE. With
+``legacy_metrics`` the original backend's names its Grafana dashboards query
+are served too (``LEGACY_NAMES``), from the same sample; without it they have
+no series. A value the
 source did not provide has no series. Throughput is capacity in simulation and
 traffic carried in live mode (the dish reports traffic), as the HELP says.
 """
@@ -20,7 +23,7 @@ from exporterhub.exporters.starlink.telemetry import (
     Telemetry,
 )
 
-__all__ = ["PREFIX", "STARLINK_SPECS"]
+__all__ = ["LEGACY_NAMES", "PREFIX", "STARLINK_SPECS"]
 
 PREFIX: Final = "starlink"
 _REFRESH: Final = "refreshed every update interval (1 s by default)"
@@ -83,6 +86,47 @@ def _errors(snapshot: StarlinkSnapshot) -> Iterable[Sample]:
 
 def _loop(snapshot: StarlinkSnapshot) -> Iterable[Sample]:
     return one(snapshot.loop_seconds)
+
+
+_FEET: Final = 0.3048
+
+
+def _legacy(
+    read: Callable[[Telemetry], float | bool | None],
+) -> Callable[[StarlinkSnapshot], Iterable[Sample]]:
+    value = _value(read)
+
+    def value_fn(snapshot: StarlinkSnapshot) -> Iterable[Sample]:
+        return value(snapshot) if snapshot.legacy else ()
+
+    return value_fn
+
+
+def _legacy_gauge(
+    name: str, help_text: str, read: Callable[[Telemetry], float | bool | None]
+) -> MetricSpec[StarlinkSnapshot]:
+    return MetricSpec(
+        name=name,
+        help=f"{help_text} (the original backend's name; legacy_metrics).",
+        kind=Kind.GAUGE,
+        value_fn=_legacy(read),
+    )
+
+
+def _legacy_mode(snapshot: StarlinkSnapshot) -> Iterable[Sample]:
+    return _mode(snapshot) if snapshot.legacy else ()
+
+
+def _feet(t: Telemetry) -> float | None:
+    return None if t.altitude_meters is None else t.altitude_meters / _FEET
+
+
+def _outage(t: Telemetry) -> bool | None:
+    return None if t.state is None else t.state != "CONNECTED"
+
+
+def _throttled(t: Telemetry) -> bool | None:
+    return "thermal_throttle" in t.alerts if t.alerts_known else None
 
 
 STARLINK_SPECS: Final[list[MetricSpec[StarlinkSnapshot]]] = [
@@ -236,5 +280,51 @@ STARLINK_SPECS: Final[list[MetricSpec[StarlinkSnapshot]]] = [
         kind=Kind.GAUGE,
         value_fn=_loop,
     ),
+    # The original backend's names (legacy_metrics: true), same sample.
+    _legacy_gauge(
+        "starlink_network_latency_ms_current",
+        "Round-trip time dish to point of presence in milliseconds, as "
+        "starlink_network_latency_ms",
+        lambda t: t.latency_ms,
+    ),
+    _legacy_gauge(
+        "starlink_network_throughput_down_mbps_current",
+        "Downlink in megabits per second, as starlink_network_throughput_down_mbps",
+        lambda t: t.throughput_down_mbps,
+    ),
+    _legacy_gauge(
+        "starlink_network_throughput_up_mbps_current",
+        "Uplink in megabits per second, as starlink_network_throughput_up_mbps",
+        lambda t: t.throughput_up_mbps,
+    ),
+    _legacy_gauge(
+        "starlink_dish_altitude_feet",
+        "Dish altitude in feet, starlink_dish_altitude_meters / 0.3048",
+        _feet,
+    ),
+    _legacy_gauge(
+        "starlink_dish_outage_active",
+        "1 while the dish state is not CONNECTED, else 0",
+        _outage,
+    ),
+    _legacy_gauge(
+        "starlink_dish_thermal_throttle",
+        "1 while the dish raises thermal_throttle, else 0",
+        _throttled,
+    ),
+    MetricSpec(
+        name="starlink_mode_info",
+        help="Where the values come from: 1 for the current mode, else 0, as "
+        "starlink_exporter_mode (the original backend's name; legacy_metrics).",
+        kind=Kind.GAUGE,
+        labels=("mode",),
+        value_fn=_legacy_mode,
+        keep_when_stale=True,
+    ),
 ]
 """The Starlink section's metric table, in output order."""
+
+LEGACY_NAMES: Final = tuple(
+    spec.name for spec in STARLINK_SPECS if spec.help.endswith("legacy_metrics).")
+)
+"""The original backend's metric names served with ``legacy_metrics: true``."""

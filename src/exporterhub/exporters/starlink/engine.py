@@ -9,32 +9,53 @@ each with its own ``random.Random`` derived from the seed:
 - route (``_route.py``): position, speed, heading, altitude;
 - obstruction, handover, latency, throughput, loss (``_network.py``);
 - scenario timeline (``_scenario.py``) driving outages, reboots, weather, alerts;
-- dish: uptime, state, power, GPS, boresight (here).
+- dish: uptime, reboot phases, power, GPS, boresight (``_dish.py``); its state
+  (here).
 
 A component that raises keeps its last good values, increments ``errors`` (a
-monotonic count the plugin turns into deltas) and sets ``last_step_failed`` for
-that step; its first failure is logged at WARNING with the component name, later
-ones at DEBUG. ``step`` itself never raises. ``inject_fault`` is the public hook
-tests and scenarios use to make a component fail. ``apply_config`` takes effect
-on the next step and resets nothing unrelated (position, uptime, processes carry
-on); a changed ``seed`` re-seeds every component, so runs replay identically
-from that step on.
+monotonic count the plugin turns into deltas) and sets ``last_step_failed`` and
+``failed_components`` for that step; its first failure is logged at WARNING with
+the component name (``simulation_component_failed component=…``), later ones at
+DEBUG.
+
+Simulated transitions are logged as they happen (``_journal.py``), on the
+simulation clock: a scenario starting or ending (``simulation_scenario_started``
+/ ``…_ended``, at start and when the config changes it), each timed event of
+its timeline starting or ending (``simulation_event_started`` / ``…_ended``), a reboot
+(``simulation_reboot``), every change of the dish state
+(``simulation_state_changed``, WARNING when leaving CONNECTED) and a new route
+geometry putting the vehicle at its start (``simulation_route_changed``).
+
+``step`` itself never raises. ``inject_fault`` is the public hook tests and
+scenarios use to make a component fail. ``apply_config`` takes effect
+on the next step and resets nothing unrelated (uptime and processes carry on;
+so does the position unless the route's geometry changed, in which case the
+vehicle is at the start of the new route); a changed ``seed`` re-seeds every
+component, so runs replay identically from that step on.
 
 Signal quality (a derived score — the dish reports no SNR, §3.7)::
 
     quality = 100 * (1 - obstruction_effect) * weather_factor * (1 - loss / 100)
 
-and 0 while the dish is in an outage state. Pure: no clock reads, no I/O.
+and 0 while the dish is in an outage state. No clock reads and no I/O besides
+the log.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import random
 from collections.abc import Callable
 from typing import Final
 
+import structlog
+
+from exporterhub.exporters.starlink._dish import DishModel
+from exporterhub.exporters.starlink._journal import (
+    log_events,
+    log_state,
+    start_scenario,
+)
 from exporterhub.exporters.starlink._network import (
     HandoverModel,
     LatencyModel,
@@ -43,10 +64,9 @@ from exporterhub.exporters.starlink._network import (
     ObstructionModel,
     ThroughputModel,
     congestion,
-    ou_step,
 )
 from exporterhub.exporters.starlink._route import RouteModel, RouteSample
-from exporterhub.exporters.starlink._scenario import Effects, ScenarioClock
+from exporterhub.exporters.starlink._scenario import Effects
 from exporterhub.exporters.starlink.link_settings import WeatherSettings
 from exporterhub.exporters.starlink.settings import MAX_SEED, StarlinkConfig
 from exporterhub.exporters.starlink.telemetry import Telemetry
@@ -60,7 +80,7 @@ __all__ = [
     "SimulationEngine",
 ]
 
-logger = logging.getLogger(__name__)
+_log = structlog.get_logger(__name__)
 
 DISH_ID: Final = "ut01000000-00000000-5151a1a1"
 HARDWARE_VERSION: Final = "rev4_prod1"
@@ -84,64 +104,6 @@ class InjectedFault(RuntimeError):
 
 def _rng_seed(seed: int, name: str) -> str:
     return f"starlink/{seed}/{name}"
-
-
-class _Dish:
-    """Uptime, reboot phases, power, GPS and boresight of the simulated dish."""
-
-    def __init__(self, rng: random.Random) -> None:
-        self._rng = rng
-        self.uptime = rng.uniform(1.0, 14.0) * 86_400.0
-        self.boot_phase: str | None = None
-        self._phase_left = 0.0
-        self._power = rng.uniform(55.0, 70.0)
-        self.power = self._power
-        self.satellites = rng.randint(10, 14)
-        self._azimuth = rng.uniform(0.0, 360.0)
-        self._az_offset = 0.0
-        self.elevation = rng.uniform(65.0, 85.0)
-
-    @property
-    def azimuth(self) -> float:
-        """Return the boresight azimuth, degrees true in [0, 360)."""
-        return (self._azimuth + self._az_offset) % 360.0
-
-    def step(self, dt: float, effects: Effects, heating: bool) -> None:
-        """Advance ``dt`` s; a reboot resets uptime and runs BOOTING → SEARCHING."""
-        if effects.reboot:
-            self.uptime = 0.0
-            self.boot_phase = "BOOTING"
-            self._phase_left = self._rng.uniform(60.0, 120.0)
-        else:
-            self.uptime += dt
-            self._phase_left -= dt
-            while self.boot_phase is not None and self._phase_left <= 0.0:
-                if self.boot_phase == "BOOTING":
-                    self.boot_phase = "SEARCHING"
-                    self._phase_left += self._rng.uniform(10.0, 60.0)
-                else:
-                    self.boot_phase = None
-        self._power = min(
-            75.0, max(50.0, ou_step(self._power, 62.0, 3.0, 60.0, dt, self._rng))
-        )
-        power = self._power
-        if self.boot_phase == "BOOTING":
-            power = 35.0
-        if effects.thermal_throttle:
-            power -= 8.0
-        if heating:
-            power += 15.0
-        self.power = power
-        if self._rng.random() < 1.0 - math.exp(-dt / 30.0):
-            self.satellites = min(
-                16, max(8, self.satellites + self._rng.choice((-1, 1)))
-            )
-        self._az_offset = max(
-            -2.0, min(2.0, ou_step(self._az_offset, 0.0, 0.7, 120.0, dt, self._rng))
-        )
-        self.elevation = min(
-            90.0, max(60.0, ou_step(self.elevation, 75.0, 5.0, 300.0, dt, self._rng))
-        )
 
 
 class SimulationEngine:
@@ -181,13 +143,15 @@ class SimulationEngine:
         self._latency = LatencyModel(config.network, rng["latency"])
         self._throughput = ThroughputModel(config.network, rng["throughput"])
         self._loss = LossModel(config.network, rng["loss"])
-        self._dish = _Dish(rng["dish"])
-        self._scenario = ScenarioClock(config.scenario)
+        self._dish = DishModel(rng["dish"])
+        self._scenario = start_scenario(None, config.scenario)
         self._effects = Effects()
+        self._shown_state: str | None = None
         self._position: RouteSample | None = None
         self._latency_good = config.network.latency_typical_ms
         self.errors = 0
         self.last_step_failed = False
+        self.failed_components: tuple[str, ...] = ()
         self._faults: set[str] = set()
         self._warned: set[str] = set()
         self.last: Telemetry | None = None
@@ -202,16 +166,27 @@ class SimulationEngine:
     def apply_config(self, config: StarlinkConfig) -> None:
         """Use ``config`` from the next step on, keeping position, uptime and processes.
 
-        A changed route is joined from the current position (no teleport); a
-        changed scenario restarts its timeline; a changed (non-null) ``seed``
-        re-seeds every component in place, so two engines in the same state
-        given the same seed produce the same trace from then on.
+        A route with new geometry (start, waypoints, pattern) puts the vehicle
+        at its start at once, as a restart would; speeds, profile or altitude
+        alone keep its place. A changed scenario restarts its timeline; a
+        changed (non-null) ``seed`` re-seeds every component in place, so two
+        engines in the same state given the same seed produce the same trace
+        from then on.
         """
         if config.seed is not None and config.seed != self._config.seed:
             self.reseed(config.seed)
-        self._route.apply(config.route)
+        if self._route.apply(config.route):
+            lat, lon = self._route.position()
+            _log.info(
+                "simulation_route_changed",
+                pattern=config.route.pattern,
+                latitude=round(lat, 6),
+                longitude=round(lon, 6),
+            )
         if config.scenario != self._config.scenario:
-            self._scenario = ScenarioClock(config.scenario)
+            self._scenario = start_scenario(self._config.scenario, config.scenario)
+            # The old timeline's events end with it (its end is logged).
+            self._effects = Effects()
         self._config = config
 
     def reseed(self, seed: int) -> None:
@@ -243,15 +218,12 @@ class SimulationEngine:
     def _failed(self, name: str, exc: Exception) -> None:
         self.errors += 1
         self.last_step_failed = True
+        self.failed_components = (*self.failed_components, name)
         if name in self._warned:
-            logger.debug("simulation_component_failed", extra={"component": name})
+            _log.debug("simulation_component_failed", component=name, error=str(exc))
         else:
             self._warned.add(name)
-            logger.warning(
-                "simulation_component_failed",
-                exc_info=exc,
-                extra={"component": name},
-            )
+            _log.warning("simulation_component_failed", component=name, exc_info=exc)
 
     def _guard(self, name: str, action: Callable[[], None]) -> None:
         try:
@@ -269,6 +241,7 @@ class SimulationEngine:
             now_wall: wall-clock UTC epoch seconds (diurnal congestion, timestamp).
         """
         self.last_step_failed = False
+        self.failed_components = ()
         try:
             self._check_fault("step")
             return self._step(dt, now_wall)
@@ -285,8 +258,10 @@ class SimulationEngine:
         self.time += dt
         cfg = self._config
         weather = cfg.weather or WeatherSettings()
+        previous = self._effects
         self._effects = self._scenario.step(dt)
         fx = self._effects
+        log_events(self._scenario, previous, fx)
 
         def route() -> None:
             self._position = self._route.step(dt)
@@ -326,6 +301,9 @@ class SimulationEngine:
         self._guard("loss", lambda: self._loss.step(cfg.network, dt, link))
         self._guard("dish", lambda: self._dish.step(dt, fx, snow))
         telemetry = self._assemble(now_wall, pos, link, snow)
+        if telemetry.state != self._shown_state:
+            log_state(self._shown_state, telemetry.state)
+            self._shown_state = telemetry.state
         self.last = telemetry
         return telemetry
 

@@ -84,7 +84,7 @@ class Worker:
         self.config = settings.config
         self.publisher = publisher
         self.clock = clock
-        self.state = StarlinkState(self.config.mode)
+        self.state = StarlinkState(self.config.mode, legacy=self.config.legacy_metrics)
         self.engine = SimulationEngine(
             self.config, seed=self.config.seed, start_wall=clock.time()
         )
@@ -114,6 +114,7 @@ class Worker:
         if config.mode != self.config.mode or config.live != self.config.live:
             self._close_client()
         self.state.set_mode(config.mode)
+        self.state.legacy = config.legacy_metrics
         self.config = config
         self.publisher.set_max_age(max_age(config))
         self._wake.set()
@@ -141,7 +142,7 @@ class Worker:
         for _ in range(failures):
             self.state.failed("step")
         if failures:
-            raise _StepFailedError(telemetry)
+            raise _StepFailedError(telemetry, self.engine.failed_components)
         return telemetry
 
     async def _poll(self) -> Telemetry:
@@ -187,7 +188,7 @@ class Worker:
         except _StepFailedError as partial:
             # Keep the values the healthy components produced; the step is down.
             self.state.apply(partial.telemetry, time.perf_counter() - started)
-            self._failed("step")
+            self._failed("step", components=partial.components)
             return False
         except ConnectionLostError as exc:
             self.state.failed(exc.reason)
@@ -210,16 +211,24 @@ class Worker:
             self.publisher.link(LinkState.CONNECTED)
         return True
 
-    def _failed(self, reason: str) -> None:
+    def _failed(self, reason: str, components: tuple[str, ...] = ()) -> None:
         # The next good pass reads the location again (see the module docstring).
         self._location_read = None
+        # The failing simulation components, by name, in the log and in the
+        # target's last error (/api/targets): "step" alone says too little.
+        detail = f"failed: {', '.join(components)}" if components else None
         self.publisher.update(self.state.snapshot())
-        self.publisher.failed(error=reason)
+        self.publisher.failed(error=reason, detail=detail)
         if not self._failing:
-            _log.warning("starlink_pass_failed", reason=reason, mode=self.config.mode)
+            _log.warning(
+                "starlink_pass_failed",
+                reason=reason,
+                mode=self.config.mode,
+                components=list(components),
+            )
         self._failing = True
         if self.publisher.record.link is not LinkState.ERROR:
-            self.publisher.link(LinkState.ERROR, error=reason)
+            self.publisher.link(LinkState.ERROR, error=reason, detail=detail)
 
     async def run(self) -> None:
         """Loop until cancelled, one pass per update interval."""
@@ -267,9 +276,10 @@ def carry_position(sample: Telemetry, last_read: Telemetry) -> Telemetry:
 class _StepFailedError(Exception):
     """A simulation step in which a component failed; carries the kept values."""
 
-    def __init__(self, telemetry: Telemetry) -> None:
-        super().__init__("a simulation component failed")
+    def __init__(self, telemetry: Telemetry, components: tuple[str, ...]) -> None:
+        super().__init__(f"simulation components failed: {components}")
         self.telemetry = telemetry
+        self.components = components
 
 
 def max_age(config: StarlinkConfig) -> float:
@@ -317,7 +327,7 @@ class StarlinkPlugin:
         from exporterhub.exporters.starlink.api import build_router, health_fields
 
         hub.routers.append(build_router(self))
-        hub.health_fields.append(lambda: health_fields(self))
+        hub.health_fields.append(lambda: health_fields(self, hub))
 
     def worker(self) -> Worker | None:
         """Return the running dish worker, if any."""

@@ -21,6 +21,11 @@ and are re-exported here, so ``settings`` stays the one import for callers:
   ``MAX_EVENTS``, ``MAX_SCENARIO_SECONDS``.
 - ``settings_rules``: the shared model config and ordering rule.
 
+The original backend's spellings (``route.pattern: circular``,
+``latitude_start``, ``radius_km``, the ``position`` section …) are translated
+first, by ``legacy.translate``, in the file and in an update; loading a file
+logs each translated or ignored key once (``starlink_config_legacy_key``).
+
 This module reads the config file and nothing else; it starts nothing.
 """
 
@@ -30,10 +35,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
+import structlog
 from pydantic import BaseModel, Field, field_validator
 
 from exporterhub.core.address import HostPort
 from exporterhub.core.config import read_yaml, validate_model
+from exporterhub.exporters.starlink.legacy import translate
 from exporterhub.exporters.starlink.link_settings import (
     NetworkSettings,
     ObstructionSettings,
@@ -54,6 +61,7 @@ from exporterhub.exporters.starlink.scenario_settings import (
 )
 from exporterhub.exporters.starlink.settings_rules import (
     FROZEN,
+    Flag,
     Number,
     WholeNumber,
     whole_number,
@@ -80,6 +88,8 @@ __all__ = [
     "load_config",
     "merge_update",
 ]
+
+_log = structlog.get_logger(__name__)
 
 DEFAULT_DISH_ADDRESS: Final = "192.168.100.1:9200"
 MAX_SEED: Final = 2**53 - 1
@@ -125,6 +135,11 @@ class StarlinkConfig(BaseModel):
         weather: optional standing weather.
         scenario: optional degradation scenario; ``None`` = normal.
         live: see ``LiveSettings``.
+        legacy_metrics: also serve the original backend's metric names its
+            Grafana dashboards query (``starlink_network_latency_ms_current``,
+            ``…_throughput_down_mbps_current``, ``…_up_mbps_current``,
+            ``starlink_dish_altitude_feet``, ``starlink_dish_outage_active``,
+            ``starlink_dish_thermal_throttle``, ``starlink_mode_info{mode}``).
     """
 
     model_config = FROZEN
@@ -138,6 +153,7 @@ class StarlinkConfig(BaseModel):
     weather: WeatherSettings | None = None
     scenario: ScenarioSettings | None = None
     live: LiveSettings = LiveSettings()
+    legacy_metrics: Flag = False
 
     _whole = field_validator("seed", mode="before")(staticmethod(whole_number))
 
@@ -155,6 +171,16 @@ def load_config(path: Path) -> tuple[StarlinkConfig, bool]:
     if not path.exists():
         return StarlinkConfig(), False
     data = read_yaml(path)
+    if isinstance(data, Mapping):
+        data, notes = translate(data)
+        for note in notes:
+            _log.warning(
+                "starlink_config_legacy_key",
+                file=str(path),
+                key=note.key,
+                now=note.to,
+                why=note.why if note.to else f"ignored: {note.why}",
+            )
     return validate_model(StarlinkConfig, data, source=str(path)), True
 
 
@@ -173,12 +199,15 @@ def merge_update(current: StarlinkConfig, update: Mapping[str, Any]) -> Starlink
     """Deep-merge a partial update into ``current`` and validate the result.
 
     Mappings merge key by key; lists (waypoints, events) and scalars replace.
+    The original backend's spellings in ``update`` are translated first
+    (``legacy.translate``).
 
     Raises:
         pydantic.ValidationError: the merged configuration is invalid.
     """
+    translated, _ = translate(update)
     return StarlinkConfig.model_validate(
-        _deep_merge(current.model_dump(mode="json"), update)
+        _deep_merge(current.model_dump(mode="json"), translated)
     )
 
 

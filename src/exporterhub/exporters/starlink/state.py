@@ -26,13 +26,16 @@ class StarlinkSnapshot:
     mode: str
     errors: tuple[tuple[str, int], ...]
     loop_seconds: float | None
+    legacy: bool = False
+    """Serve the original backend's metric names too (``legacy_metrics``)."""
 
 
 class StarlinkState:
     """The latest sample, error counts (monotonic) and the last loop's duration."""
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, *, legacy: bool = False) -> None:
         self.mode = mode
+        self.legacy = legacy
         self._telemetry: Telemetry | None = None
         self._errors = dict.fromkeys(ERROR_KINDS, 0)
         self._loop_seconds: float | None = None
@@ -65,4 +68,5 @@ class StarlinkState:
             mode=self.mode,
             errors=tuple(self._errors.items()),
             loop_seconds=self._loop_seconds,
+            legacy=self.legacy,
         )
