@@ -12,10 +12,11 @@ No metric naming and no value reading here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import kasa
 import structlog
@@ -48,12 +49,16 @@ from exporterhub.exporters.kasa.instruments import (
     DiscoveryInstruments,
     legacy_inventory,
 )
+from exporterhub.exporters.kasa.onscrape import ScrapeReads
 from exporterhub.exporters.kasa.section import (
     KasaDiscoverySettings,
     KasaTargetSettings,
     TapoSection,
 )
 from exporterhub.exporters.kasa.state import KasaSnapshot, KasaState, read_device
+
+if TYPE_CHECKING:
+    from exporterhub.core.app import HubState
 
 __all__ = [
     "AUTH_PAUSE",
@@ -62,6 +67,7 @@ __all__ = [
     "REPLAN_SECONDS",
     "KasaPlugin",
     "discovery_target",
+    "env_credentials",
     "to_target",
 ]
 
@@ -83,10 +89,13 @@ class _Worker:
         settings: KasaTargetSettings,
         publisher: TargetPublisher[Any],
         clock: Clock,
+        scrape_reads: ScrapeReads | None = None,
     ) -> None:
         self.settings = settings
         self.publisher = publisher
         self.clock = clock
+        self.scrape_reads = scrape_reads
+        self._reading: asyncio.Future[None] | None = None
         self.state = KasaState(legacy=settings.legacy_metrics)
         device = settings.device
         self.client = PlugClient(
@@ -145,18 +154,54 @@ class _Worker:
             self.paused_until = self.clock.monotonic() + AUTH_PAUSE
         if self.publisher.record.link is not LinkState.ERROR:
             self.publisher.link(LinkState.ERROR, error=kind)
+        if self.settings.on_scrape:
+            # Read for a scrape: what the plug said before is not what it says now.
+            self.publisher.expire()
+
+    def read(self) -> asyncio.Future[None]:
+        """Start a read unless one is in flight; return the one in flight.
+
+        Concurrent scrapes share one read, so they never pile up on the plug.
+        """
+        if self._reading is None or self._reading.done():
+            self._reading = asyncio.ensure_future(self._read_once())
+        return self._reading
+
+    async def _read_once(self) -> None:
+        try:
+            await asyncio.wait_for(self.poll(), self.settings.deadline + 5)
+        except TimeoutError:  # python-kasa outlived its own deadline and ours
+            self._failed("timeout", self.settings.deadline + 5)
+        except Exception:  # a python-kasa bug must not end the worker's reads
+            _log.exception("plug_read_failed", target=self.settings.name)
 
     async def run(self) -> None:
-        """Poll until cancelled; disconnect the plug on the way out."""
+        """Poll until cancelled; disconnect the plug on the way out.
+
+        With ``on_scrape`` the plug is read once now and then only when a scrape
+        asks (``ScrapeReads``); otherwise every ``interval`` seconds.
+        """
         tier = Tier(
             name="poll",
-            interval=self.settings.refresh_interval,
+            interval=self.settings.interval,
             timeout=self.settings.deadline + 5,
             poll=self.poll,
         )
+        reads, registry = self.scrape_reads, self.publisher.registry
         try:
-            await PollScheduler(self.settings.name, [tier], clock=self.clock).run()
+            if self.settings.on_scrape and reads is not None:
+                reads.join(registry, self)
+                await self.read()
+                await asyncio.Event().wait()  # until cancelled: scrapes read
+            else:
+                await PollScheduler(self.settings.name, [tier], clock=self.clock).run()
         finally:
+            if reads is not None:
+                reads.leave(registry, self)
+            if self._reading is not None and not self._reading.done():
+                self._reading.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._reading
             await self.client.close()
 
 
@@ -281,7 +326,7 @@ class _Discovery:
         if not record.attempted or record.healthy:
             return False
         last = record.last_success
-        return last is None or self.clock.time() - last >= 2 * settings.refresh_interval
+        return last is None or self.clock.time() - last >= 2 * settings.interval
 
     def _next_accounts(self) -> None:
         """Try the next account on a discovered plug that refused the current one."""
@@ -327,6 +372,18 @@ def _env(*names: str) -> str:
     return ""
 
 
+def env_credentials() -> tuple[str, str]:
+    """Return the environment's account: ``TAPO_*`` wins over ``TP_LINK_*``.
+
+    As the original: its ``TAPO_USERNAME``/``TAPO_PASSWORD`` overrode the
+    variables its ``tapo_*_env_key`` named (``TP_LINK_*`` by default).
+    """
+    return (
+        _env("TAPO_USERNAME", "TP_LINK_USERNAME"),
+        _env("TAPO_PASSWORD", "TP_LINK_PASSWORD"),
+    )
+
+
 class KasaPlugin:
     """The Tapo/Kasa plug exporter as the core sees it."""
 
@@ -335,9 +392,17 @@ class KasaPlugin:
 
     kind: str = "tapo"
     prefix: str = PREFIX
-    specs: Sequence[MetricSpec[Any]] = KASA_SPECS
     identity_labels: tuple[str, ...] = ("target",)
     process_metrics = PROCESS_METRICS
+
+    def __init__(self, specs: Sequence[MetricSpec[Any]] = KASA_SPECS) -> None:
+        """Use ``specs`` as the metric table (the original's names renamed)."""
+        self.specs = specs
+        self.scrape_reads = ScrapeReads()
+
+    def extend_app(self, hub: HubState) -> None:
+        """Let scrapes read the plugs that read on scrape (``on_scrape``)."""
+        hub.exposition.add_scrape_hook(self.scrape_reads.hook(hub.exposition.registry))
 
     def targets_from_config(self, data: Mapping[str, Any], source: str) -> list[Target]:
         """Validate the ``exporters.tapo`` section and return one target per plug.
@@ -353,8 +418,7 @@ class KasaPlugin:
         )
         if not section.enabled:
             return []
-        username = _env("TP_LINK_USERNAME", "TAPO_USERNAME")
-        password = _env("TP_LINK_PASSWORD", "TAPO_PASSWORD")
+        username, password = env_credentials()
         targets = [to_target(t) for t in section.targets(username, password)]
         discovery = section.discovery(username, password)
         if discovery is not None:
@@ -373,7 +437,7 @@ class KasaPlugin:
         self, target: Target, publisher: TargetPublisher[Any], clock: Clock
     ) -> None:
         """Poll the plug until cancelled."""
-        await _Worker(_settings(target), publisher, clock).run()
+        await _Worker(_settings(target), publisher, clock, self.scrape_reads).run()
 
     async def discover(
         self, target: Target, offers: TargetOffers, clock: Clock
@@ -421,9 +485,13 @@ def stored_target(settings: KasaTargetSettings) -> Target:
         )
     if settings.expect_mac:
         raise ValueError("expect_mac: only discovery pins a plug's MAC")
+    if settings.on_scrape or settings.original_refresh_interval is not None:
+        raise ValueError(
+            "on_scrape, original_refresh_interval: only the original's config.yaml "
+            "sets them"
+        )
     if not settings.username.get_secret_value():
-        username = _env("TP_LINK_USERNAME", "TAPO_USERNAME")
-        password = _env("TP_LINK_PASSWORD", "TAPO_PASSWORD")
+        username, password = env_credentials()
         if username:
             settings = settings.model_copy(
                 update={
@@ -442,7 +510,12 @@ KasaPlugin.stored = StoredKind(
     name_path=("device", "name"),
     key_metrics=("tapo_power_watts", "tapo_relay_on"),
     summary="One smart plug, strip or switch (legacy XOR or SMART over KLAP/AES).",
-    hidden=("expect_mac", "device.credentials"),
+    hidden=(
+        "expect_mac",
+        "device.credentials",
+        "on_scrape",
+        "original_refresh_interval",
+    ),
 )
 
 PLUGIN: Final = KasaPlugin()
