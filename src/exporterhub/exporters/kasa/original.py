@@ -306,12 +306,13 @@ def _metrics(reader: _Reader, value: object) -> tuple[LegacyMetric, ...]:
             given = reader.mapping(metrics, f"per_device_family_metrics.{family}")
         else:
             reader.ignore(f"per_device_family_metrics.{family}", "unknown family")
-    by_original = {v: k for k, v in ORIGINAL_METRICS.items()}
+    values = set(ORIGINAL_METRICS.values())
     chosen: dict[str, tuple[str, object]] = {}
     for key, entry in given.items():
-        original = ORIGINAL_METRICS.get(str(key).upper()) or by_original.get(
-            str(key).lower()
-        )
+        text = str(key)
+        original = ORIGINAL_METRICS.get(text.upper())  # the enum name, as written
+        if original is None and text.lower() in values:
+            original = text.lower()  # the enum value, which the original read too
         if original is None:
             reader.ignore(f"per_device_family_metrics.plug.{key}", "unknown metric")
             continue
