@@ -174,6 +174,30 @@ class TestTheOriginalsFile:
         assert s.value("tapo_wifi_rssi_dbm", target=device) is not None
         assert '"level": "debug"' in (tmp_path / "log").read_text()
 
+    async def test_plug_family_off_serves_no_plug(self, tmp_path):
+        """supported_device_families.PLUG false: it starts, reads and serves no plug."""
+        xor = PlugSpec(profile=profile("HS110"), protocol="xor", frozen=True)
+
+        def edit(tapo: dict[str, Any]) -> None:
+            tapo["supported_device_families"] = {"PLUG": False}
+
+        port = free_port()
+        async with PlugSimulator(xor) as plug:
+            device = f"127.0.0.1:{plug.port}"
+            original_file(tmp_path, [device], port, edit=edit)
+            proc = start(tmp_path)
+            try:
+                s = await scrape_until(
+                    f"http://127.0.0.1:{port}/metrics",
+                    lambda s: s.value("tapo_exporter_build_info") == 1.0,
+                    within=30,
+                )
+            finally:
+                stop(proc)
+            assert plug.requests == 0
+        assert s.series("tapo_up") == []
+        assert "plugs_not_read" in (tmp_path / "log").read_text()
+
 
 def on_scrape_target(sim: PlugSimulator, name: str, **overrides: Any) -> Any:
     values: dict[str, Any] = {

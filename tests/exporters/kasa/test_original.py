@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from structlog.testing import capture_logs
 
 from exporterhub.core.errors import ConfigError
 from exporterhub.exporters.kasa.collector import KASA_SPECS, renamed_specs
@@ -173,10 +174,18 @@ class TestKeysNotHonoured:
         original = read_original(written(**change), "config.yaml")
         assert [i for i in original.ignored if i.startswith(f"{named} (")]
 
+    def test_config_file_naming_another_file(self):
+        """config_file naming another file is named (the original ignored it too)."""
+        data = {**WRITTEN, "config_file": "other.yaml"}
+        assert read_original(data, "/etc/tapo/config.yaml").ignored == (
+            "config_file (this file is /etc/tapo/config.yaml; --config names another)",
+        )
+        assert read_original(WRITTEN, "/etc/tapo/config.yaml").ignored == ()
+
     def test_unknown_top_level_key(self):
         """An unknown top-level key is named too; exporterhub's own are not."""
         data = {**WRITTEN, "colour": "red", "web": {}}
-        assert read_original(data, "c").ignored == ("colour (unknown key)",)
+        assert read_original(data, "config.yaml").ignored == ("colour (unknown key)",)
 
     @pytest.mark.parametrize(
         ("entry", "why"),
@@ -475,3 +484,61 @@ class TestApiKeepsItsFloor:
         text = str(schema)
         assert "on_scrape" not in text
         assert "original_refresh_interval" not in text
+
+
+class TestTheHubReadsTheSection:
+    """exporterhub serve: the original's section under exporters.tapo works too."""
+
+    def test_interval_discovery_and_named_variables(self, monkeypatch):
+        """Its 1 s, its discovery and the variables it names, as tapo-exporter."""
+        section = written(
+            discovery_options={"tapo_username_env_key": "HOME_PLUG_USER"}
+        )["exporters"]["tapo"]
+        monkeypatch.setenv("HOME_PLUG_USER", "me@home")
+        monkeypatch.setenv("TP_LINK_USERNAME", "other@home")
+        with capture_logs() as logs:
+            targets = PLUGIN.targets_from_config(section, "hub.yaml")
+        plugs = [t for t in targets if not t.discovers]
+        assert [t.name for t in plugs] == ["192.0.2.10", "192.0.2.11"]
+        settings = plugs[0].settings
+        assert isinstance(settings, KasaTargetSettings)
+        assert settings.interval == 1.0
+        assert settings.legacy_metrics is True
+        assert settings.username.get_secret_value() == "me@home"
+        (source,) = [t for t in targets if t.discovers]
+        assert source.settings.options.enabled is True
+        assert not [e for e in logs if e["event"] == "config_keys_not_honoured"]
+
+    def test_renames_are_named_and_null_reads_on_scrape(self, monkeypatch):
+        """Renamed metrics are named in the warning; null reads when scraped."""
+        monkeypatch.setenv("TAPO_USERNAME", "tapo@home")
+        section = written(
+            prometheus_options={"refresh_interval": None},
+            per_device_family_metrics={"plug": {"CURRENT_RSSI": {"name": "rssi"}}},
+        )["exporters"]["tapo"]
+        with capture_logs() as logs:
+            targets = PLUGIN.targets_from_config(section, "hub.yaml")
+        settings = targets[0].settings
+        assert isinstance(settings, KasaTargetSettings)
+        assert settings.on_scrape is True
+        assert settings.username.get_secret_value() == "tapo@home"
+        (warning,) = [e for e in logs if e["event"] == "config_keys_not_honoured"]
+        assert warning["log_level"] == "warning"
+        assert any("per_device_family_metrics" in key for key in warning["keys"])
+
+    def test_plug_family_off_reads_nothing(self):
+        """supported_device_families.plug false: no target at all, and it is said."""
+        section = written(supported_device_families={"PLUG": False})["exporters"][
+            "tapo"
+        ]
+        with capture_logs() as logs:
+            assert PLUGIN.targets_from_config(section, "hub.yaml") == []
+        assert [e["event"] for e in logs] == ["plugs_not_read"]
+
+    def test_our_section_is_unchanged(self):
+        """A section in this project's format keeps its 5 s floor and defaults."""
+        with pytest.raises(ConfigError, match="refresh_interval"):
+            PLUGIN.targets_from_config(
+                {"devices": ["a"], "prometheus_options": {"refresh_interval": 1}},
+                "hub.yaml",
+            )

@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any, Final
 
 from exporterhub.core.errors import ConfigError
@@ -395,6 +396,9 @@ def read_original(data: Mapping[str, Any], source: str) -> OriginalFile:
                 top.ignore(
                     f"exporters.{key}", "this command runs the tapo exporter only"
                 )
+    named = data.get("config_file")
+    if named is not None and str(named) != PurePath(source).name:
+        top.ignore("config_file", f"this file is {source}; --config names another")
     if data.get("write_non_default_config") is True:
         top.ignore("write_non_default_config", "config.yaml is never written")
     raw = dict(top.mapping(_section_of(data), "exporters.tapo"))

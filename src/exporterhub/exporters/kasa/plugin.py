@@ -1,9 +1,8 @@
 """Wires the plug client, state, collector and discovery into a core exporter plugin.
 
-One target per plug, each polled on its own ``PollScheduler`` loop (default every
-30 s) with its own deadline, so a dead or slow plug never delays another. An
-authentication failure pauses that plug's polling for ``AUTH_PAUSE`` seconds (logged
-once); a plug whose energy module python-kasa switched off is rebuilt. With
+One target per plug, each run by its own ``worker.PlugWorker`` (default every 30 s,
+or when scraped) with its own deadline, so a dead or slow plug never delays another.
+With
 ``discovery_options`` a discovery source (target ``discovery``) asks the network on
 every ``interval`` and offers the plugs it found (``discovery.plan`` decides which).
 No metric naming and no value reading here.
@@ -12,9 +11,7 @@ No metric naming and no value reading here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
@@ -27,11 +24,8 @@ from exporterhub.core.config import validate_model
 from exporterhub.core.kinds import StoredKind
 from exporterhub.core.metrics import MetricSpec
 from exporterhub.core.plugin import Target, TargetOffers, TargetPublisher
-from exporterhub.core.scheduler import PollScheduler, Tier
-from exporterhub.core.snapshot import LinkState, TargetRecord
+from exporterhub.core.snapshot import TargetRecord
 from exporterhub.exporters.kasa.client import (
-    PlugClient,
-    PlugError,
     discover_plugs,
     resolve,
 )
@@ -50,12 +44,19 @@ from exporterhub.exporters.kasa.instruments import (
     legacy_inventory,
 )
 from exporterhub.exporters.kasa.onscrape import ScrapeReads
+from exporterhub.exporters.kasa.original import OriginalFile, is_original, read_original
 from exporterhub.exporters.kasa.section import (
+    MIN_REFRESH_INTERVAL,
     KasaDiscoverySettings,
     KasaTargetSettings,
+    PlugPolling,
     TapoSection,
+    as_secret,
+    build_discovery,
+    build_targets,
 )
-from exporterhub.exporters.kasa.state import KasaSnapshot, KasaState, read_device
+from exporterhub.exporters.kasa.state import KasaSnapshot
+from exporterhub.exporters.kasa.worker import AUTH_PAUSE, PlugWorker
 
 if TYPE_CHECKING:
     from exporterhub.core.app import HubState
@@ -72,137 +73,11 @@ __all__ = [
 ]
 
 _log = structlog.get_logger(__name__)
-AUTH_PAUSE: Final = 900.0
-"""Seconds a plug that refused our credentials is left alone (or until reload)."""
 DISCOVERY_NAME: Final = "discovery"
 """The discovery source's name (sources and plugs are named apart)."""
 REPLAN_SECONDS: Final = 5.0
 """How often discovery re-decides from memory (a configured plug learned its MAC,
 or stopped answering), between the network rounds of ``interval``."""
-
-
-class _Worker:
-    """One plug: its client, state and polling loop."""
-
-    def __init__(
-        self,
-        settings: KasaTargetSettings,
-        publisher: TargetPublisher[Any],
-        clock: Clock,
-        scrape_reads: ScrapeReads | None = None,
-    ) -> None:
-        self.settings = settings
-        self.publisher = publisher
-        self.clock = clock
-        self.scrape_reads = scrape_reads
-        self._reading: asyncio.Future[None] | None = None
-        self.state = KasaState(legacy=settings.legacy_metrics)
-        device = settings.device
-        self.client = PlugClient(
-            host=device.host,
-            port=device.port,
-            connection_type=device.connection_type,
-            username=settings.username.get_secret_value(),
-            password=settings.password.get_secret_value(),
-            timeout=settings.timeout,
-            deadline=settings.deadline,
-            login_version=device.login_version,
-        )
-        self.paused_until = 0.0
-        self._failing: str | None = None
-
-    async def poll(self) -> None:
-        """Update the plug once and publish; failures are counted, never raised."""
-        if self.clock.monotonic() < self.paused_until:
-            return
-        started = time.perf_counter()
-        try:
-            device = await self.client.poll()
-            reading = read_device(
-                device, host=self.settings.device.host, protocol=self.client.protocol
-            )
-        except PlugError as exc:
-            self._failed(exc.kind, time.perf_counter() - started)
-            return
-        expected = self.settings.expect_mac
-        if expected and normal_mac(reading.mac) not in ("", expected):
-            # DHCP gave this address to another plug: its values are not ours.
-            self._failed("wrong_device", time.perf_counter() - started)
-            return
-        self.state.apply(reading, time.perf_counter() - started)
-        self.publisher.data(self.state.snapshot())
-        if self._failing is not None:
-            _log.info("plug_recovered", target=self.settings.name)
-        self._failing = None
-        if self.publisher.record.link is not LinkState.CONNECTED:
-            self.publisher.link(LinkState.CONNECTED)
-        if reading.energy_module_disabled:
-            # python-kasa switched the energy module off after repeated errors;
-            # only a new Device object turns it back on.
-            _log.info("plug_energy_module_rebuilt", target=self.settings.name)
-            await self.client.rebuild()
-
-    def _failed(self, kind: str, duration: float) -> None:
-        self.state.failed(kind, duration)
-        self.publisher.update(self.state.snapshot())
-        self.publisher.failed(error=kind)
-        if self._failing != kind:
-            log = _log.warning if self._failing is None else _log.info
-            log("plug_poll_failed", target=self.settings.name, error=kind)
-        self._failing = kind
-        if kind == "auth":
-            self.paused_until = self.clock.monotonic() + AUTH_PAUSE
-        if self.publisher.record.link is not LinkState.ERROR:
-            self.publisher.link(LinkState.ERROR, error=kind)
-        if self.settings.on_scrape:
-            # Read for a scrape: what the plug said before is not what it says now.
-            self.publisher.expire()
-
-    def read(self) -> asyncio.Future[None]:
-        """Start a read unless one is in flight; return the one in flight.
-
-        Concurrent scrapes share one read, so they never pile up on the plug.
-        """
-        if self._reading is None or self._reading.done():
-            self._reading = asyncio.ensure_future(self._read_once())
-        return self._reading
-
-    async def _read_once(self) -> None:
-        try:
-            await asyncio.wait_for(self.poll(), self.settings.deadline + 5)
-        except TimeoutError:  # python-kasa outlived its own deadline and ours
-            self._failed("timeout", self.settings.deadline + 5)
-        except Exception:  # a python-kasa bug must not end the worker's reads
-            _log.exception("plug_read_failed", target=self.settings.name)
-
-    async def run(self) -> None:
-        """Poll until cancelled; disconnect the plug on the way out.
-
-        With ``on_scrape`` the plug is read once now and then only when a scrape
-        asks (``ScrapeReads``); otherwise every ``interval`` seconds.
-        """
-        tier = Tier(
-            name="poll",
-            interval=self.settings.interval,
-            timeout=self.settings.deadline + 5,
-            poll=self.poll,
-        )
-        reads, registry = self.scrape_reads, self.publisher.registry
-        try:
-            if self.settings.on_scrape and reads is not None:
-                reads.join(registry, self)
-                await self.read()
-                await asyncio.Event().wait()  # until cancelled: scrapes read
-            else:
-                await PollScheduler(self.settings.name, [tier], clock=self.clock).run()
-        finally:
-            if reads is not None:
-                reads.leave(registry, self)
-            if self._reading is not None and not self._reading.done():
-                self._reading.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._reading
-            await self.client.close()
 
 
 class _Discovery:
@@ -384,6 +259,52 @@ def env_credentials() -> tuple[str, str]:
     )
 
 
+_FAMILY_OFF: Final = "supported_device_families.plug is false"
+
+
+def _original_polling(
+    original: OriginalFile, polling: PlugPolling, source: str
+) -> PlugPolling:
+    """Return ``polling`` as the original's section asks, for ``exporterhub serve``.
+
+    Its refresh interval as given (``null``: on scrape), its credentials
+    (``TAPO_*``, else written in the file, else the variables it names); what
+    cannot be honoured here is logged in one warning.
+    """
+    ignored = list(original.ignored)
+    if any(
+        (m.name, m.documentation, m.labels, m.enabled)
+        != (m.key, None, ("host", "alias"), True)
+        for m in original.metrics
+    ):
+        ignored.append(
+            "exporters.tapo.per_device_family_metrics (renamed or switched off "
+            "metrics apply in tapo-exporter only)"
+        )
+    if ignored:
+        _log.warning("config_keys_not_honoured", file=source, keys=ignored)
+    username, password = polling.username, polling.password
+    if not os.environ.get("TAPO_USERNAME"):
+        written = original.username
+        username = as_secret(
+            written if written is not None else _env(original.username_env)
+        )
+    if not os.environ.get("TAPO_PASSWORD"):
+        written = original.password
+        password = as_secret(
+            written if written is not None else _env(original.password_env)
+        )
+    refresh = original.refresh_interval
+    fields = polling.model_dump() | {"username": username, "password": password}
+    if refresh is None:
+        fields["on_scrape"] = True
+    elif refresh >= MIN_REFRESH_INTERVAL:
+        fields["refresh_interval"] = refresh
+    else:
+        fields["original_refresh_interval"] = refresh
+    return PlugPolling(**fields)
+
+
 class KasaPlugin:
     """The Tapo/Kasa plug exporter as the core sees it."""
 
@@ -407,20 +328,39 @@ class KasaPlugin:
     def targets_from_config(self, data: Mapping[str, Any], source: str) -> list[Target]:
         """Validate the ``exporters.tapo`` section and return one target per plug.
 
-        Credentials default to ``TP_LINK_USERNAME``/``TP_LINK_PASSWORD`` (or the
-        ``TAPO_*`` spellings) from the environment; never from the file's logs.
+        Credentials come from the environment (``TAPO_*`` over ``TP_LINK_*``). A
+        section with the original pyprom-exporters' keys is read as it meant them
+        (``original``); what cannot be honoured is named in one warning, among
+        them renamed metrics: this hub's metric table is shared, so only
+        ``tapo-exporter`` applies them.
 
         Raises:
             ConfigError: one line naming the source and the bad key.
         """
+        wrapped = {"exporters": {"tapo": dict(data)}}
+        original = read_original(wrapped, source) if is_original(wrapped) else None
         section = validate_model(
-            TapoSection, data, source=source, prefix="exporters.tapo."
+            TapoSection,
+            data if original is None else original.section,
+            source=source,
+            prefix="exporters.tapo.",
         )
         if not section.enabled:
             return []
         username, password = env_credentials()
-        targets = [to_target(t) for t in section.targets(username, password)]
-        discovery = section.discovery(username, password)
+        polling = section.polling(username, password)
+        if original is not None:
+            if not original.plug_family:
+                _log.warning("plugs_not_read", file=source, reason=_FAMILY_OFF)
+                return []
+            polling = _original_polling(original, polling, source)
+        targets = [
+            to_target(t)
+            for t in build_targets(section.devices, section.credentials, polling)
+        ]
+        discovery = build_discovery(
+            section.discovery_options, section.credentials, polling
+        )
         if discovery is not None:
             targets.append(discovery_target(discovery))
         return targets
@@ -437,7 +377,7 @@ class KasaPlugin:
         self, target: Target, publisher: TargetPublisher[Any], clock: Clock
     ) -> None:
         """Poll the plug until cancelled."""
-        await _Worker(_settings(target), publisher, clock, self.scrape_reads).run()
+        await PlugWorker(_settings(target), publisher, clock, self.scrape_reads).run()
 
     async def discover(
         self, target: Target, offers: TargetOffers, clock: Clock
