@@ -120,6 +120,13 @@ class TestTheWrittenFile:
             ),
             pytest.param({"exporters": {"tapo": None}}, False, id="empty-section"),
             pytest.param({}, False, id="empty-file"),
+            pytest.param({"web": {}}, False, id="hub-keys-only"),
+            pytest.param({"prometheus_port": 9000}, True, id="older-top-key"),
+            pytest.param(
+                {"exporters": {"tapo": {"discovery_options": {"timeout": 3}}}},
+                False,
+                id="timeout-alone",
+            ),
         ],
     )
     def test_is_original(self, data, expected):
@@ -257,6 +264,18 @@ class TestKeysNotHonoured:
         """A value of the wrong kind is a config error naming the file and key."""
         with pytest.raises(ConfigError, match=rf"^config\.yaml: {key}: "):
             read_original(written(**change), "config.yaml")
+
+
+class TestLenientAsTheOriginal:
+    def test_interval_as_text_and_repeated_devices(self):
+        """ "5" is 5 (OmegaConf converted it); a repeated address is one plug."""
+        data = written(
+            prometheus_options={"refresh_interval": "5"},
+            devices=["192.0.2.10", "192.0.2.10", "192.0.2.11"],
+        )
+        original = read_original(data, "config.yaml")
+        assert original.refresh_interval == 5.0
+        assert original.section["devices"] == ["192.0.2.10", "192.0.2.11"]
 
 
 class TestMetricNames:

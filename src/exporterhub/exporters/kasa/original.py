@@ -26,6 +26,7 @@ Pure: no environment, no files, no logging; the caller does those.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -62,6 +63,15 @@ _DISCOVERY_ONLY: Final = (
     "timeout",
 )
 _SECTION_ONLY: Final = ("supported_device_families", "per_device_family_metrics")
+_OLDER_LAYOUT: Final = (
+    *_SECTION_ONLY,
+    "devices",
+    "prometheus_options",
+    "discovery_options",
+    "log_level",
+    "prometheus_port",
+)
+"""Keys that make a file without ``exporters`` the original's older layout."""
 _TODAY_SECTION: Final = frozenset(
     {"enabled", "devices", "discovery_options", "prometheus_options", "credentials"}
     | {"timeout", "poll_deadline"}
@@ -161,19 +171,22 @@ def is_original(data: Mapping[str, Any]) -> bool:
     True
     >>> is_original({"devices": ["a"]})  # the older layout
     True
+    >>> is_original({"web": {"listen_address": ":8750"}})  # an exporterhub file
+    False
     """
-    if "exporters" not in data and data:
-        return True
     if any(key in data for key in ("config_file", "write_non_default_config")):
         return True
+    if "exporters" not in data:
+        return any(key in data for key in _OLDER_LAYOUT)
     section = _section_of(data)
     if not isinstance(section, Mapping):
         return False
     if any(key in section for key in _SECTION_ONLY):
         return True
     discovery = section.get("discovery_options")
+    # discovery_options.timeout alone is no mark: it reads the same either way.
     return isinstance(discovery, Mapping) and any(
-        key in discovery for key in _DISCOVERY_ONLY
+        key in discovery for key in _DISCOVERY_ONLY if key != "timeout"
     )
 
 
@@ -212,6 +225,9 @@ def _refresh(reader: _Reader, options: Mapping[str, Any]) -> float | None:
     value = options["refresh_interval"]
     if value is None:
         return None
+    if isinstance(value, str):  # OmegaConf turned "5" into 5 for the int field
+        with contextlib.suppress(ValueError):
+            value = float(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise reader.fail(
             "prometheus_options.refresh_interval", "must be seconds or null"
@@ -373,6 +389,14 @@ def _credentials(reader: _Reader, discovery: object) -> tuple[str | None, str | 
     return username, password
 
 
+def _once(devices: list[Any]) -> list[Any]:
+    seen: list[Any] = []
+    for device in devices:
+        if device not in seen:
+            seen.append(device)
+    return seen
+
+
 def read_original(data: Mapping[str, Any], source: str) -> OriginalFile:
     """Read an original ``config.yaml`` (either layout) into ``OriginalFile``.
 
@@ -435,6 +459,9 @@ def read_original(data: Mapping[str, Any], source: str) -> OriginalFile:
         reader.ignore(str(key), "unknown key")
         del raw[key]
     section.update(raw)
+    if isinstance(section.get("devices"), list):
+        # The original kept its plugs in a dict by address: a repeat was one plug.
+        section["devices"] = _once(section["devices"])
     section["discovery_options"] = _discovery(reader, discovery_raw, section)
     return OriginalFile(
         prometheus_port=data.get("prometheus_port"),
