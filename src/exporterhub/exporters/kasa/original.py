@@ -436,9 +436,8 @@ def read_original(data: Mapping[str, Any], source: str) -> OriginalFile:
     for key in set(options) - _TODAY_PROMETHEUS:
         reader.ignore(f"prometheus_options.{key}", "unknown key")
         del options[key]
-    options.setdefault(
-        "legacy_metrics", True
-    )  # the original's names were its only ones
+    # The original's names were its only ones: served unless the file says not.
+    options.setdefault("legacy_metrics", True)
     section["prometheus_options"] = options
     plug = _families(reader, raw.pop("supported_device_families", None))
     metrics = _metrics(reader, raw.pop("per_device_family_metrics", None))
