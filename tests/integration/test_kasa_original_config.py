@@ -140,6 +140,9 @@ class TestTheOriginalsFile:
         assert "# HELP plug_power_w Power now, W." in s.text
         assert s.value("current_voltage", target=devices[1]) is not None
         assert s.value("tapo_discovered_devices") == 2.0  # discovery: none more
+        # prometheus_client's default collectors, which the original served
+        assert s.value("process_resident_memory_bytes") is not None
+        assert s.series("python_info")
         log = (tmp_path / "log").read_text()
         warnings = [line for line in log.splitlines() if "not_honoured" in line]
         assert len(warnings) == 1

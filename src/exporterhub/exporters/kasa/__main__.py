@@ -7,7 +7,8 @@ use ``TP_LINK_PASSWORD``), ``--log-level`` (a name or a number), ``--config``
 (``config.yaml`` with an ``exporters.tapo`` section, or the file the original
 pyprom-exporters wrote; never rewritten, so ``--no-write-config`` is accepted and
 changes nothing). Keys of the original's file that cannot be honoured are named in
-one WARNING line at start. Wiring only.
+one WARNING line at start. Like the original (prometheus_client's default registry)
+it serves the process, platform and GC collectors' series. Wiring only.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
 
 from exporterhub import __version__
 from exporterhub.core.errors import ConfigError
@@ -136,6 +138,12 @@ async def _run(args: argparse.Namespace) -> None:
 
     plugin = _plugin(original)
     state = build_hub({plugin.kind: plugin}, load, title="Tapo/Kasa plug exporter")
+    # The original served prometheus_client's default registry: its process_*,
+    # python_info and python_gc_* series are on users' dashboards of the exporter.
+    registry = state.exposition.registry
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
     await serve(state, args.listen_address or f":{settings.prometheus_port}")
 
 
