@@ -561,3 +561,18 @@ class TestTheHubReadsTheSection:
                 {"devices": ["a"], "prometheus_options": {"refresh_interval": 1}},
                 "hub.yaml",
             )
+
+
+class TestTheOriginalsFlags:
+    def test_numeric_level_empty_devices_and_no_write(self, tmp_path):
+        """--log-level 10, --tapo-plug-devices with nothing, --no-write-config."""
+        from exporterhub.exporters.kasa.__main__ import _cli, build_parser
+
+        path = save(tmp_path, written())
+        args = build_parser().parse_args(
+            ["--log-level", "10", "--no-write-config", "--tapo-plug-devices"]
+        )
+        assert args.no_write_config is True
+        settings, _ = load_tapo_command(_cli(args), path)
+        assert settings.log_level == "debug"
+        assert settings.tapo_plug_devices == []  # the flag wins over the file's two
