@@ -297,6 +297,29 @@ class TestScrapeHooks:
             "scrape_hook_failed"
         ]
 
+    async def test_several_hooks_run_and_one_failing_spoils_nothing(
+        self, plugin, clock
+    ):
+        """Two hooks: both run; one raising is logged, the other's change counts."""
+        hub = Hub(plugin, clock)
+        ran = []
+
+        async def broken() -> bool:
+            ran.append("broken")
+            raise RuntimeError("device gone")
+
+        async def changed() -> bool:
+            ran.append("changed")
+            return True
+
+        exposition = hub.state.exposition
+        exposition.add_scrape_hook(broken)
+        exposition.add_scrape_hook(changed)
+        with capture_logs() as logs:
+            assert await exposition.before_scrape() is True
+        assert sorted(ran) == ["broken", "changed"]
+        assert [e["event"] for e in logs] == ["scrape_hook_failed"]
+
     async def test_without_hooks_nothing_runs(self, plugin, clock):
         """No hook: before_scrape is False at once (the prepared bytes are served)."""
         hub = Hub(plugin, clock)

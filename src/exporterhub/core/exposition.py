@@ -166,11 +166,19 @@ class Exposition:
         Nothing to await without hooks. A hook that raises is logged and counts
         as having changed nothing: the scrape is answered all the same.
         """
-        if not self._scrape_hooks:
+        hooks = self._scrape_hooks
+        if not hooks:
             return False
-        results = await asyncio.gather(
-            *(hook() for hook in self._scrape_hooks), return_exceptions=True
-        )
+        results: list[bool | BaseException]
+        if len(hooks) == 1:  # the usual case: no task per scrape
+            try:
+                results = [await hooks[0]()]
+            except Exception as exc:  # logged below: the scrape goes on
+                results = [exc]
+        else:
+            results = await asyncio.gather(
+                *(hook() for hook in hooks), return_exceptions=True
+            )
         for result in results:
             if isinstance(result, BaseException):
                 _log.error("scrape_hook_failed", error=repr(result))
