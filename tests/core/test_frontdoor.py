@@ -290,3 +290,83 @@ async def test_failing_scrape_answer_is_json_500(plugin, clock, path):
     assert after.status_code == 200
     failures = [e for e in logs if e["event"] == "request_failed"]
     assert failures[0]["path"] == path.split("?")[0]
+
+
+class TestScrapeHooks:
+    """Hooks run before /metrics answers: a device read for the scrape shows in it."""
+
+    async def test_what_a_hook_publishes_is_in_that_scrape(self, plugin, clock):
+        """A hook's publish shows in the very scrape that ran it, on every scrape."""
+        from .helpers import DemoSnapshot
+
+        hub = Hub(plugin, clock)
+        exposition = hub.state.exposition
+        reads = []
+
+        async def read_for_scrape() -> bool:
+            section = exposition.section("demo")
+            record = section.get("a")
+            assert record is not None
+            reads.append(record)
+            value = DemoSnapshot(40.0 + len(reads))
+            section.publish(record.with_data(value, clock.time()))
+            return True
+
+        exposition.add_scrape_hook(read_for_scrape)
+        async with serving(hub) as client:
+            first = (await client.get("/metrics")).text
+            second = (await client.get("/metrics")).text
+        assert 'demo_value{target="a"} 41.0' in first
+        assert 'demo_value{target="a"} 42.0' in second
+        assert len(reads) == 2
+
+    async def test_a_failing_hook_does_not_fail_the_scrape(self, plugin, clock):
+        """A hook that raises is logged; the scrape is answered as without it."""
+        hub = Hub(plugin, clock)
+
+        async def broken() -> bool:
+            raise RuntimeError("device gone")
+
+        hub.state.exposition.add_scrape_hook(broken)
+        async with serving(hub) as client:
+            with capture_logs() as logs:
+                reply = await client.get("/metrics")
+        assert reply.status_code == 200
+        assert 'demo_value{target="a"} 1.0' in reply.text
+        assert [e["event"] for e in logs if e["log_level"] == "error"] == [
+            "scrape_hook_failed"
+        ]
+
+    async def test_several_hooks_run_and_one_failing_spoils_nothing(
+        self, plugin, clock
+    ):
+        """Two hooks: both run; one raising is logged, the other's change counts."""
+        hub = Hub(plugin, clock)
+        ran = []
+
+        async def broken() -> bool:
+            ran.append("broken")
+            raise RuntimeError("device gone")
+
+        async def changed() -> bool:
+            ran.append("changed")
+            return True
+
+        exposition = hub.state.exposition
+        exposition.add_scrape_hook(broken)
+        exposition.add_scrape_hook(changed)
+        with capture_logs() as logs:
+            assert await exposition.before_scrape() is True
+        assert sorted(ran) == ["broken", "changed"]
+        assert [e["event"] for e in logs] == ["scrape_hook_failed"]
+
+    async def test_without_hooks_nothing_runs(self, plugin, clock):
+        """No hook: before_scrape is False at once (the prepared bytes are served)."""
+        hub = Hub(plugin, clock)
+        assert await hub.state.exposition.before_scrape() is False
+        hub.state.exposition.add_scrape_hook(self._unchanged)
+        assert await hub.state.exposition.before_scrape() is False
+
+    @staticmethod
+    async def _unchanged() -> bool:
+        return False

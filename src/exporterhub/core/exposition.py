@@ -22,7 +22,7 @@ import itertools
 import math
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final, NamedTuple
 
 import structlog
@@ -46,6 +46,7 @@ from exporterhub.core.section import (
 __all__ = [
     "Exposition",
     "RecordView",
+    "ScrapeHook",
     "Section",
     "Window",
     "health_specs",
@@ -67,6 +68,11 @@ _RENDER_SHARE: Final = 0.2
 of changing targets: a body that takes longer to build is rebuilt less often. At
 1,000 streaming SNPs (a 15 MB body, ~50 ms to join and gzip, changing all the
 time) rebuilding it every 0.1 s took half a core."""
+
+
+ScrapeHook = Callable[[], Awaitable[bool]]
+"""Runs before a ``/metrics`` scrape is answered; True when it changed something
+the scrape must show (then the body is made exact for it). It bounds its own wait."""
 
 
 def render_pause(interval: float, cost: float, elapsed: float) -> float:
@@ -144,6 +150,39 @@ class Exposition:
         """Whether ``run_renderer`` runs: without it, no change waits for one."""
         self._rendering = asyncio.Lock()
         """Held while bodies are prepared: one render at a time."""
+        self._scrape_hooks: list[ScrapeHook] = []
+
+    def add_scrape_hook(self, hook: ScrapeHook) -> None:
+        """Run ``hook`` before each ``/metrics`` scrape is answered (``before_scrape``).
+
+        For workers that read their device when scraped rather than on a timer
+        (the original Tapo exporter's ``refresh_interval: null``).
+        """
+        self._scrape_hooks.append(hook)
+
+    async def before_scrape(self) -> bool:
+        """Run the scrape hooks together; True when one changed something.
+
+        Nothing to await without hooks. A hook that raises is logged and counts
+        as having changed nothing: the scrape is answered all the same.
+        """
+        hooks = self._scrape_hooks
+        if not hooks:
+            return False
+        results: list[bool | BaseException]
+        if len(hooks) == 1:  # the usual case: no task per scrape
+            try:
+                results = [await hooks[0]()]
+            except Exception as exc:  # logged below: the scrape goes on
+                results = [exc]
+        else:
+            results = await asyncio.gather(
+                *(hook() for hook in hooks), return_exceptions=True
+            )
+        for result in results:
+            if isinstance(result, BaseException):
+                _log.error("scrape_hook_failed", error=repr(result))
+        return any(result is True for result in results)
 
     def add_section(
         self, kind: str, prefix: str, specs: Sequence[MetricSpec[Any]]

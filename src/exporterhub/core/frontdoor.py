@@ -16,6 +16,8 @@
 - ``/metrics/`` and other known paths with a trailing slash redirect to the path
   without it, with a ``Location`` that holds only the path: never built from the
   client's ``Host`` header.
+- Scrape hooks (``Exposition.add_scrape_hook``) run before a ``/metrics`` answer;
+  when one read something for the scrape, the body is made exact for it.
 - ``GET /probe?target=KIND/NAME`` answers one target's series from the same cache
   (the multi-target pattern of blackbox_exporter); an unknown target is 400.
 - With basic-auth users configured (``--web.config.file``) every path but the
@@ -237,7 +239,9 @@ class FrontDoor:
         (chosen, content_type), compressed = _format(accept), _gzip(encoding)
         exposition = self.exposition
         body = exposition.served(chosen.openmetrics, compressed)
-        if body is None:  # not prepared yet, or out of date: made for this scrape
+        if await exposition.before_scrape():  # read for this scrape: show it
+            body = exposition.prepare_now(chosen.openmetrics, compressed)
+        elif body is None:  # not prepared yet, or out of date: made for this scrape
             body = await exposition.prepare(chosen.openmetrics, compressed)
         headers = [
             (b"content-type", content_type),

@@ -231,11 +231,15 @@ class TestEnvironment:
         assert settings.tapo_password.get_secret_value() == "pw"
         assert "pw'" not in repr(settings)
 
-    def test_tp_link_wins(self, monkeypatch):
-        """TP_LINK_* is the canonical name and wins over TAPO_*."""
+    def test_tapo_wins(self, monkeypatch):
+        """TAPO_* wins over TP_LINK_*, as in the original (its override)."""
         monkeypatch.setenv("TP_LINK_USERNAME", "first")
         monkeypatch.setenv("TAPO_USERNAME", "second")
-        assert load_tapo_settings({}).tapo_username.get_secret_value() == "first"
+        monkeypatch.setenv("TP_LINK_PASSWORD", "first-pw")
+        monkeypatch.setenv("TAPO_PASSWORD", "second-pw")
+        settings = load_tapo_settings({})
+        assert settings.tapo_username.get_secret_value() == "second"
+        assert settings.tapo_password.get_secret_value() == "second-pw"
 
     @pytest.mark.parametrize(
         "value",

@@ -3,8 +3,12 @@
 The original's flags and env names (COMPAT): ``--tapo-plug-devices`` (space or comma
 list of ``host[:port]``), ``--prometheus-port`` (8090), ``--tapo-username``,
 ``--tapo-password`` (accepted, but unsafe: other users can read process arguments —
-use ``TP_LINK_PASSWORD``), ``--log-level``, ``--config`` (``config.yaml`` with an
-``exporters.tapo`` section; never rewritten). Wiring only.
+use ``TP_LINK_PASSWORD``), ``--log-level`` (a name or a number), ``--config``
+(``config.yaml`` with an ``exporters.tapo`` section, or the file the original
+pyprom-exporters wrote; never rewritten, so ``--no-write-config`` is accepted and
+changes nothing). Keys of the original's file that cannot be honoured are named in
+one WARNING line at start. Like the original (prometheus_client's default registry)
+it serves the process, platform and GC collectors' series. Wiring only.
 """
 
 from __future__ import annotations
@@ -12,21 +16,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import structlog
+from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
 
 from exporterhub import __version__
 from exporterhub.core.errors import ConfigError
 from exporterhub.core.logging import LEVELS, configure_logging
 from exporterhub.core.plugin import Target
-from exporterhub.exporters.kasa.command_settings import load_tapo_settings
+from exporterhub.exporters.kasa.collector import renamed_specs
+from exporterhub.exporters.kasa.command_settings import load_tapo_command
 from exporterhub.exporters.kasa.devices import parse_device
-from exporterhub.exporters.kasa.plugin import PLUGIN, discovery_target, to_target
+from exporterhub.exporters.kasa.original import OriginalFile
+from exporterhub.exporters.kasa.plugin import (
+    KasaPlugin,
+    discovery_target,
+    env_credentials,
+    to_target,
+)
 from exporterhub.hub import build_hub, run_command, serve
 
 __all__ = ["build_parser", "main", "probe_main"]
@@ -42,7 +53,7 @@ def build_parser(prog: str = "tapo-exporter") -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=__version__)
     parser.add_argument(
         "--tapo-plug-devices",
-        nargs="+",
+        nargs="*",
         help="plugs as host[:port], space or comma separated",
     )
     parser.add_argument("--prometheus-port", type=int, help="HTTP port (8090)")
@@ -53,18 +64,26 @@ def build_parser(prog: str = "tapo-exporter") -> argparse.ArgumentParser:
         "prefer TP_LINK_PASSWORD",
     )
     parser.add_argument(
-        "--log-level", "--log.level", dest="log_level", type=str.lower, choices=LEVELS
+        "--log-level",
+        "--log.level",
+        dest="log_level",
+        help=f"{', '.join(LEVELS)} or a number (10 = debug)",
     )
     parser.add_argument("--config", "--config.file", dest="config", type=Path)
     parser.add_argument(
         "--web.listen-address", dest="listen_address", help="host:port (wins)"
+    )
+    parser.add_argument(
+        "--no-write-config",
+        action="store_true",
+        help="accepted for the original's users: config.yaml is never written",
     )
     return parser
 
 
 def _cli(args: argparse.Namespace) -> dict[str, Any]:
     devices: list[str] | None = None
-    if args.tapo_plug_devices:
+    if args.tapo_plug_devices is not None:  # given empty: no devices, as the original
         devices = [
             part
             for item in args.tapo_plug_devices
@@ -81,14 +100,32 @@ def _cli(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
+def _plugin(original: OriginalFile | None) -> KasaPlugin:
+    """Return the plug plugin, the original's metrics named as its file says."""
+    if original is None:
+        return KasaPlugin()
+    return KasaPlugin(renamed_specs(original.metrics))
+
+
 async def _run(args: argparse.Namespace) -> None:
-    settings = load_tapo_settings(_cli(args))
+    settings, original = load_tapo_command(_cli(args))
     configure_logging(settings.log_level)
     if args.tapo_password:
         _log.warning("password_on_command_line", hint="use TP_LINK_PASSWORD instead")
+    if original is not None and original.ignored:
+        _log.warning(
+            "config_keys_not_honoured", file=str(settings.config), keys=original.ignored
+        )
     targets = [to_target(t) for t in settings.targets()]
     discovery = settings.discovery()
-    if not targets and (discovery is None or not discovery.options.active):
+    if original is not None and not original.plug_family:
+        _log.warning(
+            "plugs_not_read",
+            file=str(settings.config),
+            reason="supported_device_families.plug is false",
+        )
+        targets, discovery = [], None
+    elif not targets and (discovery is None or not discovery.options.active):
         raise ConfigError(
             "no plugs: set --tapo-plug-devices or TAPO_PLUG_DEVICES, or turn "
             "discovery on (discovery_options in config.yaml)"
@@ -99,7 +136,14 @@ async def _run(args: argparse.Namespace) -> None:
     async def load() -> Sequence[Target]:
         return targets
 
-    state = build_hub({PLUGIN.kind: PLUGIN}, load, title="Tapo/Kasa plug exporter")
+    plugin = _plugin(original)
+    state = build_hub({plugin.kind: plugin}, load, title="Tapo/Kasa plug exporter")
+    # The original served prometheus_client's default registry: its process_*,
+    # python_info and python_gc_* series are on users' dashboards of the exporter.
+    registry = state.exposition.registry
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
     await serve(state, args.listen_address or f":{settings.prometheus_port}")
 
 
@@ -119,16 +163,13 @@ async def _probe(address: str, connection_type: str, attempt_timeout: float) -> 
     from exporterhub.exporters.kasa.state import read_device
 
     device = parse_device(address)
+    username, password = env_credentials()
     client = PlugClient(
         host=device.host,
         port=device.port,
         connection_type=connection_type,
-        username=os.environ.get(
-            "TP_LINK_USERNAME", os.environ.get("TAPO_USERNAME", "")
-        ),
-        password=os.environ.get(
-            "TP_LINK_PASSWORD", os.environ.get("TAPO_PASSWORD", "")
-        ),
+        username=username,
+        password=password,
         timeout=attempt_timeout,
         deadline=attempt_timeout * 3 + 3,
     )
@@ -149,7 +190,8 @@ def probe_main(argv: Sequence[str] | None = None) -> int:
     """``kasa-probe HOST[:PORT]``: print what one plug reports; exit 1 on failure."""
     parser = argparse.ArgumentParser(
         prog="kasa-probe",
-        description="Print what one plug reports (credentials from TP_LINK_*).",
+        description="Print what one plug reports (credentials from TAPO_* or "
+        "TP_LINK_*).",
     )
     parser.add_argument("address", help="host[:port]")
     parser.add_argument(

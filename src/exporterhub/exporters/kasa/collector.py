@@ -19,13 +19,17 @@ section-wide figure owned by the discovery worker, not by this per-plug table.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Final
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Final
 
 from exporterhub.core.metrics import Kind, MetricSpec, Sample, one
 from exporterhub.exporters.kasa.state import KasaReading, KasaSnapshot, OutletReading
 
-__all__ = ["INFO_LABELS", "KASA_SPECS", "LEGACY_NAMES", "PREFIX"]
+if TYPE_CHECKING:
+    from exporterhub.exporters.kasa.original import LegacyMetric
+
+__all__ = ["INFO_LABELS", "KASA_SPECS", "LEGACY_NAMES", "PREFIX", "renamed_specs"]
 
 PREFIX: Final = "tapo"
 
@@ -326,3 +330,34 @@ KASA_SPECS: Final[list[MetricSpec[KasaSnapshot]]] = [
     ),
 ]
 """The tapo section's metric table, in output order."""
+
+
+def renamed_specs(
+    metrics: Sequence[LegacyMetric],
+    specs: Sequence[MetricSpec[KasaSnapshot]] = KASA_SPECS,
+) -> list[MetricSpec[KasaSnapshot]]:
+    """Return ``specs`` with the original's rows named as its config.yaml says.
+
+    The original's ``per_device_family_metrics.plug`` gave each of its metrics a
+    ``name``, a ``documentation`` (HELP) and the names of its two labels (the
+    plug's host and alias); a row it switched off is left out. The value still
+    comes from the metric the entry is for (the original looked it up by the new
+    name and so served 0 for every renamed metric).
+    """
+    by_key = {m.key: m for m in metrics}
+    result: list[MetricSpec[KasaSnapshot]] = []
+    for spec in specs:
+        metric = by_key.get(spec.name) if spec.name in LEGACY_NAMES else None
+        if metric is None:
+            result.append(spec)
+        elif metric.enabled:
+            result.append(
+                dataclasses.replace(
+                    spec,
+                    name=metric.name,
+                    help=metric.documentation or spec.help,
+                    labels=metric.labels,
+                    _headers={},  # made again for the new name
+                )
+            )
+    return result

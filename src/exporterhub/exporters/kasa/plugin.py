@@ -1,9 +1,8 @@
 """Wires the plug client, state, collector and discovery into a core exporter plugin.
 
-One target per plug, each polled on its own ``PollScheduler`` loop (default every
-30 s) with its own deadline, so a dead or slow plug never delays another. An
-authentication failure pauses that plug's polling for ``AUTH_PAUSE`` seconds (logged
-once); a plug whose energy module python-kasa switched off is rebuilt. With
+One target per plug, each run by its own ``worker.PlugWorker`` (default every 30 s,
+or when scraped) with its own deadline, so a dead or slow plug never delays another.
+With
 ``discovery_options`` a discovery source (target ``discovery``) asks the network on
 every ``interval`` and offers the plugs it found (``discovery.plan`` decides which).
 No metric naming and no value reading here.
@@ -13,9 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import kasa
 import structlog
@@ -26,11 +24,8 @@ from exporterhub.core.config import validate_model
 from exporterhub.core.kinds import StoredKind
 from exporterhub.core.metrics import MetricSpec
 from exporterhub.core.plugin import Target, TargetOffers, TargetPublisher
-from exporterhub.core.scheduler import PollScheduler, Tier
-from exporterhub.core.snapshot import LinkState, TargetRecord
+from exporterhub.core.snapshot import TargetRecord
 from exporterhub.exporters.kasa.client import (
-    PlugClient,
-    PlugError,
     discover_plugs,
     resolve,
 )
@@ -48,12 +43,23 @@ from exporterhub.exporters.kasa.instruments import (
     DiscoveryInstruments,
     legacy_inventory,
 )
+from exporterhub.exporters.kasa.onscrape import ScrapeReads
+from exporterhub.exporters.kasa.original import OriginalFile, is_original, read_original
 from exporterhub.exporters.kasa.section import (
+    MIN_REFRESH_INTERVAL,
     KasaDiscoverySettings,
     KasaTargetSettings,
+    PlugPolling,
     TapoSection,
+    as_secret,
+    build_discovery,
+    build_targets,
 )
-from exporterhub.exporters.kasa.state import KasaSnapshot, KasaState, read_device
+from exporterhub.exporters.kasa.state import KasaSnapshot
+from exporterhub.exporters.kasa.worker import AUTH_PAUSE, PlugWorker
+
+if TYPE_CHECKING:
+    from exporterhub.core.app import HubState
 
 __all__ = [
     "AUTH_PAUSE",
@@ -62,102 +68,16 @@ __all__ = [
     "REPLAN_SECONDS",
     "KasaPlugin",
     "discovery_target",
+    "env_credentials",
     "to_target",
 ]
 
 _log = structlog.get_logger(__name__)
-AUTH_PAUSE: Final = 900.0
-"""Seconds a plug that refused our credentials is left alone (or until reload)."""
 DISCOVERY_NAME: Final = "discovery"
 """The discovery source's name (sources and plugs are named apart)."""
 REPLAN_SECONDS: Final = 5.0
 """How often discovery re-decides from memory (a configured plug learned its MAC,
 or stopped answering), between the network rounds of ``interval``."""
-
-
-class _Worker:
-    """One plug: its client, state and polling loop."""
-
-    def __init__(
-        self,
-        settings: KasaTargetSettings,
-        publisher: TargetPublisher[Any],
-        clock: Clock,
-    ) -> None:
-        self.settings = settings
-        self.publisher = publisher
-        self.clock = clock
-        self.state = KasaState(legacy=settings.legacy_metrics)
-        device = settings.device
-        self.client = PlugClient(
-            host=device.host,
-            port=device.port,
-            connection_type=device.connection_type,
-            username=settings.username.get_secret_value(),
-            password=settings.password.get_secret_value(),
-            timeout=settings.timeout,
-            deadline=settings.deadline,
-            login_version=device.login_version,
-        )
-        self.paused_until = 0.0
-        self._failing: str | None = None
-
-    async def poll(self) -> None:
-        """Update the plug once and publish; failures are counted, never raised."""
-        if self.clock.monotonic() < self.paused_until:
-            return
-        started = time.perf_counter()
-        try:
-            device = await self.client.poll()
-            reading = read_device(
-                device, host=self.settings.device.host, protocol=self.client.protocol
-            )
-        except PlugError as exc:
-            self._failed(exc.kind, time.perf_counter() - started)
-            return
-        expected = self.settings.expect_mac
-        if expected and normal_mac(reading.mac) not in ("", expected):
-            # DHCP gave this address to another plug: its values are not ours.
-            self._failed("wrong_device", time.perf_counter() - started)
-            return
-        self.state.apply(reading, time.perf_counter() - started)
-        self.publisher.data(self.state.snapshot())
-        if self._failing is not None:
-            _log.info("plug_recovered", target=self.settings.name)
-        self._failing = None
-        if self.publisher.record.link is not LinkState.CONNECTED:
-            self.publisher.link(LinkState.CONNECTED)
-        if reading.energy_module_disabled:
-            # python-kasa switched the energy module off after repeated errors;
-            # only a new Device object turns it back on.
-            _log.info("plug_energy_module_rebuilt", target=self.settings.name)
-            await self.client.rebuild()
-
-    def _failed(self, kind: str, duration: float) -> None:
-        self.state.failed(kind, duration)
-        self.publisher.update(self.state.snapshot())
-        self.publisher.failed(error=kind)
-        if self._failing != kind:
-            log = _log.warning if self._failing is None else _log.info
-            log("plug_poll_failed", target=self.settings.name, error=kind)
-        self._failing = kind
-        if kind == "auth":
-            self.paused_until = self.clock.monotonic() + AUTH_PAUSE
-        if self.publisher.record.link is not LinkState.ERROR:
-            self.publisher.link(LinkState.ERROR, error=kind)
-
-    async def run(self) -> None:
-        """Poll until cancelled; disconnect the plug on the way out."""
-        tier = Tier(
-            name="poll",
-            interval=self.settings.refresh_interval,
-            timeout=self.settings.deadline + 5,
-            poll=self.poll,
-        )
-        try:
-            await PollScheduler(self.settings.name, [tier], clock=self.clock).run()
-        finally:
-            await self.client.close()
 
 
 class _Discovery:
@@ -281,7 +201,7 @@ class _Discovery:
         if not record.attempted or record.healthy:
             return False
         last = record.last_success
-        return last is None or self.clock.time() - last >= 2 * settings.refresh_interval
+        return last is None or self.clock.time() - last >= 2 * settings.interval
 
     def _next_accounts(self) -> None:
         """Try the next account on a discovered plug that refused the current one."""
@@ -327,6 +247,64 @@ def _env(*names: str) -> str:
     return ""
 
 
+def env_credentials() -> tuple[str, str]:
+    """Return the environment's account: ``TAPO_*`` wins over ``TP_LINK_*``.
+
+    As the original: its ``TAPO_USERNAME``/``TAPO_PASSWORD`` overrode the
+    variables its ``tapo_*_env_key`` named (``TP_LINK_*`` by default).
+    """
+    return (
+        _env("TAPO_USERNAME", "TP_LINK_USERNAME"),
+        _env("TAPO_PASSWORD", "TP_LINK_PASSWORD"),
+    )
+
+
+_FAMILY_OFF: Final = "supported_device_families.plug is false"
+
+
+def _original_polling(
+    original: OriginalFile, polling: PlugPolling, source: str
+) -> PlugPolling:
+    """Return ``polling`` as the original's section asks, for ``exporterhub serve``.
+
+    Its refresh interval as given (``null``: on scrape), its credentials
+    (``TAPO_*``, else written in the file, else the variables it names); what
+    cannot be honoured here is logged in one warning.
+    """
+    ignored = list(original.ignored)
+    if any(
+        (m.name, m.documentation, m.labels, m.enabled)
+        != (m.key, None, ("host", "alias"), True)
+        for m in original.metrics
+    ):
+        ignored.append(
+            "exporters.tapo.per_device_family_metrics (renamed or switched off "
+            "metrics apply in tapo-exporter only)"
+        )
+    if ignored:
+        _log.warning("config_keys_not_honoured", file=source, keys=ignored)
+    username, password = polling.username, polling.password
+    if not os.environ.get("TAPO_USERNAME"):
+        written = original.username
+        username = as_secret(
+            written if written is not None else _env(original.username_env)
+        )
+    if not os.environ.get("TAPO_PASSWORD"):
+        written = original.password
+        password = as_secret(
+            written if written is not None else _env(original.password_env)
+        )
+    refresh = original.refresh_interval
+    fields = polling.model_dump() | {"username": username, "password": password}
+    if refresh is None:
+        fields["on_scrape"] = True
+    elif refresh >= MIN_REFRESH_INTERVAL:
+        fields["refresh_interval"] = refresh
+    else:
+        fields["original_refresh_interval"] = refresh
+    return PlugPolling(**fields)
+
+
 class KasaPlugin:
     """The Tapo/Kasa plug exporter as the core sees it."""
 
@@ -335,28 +313,54 @@ class KasaPlugin:
 
     kind: str = "tapo"
     prefix: str = PREFIX
-    specs: Sequence[MetricSpec[Any]] = KASA_SPECS
     identity_labels: tuple[str, ...] = ("target",)
     process_metrics = PROCESS_METRICS
+
+    def __init__(self, specs: Sequence[MetricSpec[Any]] = KASA_SPECS) -> None:
+        """Use ``specs`` as the metric table (the original's names renamed)."""
+        self.specs = specs
+        self.scrape_reads = ScrapeReads()
+
+    def extend_app(self, hub: HubState) -> None:
+        """Let scrapes read the plugs that read on scrape (``on_scrape``)."""
+        hub.exposition.add_scrape_hook(self.scrape_reads.hook(hub.exposition.registry))
 
     def targets_from_config(self, data: Mapping[str, Any], source: str) -> list[Target]:
         """Validate the ``exporters.tapo`` section and return one target per plug.
 
-        Credentials default to ``TP_LINK_USERNAME``/``TP_LINK_PASSWORD`` (or the
-        ``TAPO_*`` spellings) from the environment; never from the file's logs.
+        Credentials come from the environment (``TAPO_*`` over ``TP_LINK_*``). A
+        section with the original pyprom-exporters' keys is read as it meant them
+        (``original``); what cannot be honoured is named in one warning, among
+        them renamed metrics: this hub's metric table is shared, so only
+        ``tapo-exporter`` applies them.
 
         Raises:
             ConfigError: one line naming the source and the bad key.
         """
+        wrapped = {"exporters": {"tapo": dict(data)}}
+        original = read_original(wrapped, source) if is_original(wrapped) else None
         section = validate_model(
-            TapoSection, data, source=source, prefix="exporters.tapo."
+            TapoSection,
+            data if original is None else original.section,
+            source=source,
+            prefix="exporters.tapo.",
         )
         if not section.enabled:
             return []
-        username = _env("TP_LINK_USERNAME", "TAPO_USERNAME")
-        password = _env("TP_LINK_PASSWORD", "TAPO_PASSWORD")
-        targets = [to_target(t) for t in section.targets(username, password)]
-        discovery = section.discovery(username, password)
+        username, password = env_credentials()
+        polling = section.polling(username, password)
+        if original is not None:
+            if not original.plug_family:
+                _log.warning("plugs_not_read", file=source, reason=_FAMILY_OFF)
+                return []
+            polling = _original_polling(original, polling, source)
+        targets = [
+            to_target(t)
+            for t in build_targets(section.devices, section.credentials, polling)
+        ]
+        discovery = build_discovery(
+            section.discovery_options, section.credentials, polling
+        )
         if discovery is not None:
             targets.append(discovery_target(discovery))
         return targets
@@ -373,7 +377,7 @@ class KasaPlugin:
         self, target: Target, publisher: TargetPublisher[Any], clock: Clock
     ) -> None:
         """Poll the plug until cancelled."""
-        await _Worker(_settings(target), publisher, clock).run()
+        await PlugWorker(_settings(target), publisher, clock, self.scrape_reads).run()
 
     async def discover(
         self, target: Target, offers: TargetOffers, clock: Clock
@@ -421,9 +425,13 @@ def stored_target(settings: KasaTargetSettings) -> Target:
         )
     if settings.expect_mac:
         raise ValueError("expect_mac: only discovery pins a plug's MAC")
+    if settings.on_scrape or settings.original_refresh_interval is not None:
+        raise ValueError(
+            "on_scrape, original_refresh_interval: only the original's config.yaml "
+            "sets them"
+        )
     if not settings.username.get_secret_value():
-        username = _env("TP_LINK_USERNAME", "TAPO_USERNAME")
-        password = _env("TP_LINK_PASSWORD", "TAPO_PASSWORD")
+        username, password = env_credentials()
         if username:
             settings = settings.model_copy(
                 update={
@@ -442,7 +450,12 @@ KasaPlugin.stored = StoredKind(
     name_path=("device", "name"),
     key_metrics=("tapo_power_watts", "tapo_relay_on"),
     summary="One smart plug, strip or switch (legacy XOR or SMART over KLAP/AES).",
-    hidden=("expect_mac", "device.credentials"),
+    hidden=(
+        "expect_mac",
+        "device.credentials",
+        "on_scrape",
+        "original_refresh_interval",
+    ),
 )
 
 PLUGIN: Final = KasaPlugin()

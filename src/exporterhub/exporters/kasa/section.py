@@ -38,6 +38,7 @@ from exporterhub.exporters.kasa.devices import DeviceEntry, KasaDevice, split_de
 
 __all__ = [
     "MIN_REFRESH_INTERVAL",
+    "ON_SCRAPE_MAX_AGE",
     "CredentialSet",
     "DiscoveryOptions",
     "KasaDiscoverySettings",
@@ -53,7 +54,11 @@ __all__ = [
 ]
 
 MIN_REFRESH_INTERVAL: Final = 5.0
-"""Plugs answer flakily when polled faster (``protocols/kasa.md`` §6)."""
+"""Plugs answer flakily when polled faster (``protocols/kasa.md`` §6); only the
+original pyprom-exporters ``config.yaml`` may ask for less (its default was 1 s)."""
+ON_SCRAPE_MAX_AGE: Final = 600.0
+"""How long a read made for a scrape stays current (``on_scrape``): a failed read
+withdraws the values at once, so this only bounds a scraper that went away."""
 
 
 class CredentialSet(BaseModel):
@@ -165,6 +170,11 @@ class PlugPolling(BaseModel):
             ``timeout * 3 + 3``.
         legacy_metrics: also serve the original's metric names (and, for
             discovery, ``tapo_discovered_devices``).
+        on_scrape: read the plug when ``/metrics`` is scraped instead of on a
+            timer (the original's ``refresh_interval: null``); hidden from the API.
+        original_refresh_interval: the original's ``refresh_interval`` as its
+            file gave it (1 s and up), which wins over ``refresh_interval``;
+            hidden from the API, whose floor stays 5 s.
     """
 
     model_config = FROZEN
@@ -175,6 +185,13 @@ class PlugPolling(BaseModel):
     timeout: Number = Field(default=5.0, gt=0, le=60)
     poll_deadline: Number | None = Field(default=None, gt=0, le=3600)
     legacy_metrics: Flag = False
+    on_scrape: Flag = False
+    original_refresh_interval: Number | None = Field(default=None, ge=1, le=86400)
+
+    @property
+    def interval(self) -> float:
+        """Return the seconds between polls: the original file's, else ours."""
+        return self.original_refresh_interval or self.refresh_interval
 
 
 class KasaTargetSettings(PlugPolling):
@@ -207,7 +224,16 @@ class KasaTargetSettings(PlugPolling):
 
     @property
     def max_age(self) -> float:
-        """Seconds after a poll past which its values are no longer served."""
+        """Seconds after a poll past which its values are no longer served.
+
+        Two intervals; at least two of the 5 s floor for the original's shorter
+        ones (a poll may take longer than 1 s); ``ON_SCRAPE_MAX_AGE`` for reads
+        made when scraped.
+        """
+        if self.on_scrape:
+            return ON_SCRAPE_MAX_AGE
+        if self.original_refresh_interval is not None:
+            return 2 * max(self.original_refresh_interval, MIN_REFRESH_INTERVAL)
         return 2 * self.refresh_interval
 
 
