@@ -82,3 +82,21 @@ def test_readme_yaml_examples_validate():
             StarlinkConfig.model_validate(data)
             checked += 1
     assert checked == 3
+
+
+def test_one_migration_page_per_original():
+    """docs/migration/ has a page per original, each linked from its index."""
+    import re
+
+    index = (ROOT / "docs" / "migration" / "README.md").read_text()
+    linked = set(re.findall(r"\]\(([a-z0-9-]+\.md)\)", index))
+    assert linked == {
+        "phd2-exporter.md",
+        "starlink-dashboard.md",
+        "pyprom-exporters.md",
+        "aaisp-exporter.md",
+        "snp-exporter.md",
+    }
+    for page in linked:
+        text = (ROOT / "docs" / "migration" / page).read_text()
+        assert text.startswith("# "), page
