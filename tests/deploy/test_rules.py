@@ -245,7 +245,9 @@ class TestRulesMatchTheCode:
                 *(names_in(text, prefix) for text in alert["annotations"].values())
             )
             unknown = {name for name in named if family_of(name, known) is None}
-            assert not unknown, f"{alert['alert']}: not in docs/metrics/{kind}.md"
+            assert not unknown, (
+                f"{alert['alert']}: {sorted(unknown)} not in docs/metrics/{kind}.md"
+            )
 
     @pytest.mark.parametrize("kind", KINDS)
     def test_only_the_exporters_own_prefix(self, kind):
