@@ -48,7 +48,7 @@ async def rule_groups(client: httpx.AsyncClient) -> list[dict[str, Any]]:
 
 
 def evaluated(groups: list[dict[str, Any]]) -> bool:
-    """Every rule has been evaluated at least twice (one full range of data)."""
+    """Every group has been evaluated and every rule has a health (not unknown)."""
     rules = [rule for group in groups for rule in group["rules"]]
     return bool(rules) and all(
         rule["health"] != "unknown" and group["evaluationTime"] > 0
