@@ -74,7 +74,7 @@ CATALOGUE_NOTES: Final = """
 
 Because a down stream's values are omitted, every value alert (power supply,
 fans, PTP lock, alarms) goes quiet when the SNP becomes unreachable. Always
-alert on the stream itself as well; `deploy/prometheus/snp-rules.yml` ships
+alert on the stream itself as well; `deploy/prometheus/rules/snp.yml` ships
 this rule beside the value alerts (checked with `promtool check rules` and
 `promtool test rules`):
 
