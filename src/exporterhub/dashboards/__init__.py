@@ -14,27 +14,36 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as dm
 
 from . import chaos, overview, phd2, snp, starlink, tapo
 
-__all__ = ["DASHBOARDS", "render", "write_all"]
+__all__ = ["DASHBOARDS", "built", "render", "write_all"]
 
-DASHBOARDS: dict[str, Callable[[], dm.Dashboard]] = {
-    "overview": lambda: overview.build().build(),
-    "phd2": lambda: phd2.build().build(),
-    "starlink": lambda: starlink.build().build(),
-    "tapo": lambda: tapo.build().build(),
-    "chaos": lambda: chaos.build().build(),
-    "snp": lambda: snp.build().build(),
+DASHBOARDS: dict[str, Callable[[], Builder[dm.Dashboard]]] = {
+    "overview": overview.build,
+    "phd2": phd2.build,
+    "starlink": starlink.build,
+    "tapo": tapo.build,
+    "chaos": chaos.build,
+    "snp": snp.build,
 }
-"""File name (without ``.json``) → the built dashboard."""
+"""File name (without ``.json``) → the module building that dashboard."""
+
+
+def built(name: str) -> dm.Dashboard:
+    """Dashboard ``name`` with its panels numbered 1, 2, … in order (stable ids)."""
+    dashboard = DASHBOARDS[name]().build()
+    for number, panel in enumerate(dashboard.panels or [], start=1):
+        panel.id_val = number
+    return dashboard
 
 
 def render(name: str) -> str:
     """The JSON text of dashboard ``name``: stable key order, two-space indent."""
-    return json.dumps(DASHBOARDS[name](), cls=JSONEncoder, indent=2) + "\n"
+    return json.dumps(built(name), cls=JSONEncoder, indent=2) + "\n"
 
 
 def write_all(directory: Path) -> list[Path]:

@@ -208,6 +208,8 @@ def state_timeline(
         .height(height)
         .show_value(cm.VisibilityMode.NEVER)
         .merge_values(True)
+        .line_width(0)
+        .fill_opacity(70)
     )
     if mappings:
         panel = panel.mappings(list(mappings))
@@ -242,6 +244,8 @@ def table(
         .unit(unit)
         .span(width)
         .height(height)
+        .align(cm.FieldTextAlignment.AUTO)
+        .inspect(False)
         .with_transformation(dm.DataTransformerConfig(id_val="merge", options={}))
         .with_transformation(organize)
     )
