@@ -24,7 +24,8 @@ _BUILTINS = {
     "$__interval": INTERVAL,
     "$__range": RANGE,
 }
-_VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+_VARIABLE = re.compile(r"\$\{(\w+)\}|\$([A-Za-z_]\w*)")
+"""A template variable; ``$1`` in a label_replace() is a capture group, not one."""
 _LABEL_VALUES = re.compile(r"^label_values\((?P<selector>.+),\s*(?P<label>\w+)\)$")
 
 

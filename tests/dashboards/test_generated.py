@@ -125,6 +125,8 @@ def test_substitute_replaces_variables_and_builtins():
         'x{job=~".*",t=~".*"}[15s]'
     )
     assert substitute("increase(y[$__range])") == "increase(y[6h])"
+    group = 'label_replace(x, "a", "$1", "b", "(.+)")'
+    assert substitute(group) == group
 
 
 def test_main_writes_every_dashboard(tmp_path, capsys):

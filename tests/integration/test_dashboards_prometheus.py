@@ -27,11 +27,13 @@ import httpx
 import pytest
 
 from exporterhub.core.testing import free_port
-from tests.dashboards.queries import DASHBOARDS, Expr, expressions
+from exporterhub.dashboards.overview import PREFIXES, UP
+from tests.dashboards.queries import DASHBOARDS, Expr, expressions, substitute
 
 from .spawned import BIN, stop
 from .test_prometheus_e2e import prometheus_binary
 
+OVERVIEW_UP = substitute(UP)
 WAIT_SECONDS = 180
 """Upper bound for every expression to have data (lost stars are random events)."""
 
@@ -126,7 +128,6 @@ async def has_data(client: httpx.AsyncClient, expr: Expr, start: float) -> bool:
     return bool(data if expr.kind == "label_values" else data["result"])
 
 
-@pytest.mark.timeout(WAIT_SECONDS + 60)
 async def play_dish_events(target: str) -> None:
     """POST ``DISH_EVENTS`` to the demo once it answers (bounded)."""
     async with httpx.AsyncClient(base_url=f"http://{target}", timeout=5) as http:
@@ -139,6 +140,7 @@ async def play_dish_events(target: str) -> None:
                 await asyncio.sleep(0.2)
 
 
+@pytest.mark.timeout(WAIT_SECONDS + 60)
 async def test_every_dashboard_expression_returns_data(tmp_path):
     pending = all_expressions()
     assert len(pending) > 100, "the dashboards lost their queries"
@@ -161,6 +163,14 @@ async def test_every_dashboard_expression_returns_data(tmp_path):
                         ]
             except TimeoutError:
                 pass
+            # The overview's health query sees a target of every exporter.
+            answer = await client.get(
+                "/api/v1/query",
+                params={"query": f"count by (exporter) ({OVERVIEW_UP})"},
+            )
+            exporters = {
+                r["metric"]["exporter"] for r in answer.json()["data"]["result"]
+            }
     demo_log = (tmp_path / "demo.log").read_text(errors="replace")[-1500:]
     assert not pending, (
         f"{len(pending)} dashboard expressions returned no data within "
@@ -168,3 +178,4 @@ async def test_every_dashboard_expression_returns_data(tmp_path):
         + "\n".join(map(str, pending))
         + f"\n--- demo log tail ---\n{demo_log}"
     )
+    assert exporters == set(PREFIXES)

@@ -63,7 +63,7 @@ def base(uid: str, title: str, description: str, tags: Sequence[str]) -> db.Dash
 
 
 def label_variable(
-    name: str, label: str, series: str, matchers: str = "", *, multi: bool = True
+    name: str, label: str, series: str, matchers: str = ""
 ) -> db.QueryVariable:
     """A variable listing the values of label ``name`` on ``series{matchers}``.
 
@@ -71,17 +71,18 @@ def label_variable(
     dashboard serves one rig, plug or SNP or all of them at once.
     """
     selector = f"{series}{{{matchers}}}" if matchers else series
-    variable = (
+    return (
         db.QueryVariable(name)
         .label(label)
         .datasource(DATASOURCE)
         .query({"query": f"label_values({selector}, {name})", "refId": name})
         .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(dm.VariableSort.ALPHABETICAL_ASC)
+        .multi(True)
+        .include_all(True)
+        .all_value(".*")
+        .current(dm.VariableOption(selected=True, text="All", value="$__all"))
     )
-    if multi:
-        variable = variable.multi(True).include_all(True).all_value(".*")
-    return variable
 
 
 def query(expr: str, legend: str = "", *, instant: bool = False) -> pb.Dataquery:
@@ -257,8 +258,17 @@ def row(title: str) -> db.Row:
     return db.Row(title)
 
 
+ANNOTATION_WINDOW = "1m"
+"""Grafana evaluates Prometheus annotations every 60 s unless told otherwise, so
+an annotation looks back one minute to miss nothing between two evaluations."""
+
+
 def annotation(name: str, expr: str, colour: str) -> db.AnnotationQuery:
-    """A Prometheus annotation: a mark wherever ``expr`` has a sample."""
+    """A Prometheus annotation: a mark wherever ``expr`` has a sample.
+
+    ``expr`` should look back ``ANNOTATION_WINDOW`` (``increase(x[1m]) > 0``,
+    ``max_over_time(flag[1m]) == 1``).
+    """
     return (
         db.AnnotationQuery()
         .name(name)

@@ -92,8 +92,8 @@ def _panels() -> list[c.Item]:
             unit="s",
         ),
         c.timeseries(
-            "Scrapes",
-            "How long Prometheus takes to scrape each job, and samples per scrape.",
+            "Scrape duration",
+            "How long Prometheus takes to scrape each job.",
             [
                 c.query(
                     f"scrape_duration_seconds{{{JOB}}}", "{{job}} {{instance}} duration"

@@ -312,15 +312,22 @@ def build() -> db.Dashboard:
         .annotation(
             c.annotation(
                 "Dithers",
-                f"increase(phd2_dithers_total{{{SEL}}}[$__rate_interval]) > 0",
+                f"increase(phd2_dithers_total{{{SEL}}}[{c.ANNOTATION_WINDOW}]) > 0",
                 "blue",
             )
         )
-        .annotation(c.annotation("Settling", f"phd2_settling{{{SEL}}} == 1", "yellow"))
+        .annotation(
+            c.annotation(
+                "Settling",
+                f"max_over_time(phd2_settling{{{SEL}}}[{c.ANNOTATION_WINDOW}]) == 1",
+                "yellow",
+            )
+        )
         .annotation(
             c.annotation(
                 "Settle failed",
-                f"increase(phd2_settle_failures_total{{{SEL}}}[$__rate_interval]) > 0",
+                "increase(phd2_settle_failures_total"
+                f"{{{SEL}}}[{c.ANNOTATION_WINDOW}]) > 0",
                 "red",
             )
         )
@@ -328,7 +335,7 @@ def build() -> db.Dashboard:
             c.annotation(
                 "Star lost",
                 "sum by (target) "
-                f"(increase(phd2_star_lost_total{{{SEL}}}[$__rate_interval])) > 0",
+                f"(increase(phd2_star_lost_total{{{SEL}}}[{c.ANNOTATION_WINDOW}])) > 0",
                 "orange",
             )
         )

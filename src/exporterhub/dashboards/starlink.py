@@ -262,7 +262,9 @@ def build() -> db.Dashboard:
         .annotation(
             c.annotation(
                 "Outage",
-                f'starlink_dish_state{{{SEL},state!="CONNECTED"}} == 1',
+                "max by (state) (max_over_time("
+                f'starlink_dish_state{{{SEL},state!="CONNECTED"}}'
+                f"[{c.ANNOTATION_WINDOW}])) == 1",
                 "red",
             )
         )
