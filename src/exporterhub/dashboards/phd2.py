@@ -1,4 +1,4 @@
-"""The PHD2 guiding dashboard: one rig or many, chosen by job, instance and target.
+"""The PHD2 guiding dashboard: one rig or many, chosen by job, instance, host, target.
 
 Guide error over time in arcseconds, RMS, stddev and peak over PHD2's window, the star
 (SNR, mass, HFD), dithers and settles as annotations on every time panel, star-lost
@@ -15,7 +15,7 @@ from . import _common as c
 __all__ = ["UID", "build"]
 
 UID = "exporterhub-phd2"
-SEL = 'job=~"$job",instance=~"$instance",target=~"$target"'
+SEL = 'job=~"$job",instance=~"$instance",host=~"$host",target=~"$target"'
 ARCSEC = "suffix:″"
 
 
@@ -306,7 +306,15 @@ def build() -> db.Dashboard:
         )
         .with_variable(
             c.label_variable(
-                "target", "Rig", "phd2_up", 'job=~"$job",instance=~"$instance"'
+                "host", "PHD2 host", "phd2_up", 'job=~"$job",instance=~"$instance"'
+            )
+        )
+        .with_variable(
+            c.label_variable(
+                "target",
+                "Rig",
+                "phd2_up",
+                'job=~"$job",instance=~"$instance",host=~"$host"',
             )
         )
         .annotation(

@@ -23,7 +23,7 @@ SEL = 'job=~"$job",instance=~"$instance"'
 
 
 def _route() -> gb.Panel:
-    """Latitude and longitude joined on time, drawn as a route with the dish last."""
+    """Latitude and longitude joined on time, drawn as a route ending at the dish."""
     coords = cb.FrameGeometrySource().mode(cm.FrameGeometrySourceMode.COORDS)
     location = coords.latitude("latitude").longitude("longitude")
     return (
@@ -31,7 +31,8 @@ def _route() -> gb.Panel:
         .title("Route")
         .description(
             "Where the dish has been in the time range (starlink_dish_latitude_degrees"
-            " and _longitude_degrees joined on time); the last point is the dish now."
+            " and _longitude_degrees joined on time); the arrows point the way it"
+            " travelled and the route ends where the dish is now."
         )
         .datasource(c.DATASOURCE)
         .targets(
@@ -60,17 +61,15 @@ def _route() -> gb.Panel:
                 .type("route")
                 .name("Route")
                 .location(location)
-                .config({"style": {"color": {"fixed": "blue"}, "size": {"fixed": 4}}})
-                .tooltip(True),
-                cb.MapLayerOptions()
-                .type("markers")
-                .name("Dish")
-                .location(location)
-                .filter_data({"id": "byRefId", "options": "A"})
                 .config(
                     {
-                        "showLegend": False,
-                        "style": {"color": {"fixed": "red"}, "size": {"fixed": 8}},
+                        # arrow 1: arrows point the way the dish travelled.
+                        "arrow": 1,
+                        "style": {
+                            "color": {"fixed": "blue"},
+                            "size": {"fixed": 4},
+                            "opacity": 0.8,
+                        },
                     }
                 )
                 .tooltip(True),
