@@ -154,13 +154,20 @@ def _star() -> list[c.Item]:
             "Star SNR",
             "Signal-to-noise ratio of the guide star in each guide step.",
             [c.query(f"phd2_guide_step_snr{{{SEL}}}", "{{target}}")],
-            width=8,
+            width=6,
         ),
         c.timeseries(
             "Star mass",
             "Brightness of the guide star (ADU sum).",
             [c.query(f"phd2_guide_step_star_mass{{{SEL}}}", "{{target}}")],
-            width=8,
+            width=6,
+        ),
+        c.timeseries(
+            "Star HFD",
+            "Half-flux diameter of the guide star (px): focus and seeing.",
+            [c.query(f"phd2_guide_step_hfd_pixels{{{SEL}}}", "{{target}}")],
+            unit="suffix: px",
+            width=6,
         ),
         c.timeseries(
             "Star lost",
@@ -172,7 +179,7 @@ def _star() -> list[c.Item]:
                     "{{target}} code {{code}}",
                 )
             ],
-            width=8,
+            width=6,
             bars=True,
         ),
     ]
