@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help venv install requirements requirements-dev fmt format lint typecheck \
-        test cov coverage check demo bench metrics-lint system-deps clean
+        test cov coverage check demo bench metrics-lint system-deps clean dashboards
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -56,6 +56,9 @@ check: test ## Alias of test (lint + typecheck + tests)
 
 demo: $(STAMP) ## Every exporter against its simulator on 127.0.0.1 (Ctrl-C stops)
 	$(BIN)/exporterhub demo
+
+dashboards: $(STAMP) ## Generate the Grafana dashboards into deploy/grafana/dashboards/
+	$(BIN)/python -m exporterhub.dashboards deploy/grafana/dashboards
 
 bench: $(STAMP) ## Benchmarks; figures go into the README
 	$(BIN)/python -m benchmarks
