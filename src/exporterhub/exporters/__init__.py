@@ -2,16 +2,23 @@
 
 ``load_plugins`` imports the exporters by kind; an exporter whose extra is not
 installed reports which extra to install instead of failing with an import trace.
+Importing this package loads no exporter and no asyncio.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from exporterhub.core.errors import ConfigError, MissingExtraError
-from exporterhub.core.plugin import ExporterPlugin
+
+if TYPE_CHECKING:
+    # Not at run time: importing this package must not load asyncio. Coverage's
+    # subprocess hook imports it (to find exporterhub.exporters.<name>) and then
+    # drops what it loaded; a second asyncio beside the first's C tasks makes
+    # their CancelledError unrecognised (see tests/test_packages.py).
+    from exporterhub.core.plugin import ExporterPlugin
 
 __all__ = ["KINDS", "MODULES", "load_plugin", "load_plugins"]
 
