@@ -10,7 +10,9 @@ by an installed wheel: the installed package is not in a checkout).
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -197,3 +199,41 @@ class TestScrapes:
             [rig.log, log],
         )
         assert baked_revisions(scrape) == {git_revision()}
+
+
+class TestImageBuild:
+    def test_wheel_built_as_the_image_builds_it_carries_the_build_arg(
+        self, tmp_path: Path
+    ):
+        """The Dockerfile's build stage (its COPYed files, no .git, REVISION build
+        arg as EXPORTERHUB_REVISION) bakes the given revision into the wheel."""
+        dockerfile = (ROOT / "deploy" / "docker" / "Dockerfile").read_text()
+        build_stage = dockerfile.split("\nFROM ", 2)[1]
+        context = tmp_path / "src"
+        context.mkdir()
+        for line in build_stage.splitlines():
+            if line.startswith("COPY "):
+                *sources, dest = line.split()[1:]
+                for source in sources:
+                    target = (
+                        context / dest / source
+                        if dest.endswith("/")
+                        else context / dest
+                    )
+                    if (ROOT / source).is_dir():
+                        shutil.copytree(ROOT / source, target, dirs_exist_ok=True)
+                    else:
+                        shutil.copy(ROOT / source, target)
+        assert "python -m build --wheel --outdir /dist ." in build_stage
+        assert 'EXPORTERHUB_REVISION="${REVISION}"' in build_stage
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        proc = subprocess.run(
+            [sys.executable, "-m", "build", "--wheel", "--outdir", "../dist", "."],
+            cwd=context, capture_output=True, text=True, timeout=240, check=False,
+            env={**env, "EXPORTERHUB_REVISION": "feedfacecafe"},
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        (wheel,) = (tmp_path / "dist").glob("*.whl")
+        with zipfile.ZipFile(wheel) as archive:
+            baked = archive.read("exporterhub/_build.py").decode()
+        assert 'REVISION = "feedfacecafe"' in baked
