@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help venv install requirements requirements-dev fmt format lint typecheck \
-        test cov coverage check demo bench metrics-lint system-deps clean dashboards dist
+        test cov coverage check demo bench metrics-lint system-deps clean dashboards dist docker
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -64,6 +64,9 @@ dist: $(STAMP) ## Build the wheel and sdist into dist/ (git revision baked in) a
 	rm -rf dist
 	$(BIN)/python -m build --outdir dist .
 	$(BIN)/twine check --strict dist/*
+
+docker: ## Build the image (needs a container engine; the revision as a build arg)
+	docker build -f deploy/docker/Dockerfile --build-arg REVISION="$$(git rev-parse --short=12 HEAD)" -t exporterhub .
 
 bench: $(STAMP) ## Benchmarks; figures go into the README
 	$(BIN)/python -m benchmarks
