@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help venv install requirements requirements-dev fmt format lint typecheck \
-        test cov coverage check demo bench metrics-lint system-deps clean dashboards
+        test cov coverage check demo bench metrics-lint system-deps clean dashboards dist docker
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,8 +36,8 @@ fmt: $(STAMP) ## Format the code
 format: fmt ## Alias of fmt
 
 lint: $(STAMP) ## ruff check and format check
-	$(BIN)/ruff check --no-cache src tests benchmarks scripts
-	$(BIN)/ruff format --no-cache --check src tests benchmarks scripts
+	$(BIN)/ruff check --no-cache src tests benchmarks scripts hatch_build.py
+	$(BIN)/ruff format --no-cache --check src tests benchmarks scripts hatch_build.py
 
 typecheck: $(STAMP) ## mypy --strict on src/
 	$(BIN)/mypy src
@@ -59,6 +59,14 @@ demo: $(STAMP) ## Every exporter against its simulator on 127.0.0.1 (Ctrl-C stop
 
 dashboards: $(STAMP) ## Generate the Grafana dashboards into deploy/grafana/dashboards/
 	$(BIN)/python -m exporterhub.dashboards deploy/grafana/dashboards
+
+dist: $(STAMP) ## Build the wheel and sdist into dist/ (git revision baked in) and twine check them
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
+docker: ## Build the image (needs a container engine; the revision as a build arg)
+	docker build -f deploy/docker/Dockerfile --build-arg REVISION="$$(git rev-parse --short=12 HEAD)" -t exporterhub .
 
 bench: $(STAMP) ## Benchmarks; figures go into the README
 	$(BIN)/python -m benchmarks

@@ -5,7 +5,7 @@
 # server; the package also creates the unprivileged `postgres` user they run it as
 # when root), python3-venv (where the interpreter cannot create a venv) and chromium
 # (the UI tests drive Debian's Chromium through Playwright; Playwright's own browser
-# download is not available).
+# download is not available) and systemd (systemd-analyze checks the units).
 set -euo pipefail
 PYTHON="${PYTHON:-python3}"
 missing=()
@@ -17,6 +17,10 @@ if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && ! command -v in
 fi
 if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
   missing+=(python3-venv)
+fi
+# systemd-analyze verifies the units in deploy/systemd (tests/deploy/test_services.py).
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+  missing+=(systemd)
 fi
 if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
   missing+=(chromium)

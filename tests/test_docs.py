@@ -41,7 +41,7 @@ def test_readme_starts_with_the_two_commands():
 
 
 def test_deploy_files_match_the_code():
-    """The compose file's config validates, and its paths and ports exist."""
+    """The Starlink compose file's config validates, and its paths and ports exist."""
     import yaml
 
     from exporterhub.exporters.starlink.settings import load_config
@@ -49,15 +49,22 @@ def test_deploy_files_match_the_code():
     config, existed = load_config(ROOT / "deploy" / "starlink" / "config.yaml")
     assert existed
     assert config.mode == "simulation"
-    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    compose_file = ROOT / "deploy" / "compose" / "starlink.yaml"
+    compose = yaml.safe_load(compose_file.read_text())
     service = compose["services"]["starlink-exporter"]
-    assert (ROOT / service["build"]["dockerfile"]).is_file()
+    context = compose_file.parent / service["build"]["context"]
+    assert (context / service["build"]["dockerfile"]).is_file()
     assert service["ports"] == ["127.0.0.1:8000:8000"]
+    assert service["command"] == ["starlink"]
+    (mount,) = service["volumes"]
+    assert (compose_file.parent / mount.split(":")[0]).resolve() == (
+        ROOT / "deploy" / "starlink" / "config.yaml"
+    )
     prometheus = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
     targets = prometheus["scrape_configs"][0]["static_configs"][0]["targets"]
     assert targets == ["starlink-exporter:8000"]
-    dockerfile = (ROOT / service["build"]["dockerfile"]).read_text()
-    assert 'ENTRYPOINT ["starlink-exporter"]' in dockerfile
+    entrypoint = (ROOT / "deploy" / "docker" / "entrypoint.sh").read_text()
+    assert "exec starlink-exporter --host" in entrypoint
 
 
 def test_readme_yaml_examples_validate():

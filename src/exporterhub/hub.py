@@ -8,6 +8,7 @@ and no metric logic.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import ipaddress
 import os
 import socket
@@ -243,10 +244,17 @@ def targets_from_settings(
 
 
 def _revision() -> str:
+    """EXPORTERHUB_REVISION, else the revision baked in at build, else git's."""
     revision = os.environ.get("EXPORTERHUB_REVISION")
     if revision:
         return revision
-    try:
+    try:  # written into wheels and sdists by hatch_build.py
+        baked = importlib.import_module("exporterhub._build")
+    except ImportError:
+        baked = None
+    if baked is not None:
+        return str(baked.REVISION)
+    try:  # a source checkout (make demo, editable install)
         out = subprocess.run(
             ["git", "rev-parse", "--short=12", "HEAD"],  # noqa: S607 - PATH lookup is the point
             cwd=Path(__file__).parent,

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import platform
+import subprocess
+import sys
+import types
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +17,7 @@ from exporterhub.hub import (
     DEFAULT_LISTEN_ADDRESS,
     HubSettings,
     StoreSettings,
+    _revision,
     build_hub,
     config_loader,
     load_hub_settings,
@@ -328,3 +333,32 @@ class TestStore:
         with pytest.raises(ConfigError, match="key"):
             await open_store(settings, None)
         assert not (tmp_path / "t.db").exists()  # a bad key creates nothing
+
+
+class TestRevision:
+    def test_baked_revision_is_used_without_git(self, monkeypatch):
+        """An installed wheel's baked exporterhub._build.REVISION is reported."""
+        baked = types.ModuleType("exporterhub._build")
+        baked.REVISION = "0123456789ab"  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "exporterhub._build", baked)
+        monkeypatch.delenv("EXPORTERHUB_REVISION", raising=False)
+        monkeypatch.setenv("PATH", "")  # no git to be found
+        assert _revision() == "0123456789ab"
+
+    def test_variable_beats_the_baked_revision(self, monkeypatch):
+        """EXPORTERHUB_REVISION wins over the baked module."""
+        baked = types.ModuleType("exporterhub._build")
+        baked.REVISION = "0123456789ab"  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "exporterhub._build", baked)
+        monkeypatch.setenv("EXPORTERHUB_REVISION", "feedface")
+        assert _revision() == "feedface"
+
+    def test_checkout_without_baked_module_asks_git(self, monkeypatch):
+        """In a source checkout (no _build module) the revision is git's HEAD."""
+        monkeypatch.delenv("EXPORTERHUB_REVISION", raising=False)
+        monkeypatch.setitem(sys.modules, "exporterhub._build", None)
+        head = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],  # noqa: S607
+            cwd=Path(__file__).parent, capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        assert _revision() == head
