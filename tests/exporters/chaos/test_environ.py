@@ -9,6 +9,8 @@ import pytest
 from exporterhub.core.errors import ConfigError
 from exporterhub.exporters.chaos.environ import env_names, load_env_settings
 
+from .original_env import ORIGINAL_VARIABLES
+
 LOGIN = {
     "AAISP_EXPORTER_CONTROL_LOGIN": "a@a",
     "AAISP_EXPORTER_CONTROL_PASSWORD": "pw-not-shown",
@@ -162,26 +164,6 @@ class TestOriginalSurface:
 
     def test_every_original_readme_variable_is_accepted(self):
         """Each AAISP_EXPORTER_* name in the original's README is a known name."""
-        original = {
-            "AAISP_EXPORTER_AUTH__CONTROL_LOGIN",
-            "AAISP_EXPORTER_AUTH__CONTROL_PASSWORD",
-            "AAISP_EXPORTER_AUTH__ACCOUNT_NUMBER",
-            "AAISP_EXPORTER_AUTH__ACCOUNT_PASSWORD",
-            "AAISP_EXPORTER_SERVER__HOST",
-            "AAISP_EXPORTER_SERVER__PORT",
-            "AAISP_EXPORTER_LOGGING__LEVEL",
-            "AAISP_EXPORTER_LOGGING__JSON_FORMAT",
-            "AAISP_EXPORTER_INTERVALS__FAST",
-            "AAISP_EXPORTER_INTERVALS__MEDIUM",
-            "AAISP_EXPORTER_INTERVALS__SLOW",
-            "AAISP_EXPORTER_API__BASE_URL",
-            "AAISP_EXPORTER_API__TIMEOUT",
-            "AAISP_EXPORTER_API__MAX_RETRIES",
-            "AAISP_EXPORTER_API__CONCURRENCY_LIMIT",
-            "AAISP_EXPORTER_COLLECTORS__ENABLE_BROADBAND",
-            "AAISP_EXPORTER_COLLECTORS__ENABLE_TELEPHONY",
-            "AAISP_EXPORTER_COLLECTORS__ENABLE_TELEPHONY_RATECARD",
-            "AAISP_EXPORTER_COLLECTORS__ENABLE_CONTROL_LOGIN",
-        }
+        original = set(ORIGINAL_VARIABLES)
         known = {name for names in env_names().values() for name in names}
         assert original - known == set()
