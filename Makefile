@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Parallel pytest workers (pytest-xdist); each module stays on one worker.
+WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help venv install requirements requirements-dev fmt format lint typecheck \
@@ -43,7 +45,7 @@ typecheck: $(STAMP) ## mypy --strict on src/
 	$(BIN)/mypy src
 
 cov: $(STAMP) system-deps ## pytest with branch coverage (>= 90 % on the core and each exporter)
-	$(BIN)/pytest --cov --cov-branch --cov-report=term --cov-report=json:.coverage.json --cov-fail-under=90
+	$(BIN)/pytest -n $(WORKERS) --dist loadscope --cov --cov-branch --cov-report=term --cov-report=json:.coverage.json --cov-fail-under=90
 	$(BIN)/python scripts/check_coverage.py .coverage.json
 coverage: cov ## Alias of cov
 

@@ -18,6 +18,7 @@ from exporterhub.exporters.snp.client import SnpTlsError, open_stream, tls_conte
 from exporterhub.exporters.snp.settings import SnpTargetSettings
 from exporterhub.simulators.snp import DeviceSpec, SnpFleet, SnpSimConfig
 
+from .conftest import Scrape
 from .snp_hub import serving, settings_for, up
 
 pytestmark = pytest.mark.timeout(60)
@@ -52,6 +53,14 @@ def pin_of(fleet: SnpFleet, *, colons: bool = False) -> str:
     return digest
 
 
+def up_with_personalities(scrape: Scrape) -> bool:
+    """The stream is up and every processor's personality, polled over REST
+    beside it (not after it), has arrived: both crossed the TLS check."""
+    return up()(scrape) and (
+        len(scrape.series("ic_snp_processor_personality_info")) == 4
+    )
+
+
 class TestTls:
     async def test_urls_are_https_and_wss(self, tls_fleet):
         device = tls_fleet.devices[0]
@@ -64,9 +73,8 @@ class TestTls:
         ca = tmp_path / "snp-ca.pem"
         ca.write_bytes(tls_fleet.certificates.ca_pem)
         await hub.add("lab", settings_for(tls_fleet.devices[0], ca_file=str(ca)))
-        scrape = await hub.until(up())
+        scrape = await hub.until(up_with_personalities)
         assert scrape.value("ic_snp_mainboard_temperature") == 46.0
-        assert len(scrape.series("ic_snp_processor_personality_info")) == 4
 
     @pytest.mark.parametrize("colons", [False, True], ids=["hex", "colon-pairs"])
     async def test_verified_by_a_pinned_fingerprint(self, tls_fleet, hub, colons):
@@ -75,8 +83,7 @@ class TestTls:
             tls_fleet.devices[0], tls_fingerprint=pin_of(tls_fleet, colons=colons)
         )
         await hub.add("lab", settings)
-        scrape = await hub.until(up())
-        assert len(scrape.series("ic_snp_processor_personality_info")) == 4
+        await hub.until(up_with_personalities)
 
     async def test_wrong_pin_is_refused_before_any_credential(self, tls_fleet, hub):
         """Another certificate: status error (tls), no login reached the SNP."""
