@@ -34,6 +34,7 @@ from exporterhub.core.control import ControlPlane
 from exporterhub.core.fields import WholeNumber, whole_number
 from exporterhub.core.frontdoor import USER_SCOPE_KEY
 from exporterhub.core.plugin import ExporterPlugin
+from exporterhub.core.shard import owner
 
 __all__ = [
     "all_answers",
@@ -105,6 +106,11 @@ class TargetAnswer(BaseModel):
     last_error: str | None
     changed_at: float | None = Field(description="Unix time of the last link change.")
     reconnects: int
+    shard: int | None = Field(
+        default=None,
+        description="The replica (--shard INDEX, from 0) that runs it; null "
+        "when this process is not one of several shards.",
+    )
 
 
 class NewTarget(BaseModel):
@@ -281,6 +287,10 @@ def _static(control: ControlPlane, entry: Entry) -> dict[str, Any]:
 def target_answer(control: ControlPlane, entry: Entry) -> dict[str, Any]:
     """Return one target as ``TargetAnswer`` data (status read from memory)."""
     answer = dict(_static(control, entry))
+    shard = control.runner.shard
+    answer["shard"] = (
+        None if shard is None else owner(entry.kind, entry.name, shard.count)
+    )
     record = None if entry.shadowed else control.record(entry.kind, entry.name)
     saved = None if entry.shadowed else control.saved.get((entry.kind, entry.name))
     if record is not None:
