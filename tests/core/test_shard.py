@@ -23,7 +23,14 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporterhub.cli import main
-from exporterhub.core.shard import MAX_REPLICAS, Shard, owner, parse_shard, weight
+from exporterhub.core.shard import (
+    MAX_REPLICAS,
+    Placement,
+    Shard,
+    owner,
+    parse_shard,
+    weight,
+)
 from exporterhub.core.store import TargetStore
 from exporterhub.core.targets import TargetRunner
 from exporterhub.core.testing import FakeClock, wait_until
@@ -98,6 +105,27 @@ class TestRendezvous:
 
 KNOWN = [1, 2, 1, 2, 1, 1, 2, 1, 1, 2, 0, 0]
 """Placements computed once, when the function was written: they must not change."""
+
+
+class TestPlacement:
+    """Placement remembers owner()'s answers and forgets targets that are gone."""
+
+    @given(st.lists(st.tuples(KINDS, NAMES), max_size=30), COUNTS)
+    def test_same_answers_as_owner(self, keys, count):
+        """Every remembered placement is owner()'s, asked again or not."""
+        placement = Placement(Shard(0, count))
+        for _ in range(2):
+            for kind, name in keys:
+                assert placement.owner(kind, name) == owner(kind, name, count)
+                assert placement.owns(kind, name) == (owner(kind, name, count) == 0)
+
+    def test_keep_forgets_the_rest(self):
+        """keep() drops placements of targets not named (bounded by the targets)."""
+        placement = Placement(Shard(1, 3))
+        for name in ("a", "b", "c"):
+            placement.owner("demo", name)
+        placement.keep([("demo", "b")])
+        assert placement.remembered() == {("demo", "b")}
 
 
 class TestParse:

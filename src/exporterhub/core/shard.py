@@ -15,20 +15,18 @@ protocol, no replica talks to another. Pure functions; no I/O.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from hashlib import blake2b
 from typing import Final
 
-__all__ = ["MAX_REPLICAS", "Shard", "owner", "parse_shard", "weight"]
+__all__ = ["MAX_REPLICAS", "Placement", "Shard", "owner", "parse_shard", "weight"]
 
 MAX_REPLICAS: Final = 1024
 """More replicas than this is a typo (and makes every placement cost ``count``
 hashes)."""
 
 _FORM: Final = re.compile(r"\s*(\d{1,9})\s*/\s*(\d{1,9})\s*")
-_CACHE: Final = 65_536
-"""Placements remembered per count (a few MB at most); more are recomputed."""
 
 
 def weight(kind: str, name: str, replica: int) -> int:
@@ -45,11 +43,11 @@ def weight(kind: str, name: str, replica: int) -> int:
     return int.from_bytes(digest, "big")
 
 
-@lru_cache(maxsize=_CACHE)
 def owner(kind: str, name: str, count: int) -> int:
     """Return the replica (0-based) of ``count`` that runs ``kind/name``.
 
-    Ties (a 64-bit collision) go to the lower replica number.
+    Ties (a 64-bit collision) go to the lower replica number. Costs ``count``
+    hashes: ``Placement`` remembers the answers.
 
     >>> owner("phd2", "rig", 1)
     0
@@ -98,6 +96,44 @@ class Shard:
     def __str__(self) -> str:
         """Return the ``index/count`` form the flag takes."""
         return f"{self.index}/{self.count}"
+
+
+class Placement:
+    """Each target's owner under one ``Shard``, computed once per target.
+
+    A placement costs ``count`` hashes, and the runner asks for every target
+    on every change, the API for every target it lists: answers are kept
+    until ``keep`` drops the targets that are gone.
+
+    >>> placement = Placement(Shard(0, 1))
+    >>> placement.owns("phd2", "rig"), placement.owner("phd2", "rig")
+    (True, 0)
+    """
+
+    def __init__(self, shard: Shard) -> None:
+        self.shard = shard
+        self._owners: dict[tuple[str, str], int] = {}
+
+    def owner(self, kind: str, name: str) -> int:
+        """Return the replica that runs ``kind/name``."""
+        key = (kind, name)
+        found = self._owners.get(key)
+        if found is None:
+            found = self._owners[key] = owner(kind, name, self.shard.count)
+        return found
+
+    def owns(self, kind: str, name: str) -> bool:
+        """Say whether this shard runs ``kind/name``."""
+        return self.owner(kind, name) == self.shard.index
+
+    def remembered(self) -> set[tuple[str, str]]:
+        """Return the targets whose placement is kept (for tests)."""
+        return set(self._owners)
+
+    def keep(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Forget every placement but those of ``keys`` (the current targets)."""
+        wanted = set(keys)
+        self._owners = {k: v for k, v in self._owners.items() if k in wanted}
 
 
 def parse_shard(text: str) -> Shard:

@@ -31,7 +31,7 @@ from exporterhub.core.plugin import (
     TargetOffers,
     TargetPublisher,
 )
-from exporterhub.core.shard import Shard
+from exporterhub.core.shard import Placement, Shard
 from exporterhub.core.snapshot import TargetRecord
 
 __all__ = ["ApplyResult", "TargetRunner"]
@@ -87,6 +87,7 @@ class TargetRunner:
         shard: Shard | None = None,
     ) -> None:
         self.shard = shard
+        self._placement = Placement(shard) if shard is not None else None
         self._plugins = dict(plugins)
         self._exposition = exposition
         self._clock = clock
@@ -164,14 +165,19 @@ class TargetRunner:
 
     def owns(self, kind: str, name: str) -> bool:
         """Say whether this replica runs ``kind/name`` (always, unsharded)."""
-        return self.shard is None or self.shard.owns(kind, name)
+        return self._placement is None or self._placement.owns(kind, name)
+
+    def owner(self, kind: str, name: str) -> int | None:
+        """Return the shard that runs ``kind/name``; None when not sharded."""
+        return None if self._placement is None else self._placement.owner(kind, name)
 
     def _effective(self) -> dict[Key, Target]:
         effective = dict(self._configured)
         for source in self._sources.values():
             effective.update(source.offered)
-        if self.shard is None:
+        if self._placement is None:
             return effective
+        self._placement.keep(effective)
         return {key: t for key, t in effective.items() if self.owns(*key)}
 
     async def _reconcile(self) -> ApplyResult:

@@ -34,7 +34,6 @@ from exporterhub.core.control import ControlPlane
 from exporterhub.core.fields import WholeNumber, whole_number
 from exporterhub.core.frontdoor import USER_SCOPE_KEY
 from exporterhub.core.plugin import ExporterPlugin
-from exporterhub.core.shard import owner
 
 __all__ = [
     "all_answers",
@@ -287,10 +286,7 @@ def _static(control: ControlPlane, entry: Entry) -> dict[str, Any]:
 def target_answer(control: ControlPlane, entry: Entry) -> dict[str, Any]:
     """Return one target as ``TargetAnswer`` data (status read from memory)."""
     answer = dict(_static(control, entry))
-    shard = control.runner.shard
-    answer["shard"] = (
-        None if shard is None else owner(entry.kind, entry.name, shard.count)
-    )
+    answer["shard"] = control.runner.owner(entry.kind, entry.name)
     record = None if entry.shadowed else control.record(entry.kind, entry.name)
     saved = None if entry.shadowed else control.saved.get((entry.kind, entry.name))
     if record is not None:
