@@ -76,6 +76,11 @@ class TestRendezvous:
         sigma = math.sqrt(len(FIXED) * (1 / 3) * (2 / 3))
         assert all(abs(c - len(FIXED) / 3) <= 4 * sigma for c in counts), counts
 
+    def test_no_replicas_is_an_error(self):
+        """owner() of zero replicas is refused, not a silent replica 0."""
+        with pytest.raises(ValueError, match="at least 1"):
+            owner("phd2", "rig", 0)
+
     def test_kind_and_name_are_not_run_together(self):
         """kind a, name b/c and kind a/b, name c are different targets."""
         assert weight("a", "b/c", 0) != weight("a/b", "c", 0)

@@ -51,7 +51,7 @@ NAMES = [f"line-{i:02d}" for i in range(40)]
 """A fixed target set: the placements, and so the moved share, are deterministic."""
 POLL_INTERVAL = 1.0
 """The store's poll_interval in seconds (its minimum), set in the config file."""
-MARGIN = 4.0
+MARGIN = 5.0
 """Seconds allowed beyond poll_interval for a replica on this shared 2-CPU
 machine to run its poll, start the worker and answer (process scheduling)."""
 T = TypeVar("T")
