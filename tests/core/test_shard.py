@@ -313,6 +313,7 @@ class TestReplicas:
             answer = (await first.client.get(f"/api/targets/demo/{theirs}")).json()
             assert answer["shard"] == 1
             assert answer["link"] == "connected"
+            assert answer["up"] is True  # as its owner stored it
             assert answer["labels"] == {}  # no series here: not run here
 
 

@@ -307,10 +307,19 @@ def target_answer(control: ControlPlane, entry: Entry) -> dict[str, Any]:
                 answer["last_error_kind"] = saved.last_error_kind
                 answer["last_error"] = saved.last_error
         return answer
+    # Another replica's target (--shard): its owner's last stored status says
+    # whether it is up; a target not running anywhere is not.
+    runs_elsewhere = (
+        saved is not None
+        and entry.enabled
+        and entry.invalid is None
+        and not entry.shadowed
+        and not control.runner.owns(entry.kind, entry.name)
+    )
     answer.update(
         labels={},
         link=saved.link if saved is not None else None,
-        up=False,
+        up=saved is not None and runs_elsewhere and saved.up,
         last_success=(
             saved.last_success.timestamp()
             if saved is not None and saved.last_success is not None
