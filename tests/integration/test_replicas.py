@@ -41,7 +41,7 @@ from exporterhub.core.store import KEY_ENV, generate_key
 from exporterhub.core.testing import free_port
 from exporterhub.simulators.chaos import ChaosSimConfig, ChaosSimulator
 
-from .spawned import spawn, stop, until_serving
+from .spawned import spawn, stop
 from .test_prometheus_e2e import prometheus_binary
 from .test_prometheus_sd import prometheus, query
 
@@ -109,7 +109,7 @@ class Cluster:
             replica.port, replica.log = port, log
             started.append(replica)
         self.replicas = started
-        await asyncio.gather(*(until_serving(r.url, r.proc) for r in started))
+        await asyncio.gather(*(serving(r) for r in started))
         return started
 
     def stop_all(self) -> None:
@@ -119,6 +119,23 @@ class Cluster:
                 replica.proc.send_signal(signal.SIGTERM)
         for replica in self.replicas:
             stop(replica.proc)
+
+
+async def serving(replica: Replica) -> None:
+    """Wait until the replica answers /-/healthy; fail if it exits first.
+
+    Several replicas start at once on a 2-core machine other tests share: allow
+    a minute (the importing is most of it), not spawned.py's 30 s.
+    """
+    async with httpx.AsyncClient(base_url=replica.url, timeout=2) as http:
+
+        async def healthy() -> bool | None:
+            if replica.proc.poll() is not None:
+                tail = replica.log.read_text(errors="replace")[-2000:]
+                pytest.fail(f"replica {replica.index} exited at start:\n{tail}")
+            return True if (await http.get("/-/healthy")).status_code == 200 else None
+
+        await until(f"replica {replica.index} answers", healthy, within=60)
 
 
 @contextlib.asynccontextmanager
@@ -255,7 +272,7 @@ async def scraped_once(
     return probed, whole
 
 
-@pytest.mark.timeout(150)  # 8 process starts; slower on a loaded CI machine
+@pytest.mark.timeout(240)  # 8 process starts; slow on a loaded CI machine
 async def test_three_replicas_share_the_targets(tmp_path, postgres_server, monkeypatch):
     """Each target scraped once, by its owner; a stopped replica darkens only
     its shard and pages; a fourth replica takes about a quarter; a target added
