@@ -29,6 +29,7 @@ import signal
 import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,13 +58,15 @@ machine to run its poll, start the worker and answer (process scheduling)."""
 T = TypeVar("T")
 
 
+@dataclass
 class Replica:
     """One ``exporterhub serve --shard index/count`` process."""
 
-    def __init__(self, index: int, count: int, proc: subprocess.Popen[bytes]) -> None:
-        self.index, self.count, self.proc = index, count, proc
-        self.port = 0
-        self.log = Path()
+    index: int
+    count: int
+    proc: subprocess.Popen[bytes]
+    port: int
+    log: Path
 
     @property
     def address(self) -> str:
@@ -105,9 +108,7 @@ class Cluster:
                 ],
                 log,
             )  # fmt: skip
-            replica = Replica(index, count, proc)
-            replica.port, replica.log = port, log
-            started.append(replica)
+            started.append(Replica(index, count, proc, port, log))
         self.replicas = started
         await asyncio.gather(*(serving(r) for r in started))
         return started
