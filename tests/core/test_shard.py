@@ -36,7 +36,13 @@ from exporterhub.core.targets import TargetRunner
 from exporterhub.core.testing import FakeClock, wait_until
 from exporterhub.hub import load_hub_settings
 
-from .helpers import StoredDemoPlugin, demo_target, settle
+from .helpers import (
+    DiscoveringDemoPlugin,
+    StoredDemoPlugin,
+    demo_target,
+    finder,
+    settle,
+)
 from .plane import Plane, serving, tick
 
 KINDS = st.sampled_from(["phd2", "starlink", "tapo", "chaos", "snp", "demo"])
@@ -239,6 +245,36 @@ class TestRunner:
             assert sorted(k.split("/")[1] for k in result.started) == mine
         finally:
             await runner.stop_all()
+
+    async def test_discovered_targets_are_sharded_too(self, clock):
+        """A discovery source runs on every replica; each keeps only its finds."""
+        from prometheus_client import CollectorRegistry
+
+        from exporterhub.core.exposition import Exposition
+
+        found = [f"plug-{i}" for i in range(20)]
+        runners = [
+            TargetRunner(
+                {"demo": DiscoveringDemoPlugin()},
+                Exposition(clock, CollectorRegistry()),
+                clock,
+                shard=Shard(i, 2),
+            )
+            for i in range(2)
+        ]
+        try:
+            for runner in runners:
+                await runner.apply([finder("finder", *found)])
+            for i, runner in enumerate(runners):
+                mine = sorted(n for n in found if owner("demo", n, 2) == i)
+                await settle(
+                    lambda r=runner, m=mine: sorted(t.name for t in r.targets) == m
+                )
+                assert [t.name for t in runner.sources] == ["finder"]
+                assert 0 < len(mine) < len(found)
+        finally:
+            for runner in runners:
+                await runner.stop_all()
 
 
 def names_owned(count: int, index: int, how_many: int) -> list[str]:
