@@ -20,6 +20,7 @@ from exporterhub.core.errors import ConfigError
 from exporterhub.core.logging import LEVELS, configure_logging
 from exporterhub.core.plugin import Target
 from exporterhub.core.server import run
+from exporterhub.core.shard import parse_shard
 from exporterhub.exporters import KINDS, MODULES, load_plugins
 from exporterhub.hub import (
     build_hub,
@@ -74,6 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="target store: a SQLite file (default exporterhub.db beside the "
         "config file) or a postgresql:// URL",
     )
+    serve_p.add_argument(
+        "--shard",
+        dest="shard",
+        type=_shard,
+        metavar="INDEX/COUNT",
+        help="run only this replica's share of the targets: replica INDEX "
+        "(counted from 0) of COUNT sharing one store, e.g. 0/3, 1/3, 2/3",
+    )
     _add_common(serve_p)
 
     demo_p = sub.add_parser("demo", help="every exporter against its simulator")
@@ -97,8 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _shard(text: str) -> str:
+    """Check ``--shard`` at parse time, so the error names the flag."""
+    try:
+        return str(parse_shard(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _cli_overrides(args: argparse.Namespace) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
+    if getattr(args, "shard", None):
+        overrides["shard"] = args.shard
     web: dict[str, Any] = {}
     if getattr(args, "listen_address", None):
         web["listen_address"] = args.listen_address
@@ -151,7 +170,11 @@ async def _serve(args: argparse.Namespace) -> None:
     store = await open_store(settings.store, args.config)
     try:
         state = build_hub(
-            plugins, load, store=store, poll_interval=settings.store.poll_interval
+            plugins,
+            load,
+            store=store,
+            poll_interval=settings.store.poll_interval,
+            shard=settings.replica(),
         )
         await serve(state, settings.web.listen_address, settings.web)
     finally:

@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import structlog
 import uvicorn
-from prometheus_client import CollectorRegistry, Counter, disable_created_metrics
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    disable_created_metrics,
+)
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.types import ASGIApp
@@ -48,6 +53,7 @@ from exporterhub.core.server import (
     parse_listen_address,
     run,
 )
+from exporterhub.core.shard import Shard, parse_shard
 from exporterhub.core.targets import TargetRunner
 from exporterhub.core.webconfig import BasicAuthCheck, load_web_config
 from exporterhub.exporters import KINDS, load_plugin, load_plugins
@@ -194,7 +200,21 @@ class HubSettings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    shard: str | None = Field(
+        default=None,
+        description="INDEX/COUNT: this replica (0-based) of COUNT sharing one "
+        "store runs only the targets rendezvous hashing gives it (--shard).",
+    )
     exporters: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("shard")
+    @classmethod
+    def _shard(cls, value: str | None) -> str | None:
+        return None if value is None else str(parse_shard(value))
+
+    def replica(self) -> Shard | None:
+        """Return this replica's shard, or None when it runs every target."""
+        return None if self.shard is None else parse_shard(self.shard)
 
 
 def load_hub_settings(
@@ -276,6 +296,7 @@ def build_hub(
     clock: Clock | None = None,
     store: TargetStore | None = None,
     poll_interval: float = DEFAULT_POLL_INTERVAL,
+    shard: Shard | None = None,
 ) -> HubState:
     """Build the exposition, runner, control plane and app state for ``plugins``.
 
@@ -286,6 +307,8 @@ def build_hub(
         clock: the wall clock (a fake one in tests).
         store: the target store, if targets may be added at run time.
         poll_interval: seconds between checks of the store for outside changes.
+        shard: this replica's place among several sharing the store: only its
+            targets run (and are listed in ``/api/sd``); None runs them all.
     """
     clock = clock or SystemClock()
     disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series
@@ -306,7 +329,10 @@ def build_hub(
             revision=revision,
         )
     exposition = Exposition(clock, registry)
-    runner = TargetRunner(plugins, exposition, clock)
+    runner = TargetRunner(plugins, exposition, clock, shard=shard)
+    if shard is not None:
+        _shard_metrics(registry, shard, runner)
+        _log.info("replica_shard", shard=str(shard))
     dropped = Counter(
         "exporterhub_http_connections_dropped",
         "HTTP connections the server closed itself: slow requests (header_timeout, "
@@ -337,6 +363,27 @@ def build_hub(
         if extend is not None:  # an exporter with its own REST API or health fields
             extend(state)
     return state
+
+
+def _shard_metrics(
+    registry: CollectorRegistry, shard: Shard, runner: TargetRunner
+) -> None:
+    """Expose this replica's shard and how many targets it runs."""
+    info = Gauge(
+        "exporterhub_shard_info",
+        "This replica's place among several sharing one store (--shard): shard is "
+        "its 0-based index, shards how many replicas there are; always 1.",
+        ["shard", "shards"],
+        registry=registry,
+    )
+    info.labels(str(shard.index), str(shard.count)).set(1)
+    owned = Gauge(
+        "exporterhub_shard_targets",
+        "Targets this replica runs now: the configured, stored and discovered "
+        "ones --shard assigns to it.",
+        registry=registry,
+    )
+    owned.set_function(lambda: len(runner.targets))
 
 
 async def serve(

@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from exporterhub.core.app import HubState, create_app
 from exporterhub.core.control import ControlPlane
 from exporterhub.core.plugin import Target
+from exporterhub.core.shard import Shard
 from exporterhub.core.store import TargetStore
 from exporterhub.core.testing import FakeClock, running_server, wait_until
 from exporterhub.core.webconfig import BasicAuthCheck
@@ -83,6 +84,7 @@ async def serving(
     poll_interval: float = 10.0,
     auth: BasicAuthCheck | None = None,
     external_address: str | None = None,
+    shard: Shard | None = None,
 ) -> AsyncIterator[Plane]:
     """Serve a hub whose targets are ``files`` plus the store's; yield its Plane."""
     wanted = list(files)
@@ -91,7 +93,12 @@ async def serving(
         return list(wanted)
 
     state = build_hub(
-        {"demo": plugin}, load, clock=clock, store=store, poll_interval=poll_interval
+        {"demo": plugin},
+        load,
+        clock=clock,
+        store=store,
+        poll_interval=poll_interval,
+        shard=shard,
     )
     state.render_interval = 0  # render in the scrape: what a scrape sees is current
     state.auth = auth

@@ -6,8 +6,10 @@ An API change applies at once; the store is also polled every ``poll_interval``
 seconds (one cheap change-token query) so another process or replica's changes are
 picked up. Runtime status (link, up, last error, last success) lives in memory and
 is written to the store only when it changes, never per frame, so it survives a
-restart and a ``sqlite3`` user can read it. Changes are serialised by one lock: a
-write and the apply that follows it are never interleaved with another.
+restart and a ``sqlite3`` user can read it (with ``--shard``, the statuses of
+targets other replicas run are read back at each poll, for the API). Changes
+are serialised by one lock: a write and the apply that follows it are never
+interleaved with another.
 """
 
 from __future__ import annotations
@@ -252,6 +254,8 @@ class ControlPlane:
         while True:
             await self._clock.sleep(self.poll_interval)
             try:
+                if self.runner.shard is not None:
+                    await self._read_others()
                 token = await self.store.change_token()
                 if token != self._token:
                     async with self._lock:
@@ -274,6 +278,15 @@ class ControlPlane:
                 if not failing:
                     _log.warning("store_poll_failed", error=type(exc).__name__)
                 failing = True
+
+    async def _read_others(self) -> None:
+        """Refresh the statuses of targets other replicas run (for the API)."""
+        assert self.store is not None  # noqa: S101 - polled only with a store
+        stored = await self.store.statuses()
+        owns = self.runner.owns
+        self.saved = {k: v for k, v in self.saved.items() if owns(*k)} | {
+            k: v for k, v in stored.items() if not owns(*k)
+        }
 
     async def _persist(self) -> None:
         """Write each target's status to the store when it changes."""

@@ -6,7 +6,9 @@ left alone. Targets may come from YAML, flags, or a store behind an API; the run
 not care. Discovery sources (targets marked ``discovers``) run beside them and offer
 further targets; the running set is the configured one plus every source's offer
 (an offered target replaces a configured one of the same name), and a source's
-targets go when the source goes. It must not know any exporter's protocol.
+targets go when the source goes. With a ``Shard`` (``--shard``), only the targets
+it owns run here (discovery sources run on every replica; each keeps only its
+share of what they find). It must not know any exporter's protocol.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from exporterhub.core.plugin import (
     TargetOffers,
     TargetPublisher,
 )
+from exporterhub.core.shard import Placement, Shard
 from exporterhub.core.snapshot import TargetRecord
 
 __all__ = ["ApplyResult", "TargetRunner"]
@@ -72,6 +75,7 @@ class TargetRunner:
         plugins: exporters by kind.
         exposition: where the workers publish.
         clock: handed to every worker.
+        shard: this replica's place among several; None runs every target.
     """
 
     def __init__(
@@ -79,7 +83,11 @@ class TargetRunner:
         plugins: Mapping[str, ExporterPlugin],
         exposition: Exposition,
         clock: Clock,
+        *,
+        shard: Shard | None = None,
     ) -> None:
+        self.shard = shard
+        self._placement = Placement(shard) if shard is not None else None
         self._plugins = dict(plugins)
         self._exposition = exposition
         self._clock = clock
@@ -155,11 +163,22 @@ class TargetRunner:
             if key not in self._sources:
                 self._start_source(target, kept.get(key, {}))
 
+    def owns(self, kind: str, name: str) -> bool:
+        """Say whether this replica runs ``kind/name`` (always, unsharded)."""
+        return self._placement is None or self._placement.owns(kind, name)
+
+    def owner(self, kind: str, name: str) -> int | None:
+        """Return the shard that runs ``kind/name``; None when not sharded."""
+        return None if self._placement is None else self._placement.owner(kind, name)
+
     def _effective(self) -> dict[Key, Target]:
         effective = dict(self._configured)
         for source in self._sources.values():
             effective.update(source.offered)
-        return effective
+        if self._placement is None:
+            return effective
+        self._placement.keep(effective)
+        return {key: t for key, t in effective.items() if self.owns(*key)}
 
     async def _reconcile(self) -> ApplyResult:
         wanted = self._effective()

@@ -7,7 +7,8 @@ running target, all pointing at this exporter's own address, with
 Prometheus scrapes each target on its own (its own ``up``, scrape duration and
 ``hashmod`` sharding across Prometheus servers). The address is
 ``web.external_address`` when set, else the ``Host`` the request was sent to (what
-Prometheus reached). Reads memory only.
+Prometheus reached). A replica started with ``--shard`` runs, and so lists, only
+its own share of the targets. Reads memory only.
 """
 
 from __future__ import annotations

@@ -105,6 +105,11 @@ class TargetAnswer(BaseModel):
     last_error: str | None
     changed_at: float | None = Field(description="Unix time of the last link change.")
     reconnects: int
+    shard: int | None = Field(
+        default=None,
+        description="The replica (--shard INDEX, from 0) that runs it; null "
+        "when this process is not one of several shards.",
+    )
 
 
 class NewTarget(BaseModel):
@@ -281,6 +286,7 @@ def _static(control: ControlPlane, entry: Entry) -> dict[str, Any]:
 def target_answer(control: ControlPlane, entry: Entry) -> dict[str, Any]:
     """Return one target as ``TargetAnswer`` data (status read from memory)."""
     answer = dict(_static(control, entry))
+    answer["shard"] = control.runner.owner(entry.kind, entry.name)
     record = None if entry.shadowed else control.record(entry.kind, entry.name)
     saved = None if entry.shadowed else control.saved.get((entry.kind, entry.name))
     if record is not None:
@@ -301,10 +307,19 @@ def target_answer(control: ControlPlane, entry: Entry) -> dict[str, Any]:
                 answer["last_error_kind"] = saved.last_error_kind
                 answer["last_error"] = saved.last_error
         return answer
+    # Another replica's target (--shard): its owner's last stored status says
+    # whether it is up; a target not running anywhere is not.
+    runs_elsewhere = (
+        saved is not None
+        and entry.enabled
+        and entry.invalid is None
+        and not entry.shadowed
+        and not control.runner.owns(entry.kind, entry.name)
+    )
     answer.update(
         labels={},
         link=saved.link if saved is not None else None,
-        up=False,
+        up=saved is not None and runs_elsewhere and saved.up,
         last_success=(
             saved.last_success.timestamp()
             if saved is not None and saved.last_success is not None
