@@ -1,0 +1,146 @@
+"""The fault matrix: for each exporter and fault, what must happen, or why N/A.
+
+A ``Row`` names the error kinds of which at least one must be counted (the
+exporter's own error counter, by its label value; ``reconnect`` is the core's
+``<prefix>_exporter_reconnects_total``), whether the target must go down (``up``
+0 and every device value gone) while the fault lasts, and whether the row is in
+the short form ``make test`` runs. An ``NA`` says why a fault cannot happen to
+that exporter, or what covers it instead; ``docs/chaos.md`` prints this table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["FAULTS", "MATRIX", "NA", "Row"]
+
+FAULTS: Final = (
+    "refused",
+    "silent",
+    "slow",
+    "reset",
+    "malformed",
+    "oversized",
+    "auth",
+    "http_5xx",
+    "http_429",
+    "restart",
+    "clock_jump",
+    "dns",
+    "burst",
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """A fault that applies: what the exporter must show."""
+
+    errors: frozenset[str]
+    down: bool = True
+    short: bool = False
+
+
+@dataclass(frozen=True)
+class NA:
+    """A fault that does not apply to the exporter, and why."""
+
+    reason: str
+
+
+def row(*errors: str, down: bool = True, short: bool = False) -> Row:
+    return Row(frozenset(errors), down, short)
+
+
+_NOT_HTTP = "not HTTP: the peer speaks {}, which has no status codes"
+_POLLED = (
+    "polled: the exporter sets the pace, the device answers and never sends "
+    "on its own"
+)
+
+MATRIX: Final[dict[str, dict[str, Row | NA]]] = {
+    "phd2": {
+        "refused": row("connection", "refused", short=True),
+        "silent": row("timeout", "rpc"),
+        "slow": row("timeout", "rpc"),
+        "reset": row("connection"),
+        "malformed": row("parse", down=False),
+        "oversized": row("overlong", down=False),
+        "auth": NA("PHD2's event-monitoring protocol has no authentication"),
+        "http_5xx": NA(_NOT_HTTP.format("JSON-RPC over plain TCP")),
+        "http_429": NA(_NOT_HTTP.format("JSON-RPC over plain TCP")),
+        "restart": row("connection", "reconnect", down=False),
+        "clock_jump": row("timeout", "rpc"),
+        "dns": row("connection", "unreachable"),
+        "burst": row(down=False),
+    },
+    "starlink": {
+        "refused": row("unreachable", "error", short=True),
+        "silent": row("timeout", "unreachable", "error"),
+        "slow": row("timeout", "unreachable", "error"),
+        "reset": row("unreachable", "error", "timeout"),
+        "malformed": NA(
+            "gRPC frames are checked by grpcio before the exporter sees them; "
+            "a cut frame is the reset row"
+        ),
+        "oversized": NA("grpcio refuses answers over its 4 MiB receive limit itself"),
+        "auth": NA("the dish's gRPC API has no authentication"),
+        "http_5xx": NA(_NOT_HTTP.format("gRPC (its UNAVAILABLE is the refused row)")),
+        "http_429": NA(_NOT_HTTP.format("gRPC; the dish does not rate-limit")),
+        "restart": row("unreachable", "error", "reconnect", down=False),
+        "clock_jump": row("timeout", "unreachable", "error"),
+        "dns": NA(
+            "grpcio resolves names in C (c-ares), outside Python's resolver: a "
+            "lookup would leave loopback for the system's nameserver"
+        ),
+        "burst": NA(_POLLED),
+    },
+    "tapo": {
+        "refused": row("connection", "timeout"),
+        "silent": row("timeout", short=True),
+        "slow": row("timeout"),
+        "reset": row("connection", "protocol", "timeout"),
+        "malformed": row("protocol", "connection"),
+        "oversized": NA(
+            "KLAP answers are AES blocks inside HTTP bodies: a longer body is a "
+            "malformed one (that row)"
+        ),
+        "auth": row("auth"),
+        "http_5xx": NA("plugs do not answer 5xx (kasa.md §5.4); garbage is malformed"),
+        "http_429": NA("plugs do not rate-limit (kasa.md §5.4)"),
+        "restart": row("connection", "reconnect", "protocol", "timeout", down=False),
+        "clock_jump": row("timeout"),
+        "dns": row("connection"),
+        "burst": NA(_POLLED),
+    },
+    "chaos": {
+        "refused": row("connection"),
+        "silent": row("timeout"),
+        "slow": row("timeout"),
+        "reset": row("connection"),
+        "malformed": row("parse"),
+        "oversized": NA("not built: the CHAOS simulator has no oversized answer"),
+        "auth": row("auth"),
+        "http_5xx": row("http_error", "api_error"),
+        "http_429": row("rate_limited", short=True),
+        "restart": row("connection", "timeout", down=False),
+        "clock_jump": row("timeout"),
+        "dns": row("connection"),
+        "burst": NA(_POLLED),
+    },
+    "snp": {
+        "refused": row("rest_auth", "reconnect"),
+        "silent": row("reconnect"),
+        "slow": row("reconnect", "rest_auth"),
+        "reset": row("reconnect", "rest_auth"),
+        "malformed": row("parse", down=False, short=True),
+        "oversized": row("parse", "reconnect", down=False),
+        "auth": row("auth"),
+        "http_5xx": row("rest_auth"),
+        "http_429": row("rest_auth"),
+        "restart": row("reconnect", "rest_auth", down=False),
+        "clock_jump": row("reconnect"),
+        "dns": row("rest_auth", "reconnect"),
+        "burst": row(down=False),
+    },
+}
