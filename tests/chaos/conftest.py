@@ -27,4 +27,6 @@ def loopback_resolver(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     RESOLVER.reset()
     monkeypatch.setattr(socket, "getaddrinfo", RESOLVER.getaddrinfo)
     yield
-    assert not RESOLVER.leaks, f"lookups that would have left loopback: {RESOLVER.leaks}"
+    assert not RESOLVER.leaks, (
+        f"lookups that would have left loopback: {RESOLVER.leaks}"
+    )

@@ -14,6 +14,7 @@ row runs in seconds on the real clock; every wait is a bounded poll.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
@@ -142,7 +143,9 @@ class Subject:
             if sample.name in shown and all(
                 sample.labels.get(k) == v for k, v in wanted.items()
             ):
-                found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+                found[(sample.name, tuple(sorted(sample.labels.items())))] = (
+                    sample.value
+                )
         return found
 
     def counter(
@@ -200,11 +203,26 @@ class Subject:
         await self.fault_silent(on)
 
     async def fault_dns(self, on: bool) -> None:
-        """``f``'s host name stops resolving (the resolver answers NXDOMAIN)."""
+        """``f``'s host name stops resolving (the resolver answers NXDOMAIN).
+
+        An open connection needs no lookup, and clients cache answers (aiohttp
+        for 10 s), so the peer's connections are also cut every second while
+        the name is gone: each reconnect past the cache must look it up.
+        """
         RESOLVER.broken = on
-        assert self.proxy is not None
         if on:
+            self._cutter = asyncio.create_task(self._keep_cutting())
+        elif self._cutter is not None:
+            self._cutter.cancel()
+            self._cutter = None
+
+    _cutter: asyncio.Task[None] | None = None
+
+    async def _keep_cutting(self) -> None:
+        assert self.proxy is not None
+        while True:
             self.proxy.cut()
+            await asyncio.sleep(1.0)  # the fault's own pace, not a wait in a test
 
     stack_clock: Any = None  # the rig's JumpClock, set by the test
 
@@ -499,6 +517,7 @@ class Snp(Subject):
             ("ic_snp_exporter_parse_errors_total", "parse"),
             ("ic_snp_exporter_auth_failures_total", "auth"),
             ("ic_snp_exporter_reconnects_total", "reconnect"),
+            ("ic_snp_exporter_unhandled_objects_total", "unhandled"),
         ):
             found[kind] = sum(self.counter(scrape, family, "target").values())
         return found
@@ -522,6 +541,7 @@ class Snp(Subject):
     async def fault_auth(self, on: bool) -> None:
         if on:
             self.device.faults.reject_login(401)
+            self.device.faults.close(1011)  # the next login is refused
         else:
             self.device.faults.accept()
 
@@ -625,9 +645,7 @@ def _value_names(kind: str) -> frozenset[str]:
     names: set[str] = set()
     for spec in PLUGINS[kind].specs:
         if not spec.keep_when_stale:
-            names.update(
-                (spec.name, f"{spec.name}_total", f"{spec.name}_info")
-            )
+            names.update((spec.name, f"{spec.name}_total", f"{spec.name}_info"))
     return frozenset(names)
 
 

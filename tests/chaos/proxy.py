@@ -172,9 +172,7 @@ class FaultProxy:
         self._links.add(link)
         try:
             if self.mode is not Mode.SILENT:
-                up_reader, link.upstream = await asyncio.open_connection(
-                    *self.upstream
-                )
+                up_reader, link.upstream = await asyncio.open_connection(*self.upstream)
             else:  # half-open: hold the client, reach the peer only if asked later
                 up_reader = None
             if up_reader is not None:
@@ -211,11 +209,13 @@ class FaultProxy:
                         return
                     link.budget -= len(data)
                 if self.mode is Mode.SLOW:
-                    for start in range(0, len(data), self.chunk):
+                    start = 0
+                    while start < len(data) and self.mode is Mode.SLOW:
                         link.client.write(data[start : start + self.chunk])
                         await link.client.drain()
                         await asyncio.sleep(self.delay)  # the trickle is the fault
-                    continue
+                        start += self.chunk
+                    data = data[start:]  # the fault cleared: the rest at once
                 link.client.write(data)
                 await link.client.drain()
         except (OSError, ConnectionError):

@@ -37,9 +37,7 @@ from tests.integration.conftest import Scrape
 
 __all__ = ["PLUGINS", "Footprint", "JumpClock", "Rig", "running_rig"]
 
-PLUGINS: dict[str, Any] = {
-    p.kind: p for p in (PHD2, STARLINK, KASA, CHAOS, SNP)
-}
+PLUGINS: dict[str, Any] = {p.kind: p for p in (PHD2, STARLINK, KASA, CHAOS, SNP)}
 
 
 class JumpClock(SystemClock):

@@ -56,14 +56,24 @@ def _rows() -> list[Any]:
         for fault, cell in cells.items():
             if isinstance(cell, Row) and (FULL or cell.short):
                 marks = [] if cell.short else [pytest.mark.chaos_full]
-                params.append(pytest.param(kind, fault, id=f"{kind}-{fault}", marks=marks))
+                if cell.known_defect:
+                    marks.append(
+                        pytest.mark.xfail(reason=cell.known_defect, strict=False)
+                    )
+                params.append(
+                    pytest.param(kind, fault, id=f"{kind}-{fault}", marks=marks)
+                )
     return params
 
 
-async def _bystander(kind: str, stack: contextlib.AsyncExitStack) -> tuple[Target, Subject | None]:
+async def _bystander(
+    kind: str, stack: contextlib.AsyncExitStack
+) -> tuple[Target, Subject | None]:
     """Return ``x``: a target of another exporter (simulated Starlink, or PHD2)."""
     if kind != "starlink":
-        config = StarlinkConfig.model_validate({"update_interval_seconds": 0.2, "seed": 5})
+        config = StarlinkConfig.model_validate(
+            {"update_interval_seconds": 0.2, "seed": 5}
+        )
         return starlink_target(StarlinkTargetSettings(name="dish", config=config)), None
     sim = Phd2Simulator(Phd2SimConfig(port=0, scripted=True, seed=3))
     await sim.start()
@@ -142,23 +152,29 @@ async def test_fault(kind: str, fault: str) -> None:
                 await getattr(subject, f"fault_{fault}")(True)
             if cell.down:
                 s, _ = await rig.until(
-                    lambda s: subject.up(s, f) == 0.0
-                    and not subject.values(s, f)
-                    and counted(s),
-                    within=subject.recovery,
+                    lambda s: (
+                        subject.up(s, f) == 0.0
+                        and not subject.values(s, f)
+                        and counted(s)
+                    ),
+                    within=cell.within or subject.recovery,
                     what=f"{kind}/{f} down with {sorted(cell.errors)} counted",
                 )
             else:
                 s, _ = await rig.until(
-                    counted, within=subject.recovery, what=f"{sorted(cell.errors)} counted"
+                    counted,
+                    within=cell.within or subject.recovery,
+                    what=f"{sorted(cell.errors)} counted",
                 )
             assert not rig.workers_alive(), rig.workers_alive()
             x_stamp = _x_stamp(s, kind)
             # -- the others, meanwhile -------------------------------------------
             s, _ = await rig.until(
-                lambda s: _x_stamp(s, kind) > x_stamp
-                and _x_up(s, kind)
-                and (not subject.has_bystander or subject.up(s, "b") == 1.0),
+                lambda s: (
+                    _x_stamp(s, kind) > x_stamp
+                    and _x_up(s, kind)
+                    and (not subject.has_bystander or subject.up(s, "b") == 1.0)
+                ),
                 within=10,
                 what="the other targets refreshed",
             )
@@ -202,5 +218,10 @@ def test_every_cell_is_decided() -> None:
                     kind,
                     fault,
                 )
-    shorts = {k for k, c in MATRIX.items() for r in c.values() if isinstance(r, Row) and r.short}
+    shorts = {
+        k
+        for k, c in MATRIX.items()
+        for r in c.values()
+        if isinstance(r, Row) and r.short
+    }
     assert shorts == set(MATRIX), "the short form covers every exporter"
