@@ -52,7 +52,7 @@ __all__ = ["SUBJECTS", "Subject"]
 
 KASA_FIXTURES = Path(__file__).parent.parent / "fixtures" / "kasa"
 PLUG_USER = "user@example.com"
-PLUG_PASSWORD = "plug-password"  # noqa: S105 - the simulator's made-up secret
+PLUG_PASSWORD = "plug-password"
 
 
 def _fixture(prefix: str) -> Path:
@@ -484,7 +484,7 @@ class Snp(Subject):
         self.device, self.other = self.fleet.devices
         await self.proxied(("127.0.0.1", self.device.port))
 
-    def _target(self, name: str, device: Any, port: int, host: str) -> Target:  # noqa: ANN401
+    def _target(self, name: str, device: Any, port: int, host: str) -> Target:
         record = device.connection(self.OBJECTS)
         fields = {
             "restapi": record["restapi"].replace(

@@ -49,7 +49,7 @@ class LoopbackResolver:
         self.leaks.clear()
         self._names.clear()
 
-    def getaddrinfo(self, host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - socket.getaddrinfo's signature
+    def getaddrinfo(self, host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
         """Resolve like ``socket.getaddrinfo`` without asking any nameserver."""
         text = host.decode() if isinstance(host, bytes) else host
         if text is None or text == "localhost" or _numeric(text):

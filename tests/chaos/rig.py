@@ -112,12 +112,12 @@ class Rig:
         """Return the running targets whose worker task has ended (should be none)."""
         runner = self.state.runner
         dead = []
-        for key, running in runner._running.items():  # noqa: SLF001 - the check is the point
+        for key, running in runner._running.items():
             if running.task.done():
                 dead.append("/".join(key))
         return dead
 
-    def record(self, kind: str, name: str) -> Any:  # noqa: ANN401 - TargetRecord[Any]
+    def record(self, kind: str, name: str) -> Any:
         """Return the target's published record (its last error kind, link)."""
         publisher = self.state.runner.publisher(kind, name)
         assert publisher is not None, f"{kind}/{name} is not running"

@@ -185,7 +185,7 @@ async def test_fault(kind: str, fault: str) -> None:
             if fault != "restart":
                 await getattr(subject, f"fault_{fault}")(False)
             wanted = subject.new_state if fault == "restart" else (lambda s: True)
-            s, took = await rig.until(
+            s, _ = await rig.until(
                 lambda s: subject.ready(s, f) and wanted(s),
                 within=subject.recovery,
                 what=f"{kind}/{f} recovered",

@@ -42,9 +42,9 @@ from exporterhub.core.testing import running_server
 from exporterhub.hub import StoreSettings, build_hub, open_store
 from tests.databases import (
     PostgresServer,
-    _as_server_user,
     _run,
     find_bindir,
+    raw_query,
     start_server,
     stop_server,
 )
@@ -114,14 +114,14 @@ async def dish_refreshed(client: httpx.AsyncClient, after: float) -> float:
 def on_every_connection(store: TargetStore, pragma: str) -> None:
     """Run ``pragma`` on each new SQLite connection of ``store``."""
 
-    def apply(dbapi_connection: Any, _record: object) -> None:  # noqa: ANN401
+    def apply(dbapi_connection: Any, _record: object) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(pragma)
         finally:
             cursor.close()
 
-    event.listen(store._engine.sync_engine, "connect", apply)  # noqa: SLF001 - the fault is injected at the driver
+    event.listen(store._engine.sync_engine, "connect", apply)
 
 
 def names(answer: httpx.Response) -> set[str]:
@@ -155,7 +155,7 @@ class TestSqliteWritesRefused:
                     on_every_connection(store, f"PRAGMA max_page_count = {pages}")
                 else:
                     on_every_connection(store, "PRAGMA query_only = ON")
-                await store._engine.dispose()  # noqa: SLF001 - new connections get the fault
+                await store._engine.dispose()
 
                 refused = await client.post("/api/targets", json=big("late"))
                 assert refused.status_code == status, refused.text
@@ -212,3 +212,106 @@ class TestCorruptStore:
         assert str(path) in proc.stderr
         assert "Traceback" not in proc.stderr
         assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def _pg_ctl(server: PostgresServer, *args: str) -> None:
+    """Run pg_ctl on ``server``'s data directory (as the server's user)."""
+    _run(
+        [str(find_bindir() / "pg_ctl"), "--pgdata", str(server.base / "data"), *args],
+        server.base,
+        f"pg_ctl {args[-1]}",
+    )
+
+
+def restart(server: PostgresServer) -> None:
+    """Stop the server cleanly (fast: sessions are ended) and start it again."""
+    _pg_ctl(server, "--mode", "fast", "--wait", "stop")
+    options = (
+        f"-h 127.0.0.1 -p {server.port} "
+        f"-k {shlex.quote(str(server.base / 'sockets'))} "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        "-c max_connections=200 -c shared_buffers=32MB"
+    )
+    _pg_ctl(
+        server,
+        "--log", str(server.base / "server.log"),
+        "--wait", "--timeout", "60",
+        "--options", options,
+        "start",
+    )  # fmt: skip
+
+
+class TestPostgresRestartedUnderLoad:
+    @pytest.mark.timeout(180)
+    async def test_no_500_and_no_write_lost(self, tmp_path: Path) -> None:
+        """Writes during a restart answer 201 or 503 (JSON), never 500; every 201
+        is in the database afterwards; writes succeed again once it is back."""
+        server = await asyncio.to_thread(start_server)
+        try:
+            database = await server.create_database()
+            store = await TargetStore.open(
+                server.url(database), key_file=tmp_path / "key"
+            )
+            acknowledged: list[str] = []
+            answers: dict[int, int] = {}
+            try:
+                async with hub_on(store) as client:
+                    assert (
+                        await client.post("/api/targets", json=DISH)
+                    ).status_code == 201
+                    await dish_refreshed(client, 0.0)
+                    restarted = asyncio.Event()
+
+                    async def write(index: int) -> None:
+                        body = {
+                            "kind": "phd2",
+                            "name": f"w{index}",
+                            "settings": {"host": "127.0.0.1", "port": 9},
+                        }
+                        while True:
+                            answer = await client.post("/api/targets", json=body)
+                            answers[answer.status_code] = (
+                                answers.get(answer.status_code, 0) + 1
+                            )
+                            assert answer.status_code in (201, 409, 503), answer.text
+                            assert (
+                                answer.json()["error"]
+                                if answer.status_code != 201
+                                else True
+                            )
+                            if answer.status_code in (201, 409):
+                                # 409: stored by a try whose answer was lost
+                                acknowledged.append(body["name"])
+                                return
+                            assert answer.json()["error"] == "store_unavailable"
+                            assert answer.headers["Retry-After"]
+                            await asyncio.sleep(0.1)  # a client's pause before retrying
+
+                    async def load() -> None:
+                        index = 0
+                        while not restarted.is_set() or index < 40:
+                            await write(index)
+                            index += 1
+
+                    writer = asyncio.create_task(load())
+                    await asyncio.sleep(0.5)  # let writes run before the restart
+                    await asyncio.to_thread(restart, server)
+                    restarted.set()
+                    async with asyncio.timeout(90):
+                        await writer
+                    stamp = await dish_refreshed(client, 0.0)
+                    await dish_refreshed(client, stamp)  # the dish never stopped
+                    listed = await client.get("/api/targets")
+                    assert listed.status_code == 200
+            finally:
+                await store.close()
+            rows = await raw_query(
+                server.url(database), "SELECT name FROM targets WHERE kind = 'phd2'"
+            )
+            stored = {r[0] for r in rows}
+            assert set(acknowledged) <= stored, set(acknowledged) - stored
+            assert len(acknowledged) >= 40
+            assert answers.get(500, 0) == 0
+            assert answers.get(503, 0) >= 1, answers  # the restart was felt
+        finally:
+            await asyncio.to_thread(stop_server, server)

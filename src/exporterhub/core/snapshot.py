@@ -8,12 +8,12 @@ Freshness is decided by whoever reads, at the moment it reads, from the instants
 record carries; it never waits for the worker to publish again. A record's data is
 current for ``max_age`` seconds after ``taken_at``, and never while the wall clock
 reads earlier than ``taken_at``: a clock stepped back (NTP, a resumed VM) says
-nothing about how old the data is, and data of unknown age is not current. Data whose parts age at different
-rates (CHAOS: quota after 2 x the fast interval, sync rates after 2 x the medium
-one) implements ``AgeingData``: the reader asks it for the view at ``now`` and
-whether the target still counts as fresh. ``schedule`` lists every instant at which
-what a reader shows of a record can change, so a rendered view can be kept exactly
-until the next one.
+nothing about how old the data is, and data of unknown age is not current. Data
+whose parts age at different rates (CHAOS: quota after 2 x the fast interval, sync
+rates after 2 x the medium one) implements ``AgeingData``: the reader asks it for
+the view at ``now`` and whether the target still counts as fresh. ``schedule``
+lists every instant at which what a reader shows of a record can change, so a
+rendered view can be kept exactly until the next one.
 """
 
 from __future__ import annotations
