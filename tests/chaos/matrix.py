@@ -162,3 +162,28 @@ MATRIX: Final[dict[str, dict[str, Row | NA]]] = {
         "burst": row(down=False),
     },
 }
+
+
+def render_table() -> str:
+    """Return the matrix as the Markdown table ``docs/chaos.md`` carries."""
+    kinds = list(MATRIX)
+    lines = [
+        "| fault | " + " | ".join(kinds) + " |",
+        "|---|" + "---|" * len(kinds),
+    ]
+    for fault in FAULTS:
+        cells = []
+        for kind in kinds:
+            cell = MATRIX[kind][fault]
+            if isinstance(cell, NA):
+                cells.append(f"N/A: {cell.reason}")
+                continue
+            counted = ", ".join(sorted(cell.errors)) or "nothing (new state shown)"
+            text = ("down; " if cell.down else "stays up; ") + f"counts {counted}"
+            if cell.short:
+                text += " **(short form)**"
+            if cell.known_defect:
+                text += f" — known defect: {cell.known_defect}"
+            cells.append(text)
+        lines.append(f"| {fault} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -38,7 +38,7 @@ from exporterhub.simulators.phd2 import Phd2SimConfig, Phd2Simulator
 from tests.integration.conftest import Scrape
 
 from .exporters import SUBJECTS, Phd2, Subject
-from .matrix import FAULTS, MATRIX, NA, Row
+from .matrix import FAULTS, MATRIX, NA, Row, render_table
 from .rig import Footprint, running_rig
 
 FULL = os.environ.get("EXPORTERHUB_CHAOS") == "full"
@@ -225,3 +225,13 @@ def test_every_cell_is_decided() -> None:
         if isinstance(r, Row) and r.short
     }
     assert shorts == set(MATRIX), "the short form covers every exporter"
+
+
+def test_docs_page_shows_the_matrix() -> None:
+    """docs/chaos.md carries the matrix exactly as the tests run it."""
+    from pathlib import Path
+
+    page = Path(__file__).parents[2] / "docs" / "chaos.md"
+    assert render_table() in page.read_text(encoding="utf-8"), (
+        "docs/chaos.md is stale: paste tests.chaos.matrix.render_table()"
+    )
