@@ -100,6 +100,16 @@ class Subject:
         """Say whether ``f`` shows the peer's state after a restart."""
         raise NotImplementedError
 
+    def settled(self, fault: str, scrape: Scrape) -> bool:
+        """Say whether ``f`` shows what the peer sent last after ``fault``.
+
+        After a restart, the new peer's state; after a burst, every event of it
+        (nothing dropped, the last value current).
+        """
+        if fault == "restart":
+            return self.new_state(scrape)
+        return True
+
     async def restart_peer(self) -> None:
         """Replace ``f``'s peer by a new one with other state; point the proxy at it."""
         raise NotImplementedError
@@ -299,6 +309,11 @@ class Phd2(Subject):
         self.sim.faults.overlong_every = 1 if on else 0
         if on:
             await self._events(3)
+
+    def settled(self, fault: str, scrape: Scrape) -> bool:
+        if fault == "burst":  # every GuideStep of the burst counted, none lost
+            return scrape.value("phd2_guide_steps_total", target="f") == 50.0
+        return super().settled(fault, scrape)
 
     async def fault_burst(self, on: bool) -> None:
         """Ten times PHD2's GuideStep rate (one per 2 s exposure): 50 in 10 s."""
@@ -558,6 +573,11 @@ class Snp(Subject):
             self.device.faults.close(1011)
         else:
             self.device.faults.accept()
+
+    def settled(self, fault: str, scrape: Scrape) -> bool:
+        if fault == "burst":  # the burst's last value is the current one
+            return scrape.value("ic_snp_mainboard_temperature", target="f") == 47.5
+        return super().settled(fault, scrape)
 
     async def fault_burst(self, on: bool) -> None:
         """Ten times the PTP rate limit (1 s): 100 changes as fast as they come."""

@@ -184,9 +184,8 @@ async def test_fault(kind: str, fault: str) -> None:
             # -- the fault clears ------------------------------------------------
             if fault != "restart":
                 await getattr(subject, f"fault_{fault}")(False)
-            wanted = subject.new_state if fault == "restart" else (lambda s: True)
             s, _ = await rig.until(
-                lambda s: subject.ready(s, f) and wanted(s),
+                lambda s: subject.ready(s, f) and subject.settled(fault, s),
                 within=subject.recovery,
                 what=f"{kind}/{f} recovered",
             )
