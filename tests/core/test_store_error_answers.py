@@ -65,7 +65,7 @@ class TestStoreErrorAnswers:
         ],
     )
     def test_status_and_code_by_cause(self, cause, status, code):
-        """Full is 507, read-only and unreachable 503; each says so, with Retry-After."""
+        """Full is 507, read-only and unreachable 503; each named, with Retry-After."""
         answer = store_error_response(failed(cause()))
         body = orjson.loads(answer.body)
         assert answer.status_code == status
