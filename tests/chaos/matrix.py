@@ -41,6 +41,7 @@ class Row:
     short: bool = False
     within: float | None = None
     known_defect: str | None = None
+    reload: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,9 @@ def row(
     short: bool = False,
     within: float | None = None,
     known_defect: str | None = None,
+    reload: bool = False,
 ) -> Row:
-    return Row(frozenset(errors), down, short, within, known_defect)
+    return Row(frozenset(errors), down, short, within, known_defect, reload)
 
 
 _NOT_HTTP = "not HTTP: the peer speaks {}, which has no status codes"
@@ -92,8 +94,10 @@ MATRIX: Final[dict[str, dict[str, Row | NA]]] = {
         ),
         "oversized": NA("grpcio refuses answers over its 4 MiB receive limit itself"),
         "auth": NA("the dish's gRPC API has no authentication"),
-        "http_5xx": NA(_NOT_HTTP.format("gRPC (its UNAVAILABLE is the refused row)")),
-        "http_429": NA(_NOT_HTTP.format("gRPC; the dish does not rate-limit")),
+        "http_5xx": NA(
+            "not HTTP: the dish speaks gRPC, whose UNAVAILABLE is the refused row"
+        ),
+        "http_429": NA("not HTTP: the dish speaks gRPC and does not rate-limit"),
         # A restart between two polls costs no poll: nothing to count, but the
         # new dish's values must replace the old one's.
         "restart": row(down=False),
@@ -114,12 +118,9 @@ MATRIX: Final[dict[str, dict[str, Row | NA]]] = {
             "KLAP answers are AES blocks inside HTTP bodies: a longer body is a "
             "malformed one (that row)"
         ),
-        "auth": row(
-            "auth",
-            known_defect="a KLAP plug whose password changes under a running "
-            "session is counted as connection errors, never auth (python-kasa "
-            "re-handshakes inside its retries); not fixed in this issue",
-        ),
+        # A refused password pauses the plug for AUTH_PAUSE (900 s) by design;
+        # it comes back when its target is reloaded (removed and added again).
+        "auth": row("auth", reload=True),
         "http_5xx": NA("plugs do not answer 5xx (kasa.md §5.4); garbage is malformed"),
         "http_429": NA("plugs do not rate-limit (kasa.md §5.4)"),
         "restart": row(down=False),
@@ -180,6 +181,8 @@ def render_table() -> str:
                 continue
             counted = ", ".join(sorted(cell.errors)) or "nothing (new state shown)"
             text = ("down; " if cell.down else "stays up; ") + f"counts {counted}"
+            if cell.reload:
+                text += "; back after a reload (paused by design)"
             if cell.short:
                 text += " **(short form)**"
             if cell.known_defect:

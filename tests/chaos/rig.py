@@ -106,7 +106,15 @@ class Rig:
                         return last, time.monotonic() - started
                     await asyncio.sleep(0.05)
         except TimeoutError:
-            pytest.fail(f"{what}: not within {within:.1f} s; last scrape:\n{last.text}")
+            errors = [
+                f"{kind}/{name}: {running.publisher.record.error} "
+                f"({running.publisher.record.error_detail})"
+                for (kind, name), running in self.state.runner._running.items()
+            ]
+            pytest.fail(
+                f"{what}: not within {within:.1f} s; last errors: {errors}; "
+                f"last scrape:\n{last.text}"
+            )
 
     def workers_alive(self) -> list[str]:
         """Return the running targets whose worker task has ended (should be none)."""
