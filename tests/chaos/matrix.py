@@ -120,7 +120,7 @@ MATRIX: Final[dict[str, dict[str, Row | NA]]] = {
         ),
         # A refused password pauses the plug for AUTH_PAUSE (900 s) by design;
         # it comes back when its target is reloaded (removed and added again).
-        "auth": row("auth", reload=True),
+        "auth": row("auth", reload=True, short=True),
         "http_5xx": NA("plugs do not answer 5xx (kasa.md §5.4); garbage is malformed"),
         "http_429": NA("plugs do not rate-limit (kasa.md §5.4)"),
         "restart": row(down=False),
