@@ -70,6 +70,10 @@ dist: $(STAMP) ## Build the wheel and sdist into dist/ (git revision baked in) a
 docker: ## Build the image (needs a container engine; the revision as a build arg)
 	docker build -f deploy/docker/Dockerfile --build-arg REVISION="$$(git rev-parse --short=12 HEAD)" -t exporterhub .
 
+.PHONY: chaos
+chaos: $(STAMP) system-deps ## The whole fault matrix (every exporter x every fault) and the store faults
+	EXPORTERHUB_CHAOS=full $(BIN)/pytest tests/chaos -p no:cacheprovider
+
 bench: $(STAMP) ## Benchmarks; figures go into the README
 	$(BIN)/python -m benchmarks
 

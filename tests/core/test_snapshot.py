@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 
@@ -218,8 +219,9 @@ class TestAgeingData:
         assert view(_record().with_data(7, 0.0), 1e9) == 7
 
     def test_schedule_sorted_and_distinct(self, record):
-        """The schedule holds every part's instant and the record's, once each."""
-        assert schedule(record) == (103.0, 105.0, 110.0)
+        """The schedule holds every part's instant and the record's, once each,
+        after the instant just below taken_at."""
+        assert schedule(record) == (math.nextafter(100.0, 0.0), 103.0, 105.0, 110.0)
         assert expires_at(record) == 110.0
 
     def test_schedule_of_expired_record_keeps_part_instants(self, record):
@@ -238,3 +240,29 @@ def test_link_state_values():
         "disconnected",
         "error",
     ]
+
+
+class TestClockSteppedBack:
+    """A wall clock stepped back (NTP, a resumed VM): the data's age is unknown.
+
+    Found by the fault matrix (tests/chaos, clock_jump rows): after a step back
+    of an hour, a target whose peer went quiet kept serving its last values as
+    current for that hour.
+    """
+
+    def test_data_taken_after_now_is_not_current(self):
+        """Data stamped later than the reader's clock is neither fresh nor shown."""
+        record = _record().with_data(1, 1000.0)
+        assert within_max_age(record, 1000.0)
+        assert is_fresh(record, 1000.0)
+        assert not within_max_age(record, 1000.0 - 3600)
+        assert not is_fresh(record, 1000.0 - 3600)
+
+    def test_schedule_changes_phase_when_the_clock_steps_back(self):
+        """A rendered block taken at taken_at is re-rendered after a step back."""
+        from bisect import bisect_left
+
+        record = _record().with_data(1, 1000.0)
+        instants = schedule(record)
+        assert bisect_left(instants, 1000.0) != bisect_left(instants, 999.0)
+        assert bisect_left(instants, 1000.0) == bisect_left(instants, 1005.0)

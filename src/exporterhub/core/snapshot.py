@@ -6,16 +6,19 @@ publishes it wrapped in a ``TargetRecord`` together with the target's health. Re
 
 Freshness is decided by whoever reads, at the moment it reads, from the instants a
 record carries; it never waits for the worker to publish again. A record's data is
-current for ``max_age`` seconds after ``taken_at``. Data whose parts age at different
-rates (CHAOS: quota after 2 x the fast interval, sync rates after 2 x the medium
-one) implements ``AgeingData``: the reader asks it for the view at ``now`` and
-whether the target still counts as fresh. ``schedule`` lists every instant at which
-what a reader shows of a record can change, so a rendered view can be kept exactly
-until the next one.
+current for ``max_age`` seconds after ``taken_at``, and never while the wall clock
+reads earlier than ``taken_at``: a clock stepped back (NTP, a resumed VM) says
+nothing about how old the data is, and data of unknown age is not current. Data
+whose parts age at different rates (CHAOS: quota after 2 x the fast interval, sync
+rates after 2 x the medium one) implements ``AgeingData``: the reader asks it for
+the view at ``now`` and whether the target still counts as fresh. ``schedule``
+lists every instant at which what a reader shows of a record can change, so a
+rendered view can be kept exactly until the next one.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -182,14 +185,20 @@ def expires_at(record: TargetRecord[object]) -> float | None:
 def within_max_age(record: TargetRecord[object], now: float) -> bool:
     """Say whether the record's data as a whole is still within its max age.
 
-    Past it every value row goes; only rows kept when stale remain.
+    Past it every value row goes; only rows kept when stale remain. Before
+    ``taken_at`` (the wall clock was stepped back since) the data's age is
+    unknown, and it counts as stale too.
 
     >>> r = TargetRecord(name="a", identity=(), data=1, taken_at=100.0, max_age=10)
-    >>> within_max_age(r, 110.0), within_max_age(r, 110.5)
-    (True, False)
+    >>> within_max_age(r, 110.0), within_max_age(r, 110.5), within_max_age(r, 99.0)
+    (True, False, False)
     """
     until = expires_at(record)
-    return until is not None and now <= until
+    return (
+        until is not None
+        and record.taken_at is not None
+        and record.taken_at <= now <= until
+    )
 
 
 def is_fresh(record: TargetRecord[object], now: float) -> bool:
@@ -218,15 +227,18 @@ def schedule(record: TargetRecord[object]) -> tuple[float, ...]:
     """Return, sorted, every instant at which what a reader shows may change.
 
     The record's own expiry and, for ``AgeingData``, its parts' expiries. Between
-    two consecutive instants the rendered view of the record stays the same.
+    two consecutive instants the rendered view of the record stays the same. The
+    first is the float just below ``taken_at``: up to it (a clock stepped back)
+    the data is stale.
 
     >>> r = TargetRecord(name="a", identity=(), data=1, taken_at=100.0, max_age=10)
     >>> schedule(r), schedule(TargetRecord(name="b", identity=()))
-    ((110.0,), ())
+    ((99.99999999999999, 110.0), ())
     """
     instants: set[float] = set()
     until = expires_at(record)
-    if until is not None:
+    if until is not None and record.taken_at is not None:
+        instants.add(math.nextafter(record.taken_at, -math.inf))
         instants.add(until)
     data = _ageing(record.data)
     if data is not None:

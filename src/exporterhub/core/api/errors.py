@@ -20,6 +20,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from exporterhub.core.store.errors import StoreError
+
 __all__ = [
     "ERROR_RESPONSES",
     "ErrorBody",
@@ -45,6 +47,7 @@ _CODES: Final[Mapping[int, str]] = {
     422: "invalid_body",
     500: "internal_error",
     503: "unavailable",
+    507: "store_full",
 }
 
 
@@ -191,10 +194,55 @@ def install_error_handlers(app: FastAPI) -> None:
         problems = validation_problems(body, skip=1) + validation_problems(rest)
         return error_response(400, "invalid_body", "The request is invalid.", problems)
 
+    async def store_failed(request: Request, exc: Exception) -> Response:
+        return store_error_response(exc)
+
     async def crashed(request: Request, exc: Exception) -> Response:
         _log.exception("request_failed", path=request.url.path, method=request.method)
         return error_response(500, detail="The server failed; see its log.")
 
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(StoreError, store_failed)
     app.add_exception_handler(Exception, crashed)
+
+
+STORE_RETRY_AFTER: Final = 5
+"""Seconds a client is asked to wait before retrying a write the store refused."""
+
+
+def store_error_response(exc: BaseException) -> JSONResponse:
+    """Answer a write or read the target store could not do: never a 500.
+
+    A full disk (or size limit) is 507 ``store_full``, a read-only store 503
+    ``store_read_only``, anything else (the database unreachable, restarting)
+    503 ``store_unavailable``; all with ``Retry-After``. The detail is the
+    store's own one line (its redacted location and the driver's reason).
+    """
+    name = _sqlite_error_name(exc)
+    if name == "SQLITE_FULL":
+        status, code, what = 507, "store_full", "The target store is full"
+    elif name == "SQLITE_READONLY":
+        status, code, what = 503, "store_read_only", "The target store is read-only"
+    else:
+        status, code, what = 503, "store_unavailable", "The target store is unavailable"
+    _log.warning("store_request_failed", error=code, detail=str(exc))
+    return error_response(
+        status,
+        code,
+        f"{what}; nothing was changed by this request ({exc}).",
+        headers={"Retry-After": str(STORE_RETRY_AFTER)},
+    )
+
+
+def _sqlite_error_name(exc: BaseException) -> str | None:
+    """Return the SQLite error name behind ``exc`` (``SQLITE_FULL`` …), if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        name = getattr(current, "sqlite_errorname", None)
+        if isinstance(name, str):
+            return "_".join(name.split("_")[:2])  # SQLITE_READONLY_DBMOVED too
+        current = getattr(current, "orig", None) or current.__cause__
+    return None

@@ -78,6 +78,11 @@ class PlugWorker:
             )
         except PlugError as exc:
             self._failed(exc.kind, time.perf_counter() - started)
+            if exc.kind == "connection":
+                # python-kasa keeps a KLAP session it believes in: a plug whose
+                # password changed answers every query with an error code, never
+                # an authentication error. A new Device handshakes afresh.
+                await self.client.close()
             return
         expected = self.settings.expect_mac
         if expected and normal_mac(reading.mac) not in ("", expected):
