@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from exporterhub.core.store.errors import StoreError
+from exporterhub.core.store.errors import SecretKeyError, StoreError, StoreVersionError
 
 __all__ = [
     "ERROR_RESPONSES",
@@ -195,6 +195,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(400, "invalid_body", "The request is invalid.", problems)
 
     async def store_failed(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, SecretKeyError | StoreVersionError):
+            # Not the database's passing state but this replica's key or code:
+            # no retry mends it, so it is logged and answered as the server's fault.
+            return await crashed(request, exc)
         return store_error_response(exc)
 
     async def crashed(request: Request, exc: Exception) -> Response:

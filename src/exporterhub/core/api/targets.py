@@ -205,8 +205,12 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         "is stale: nothing changed.",
         413: "The body is too large.",
         415: "The body is not application/json.",
+        503: "The target store is unavailable or read-only (Retry-After says when "
+        "to try again): nothing changed.",
+        507: "The target store is full (Retry-After): nothing changed.",
     }
-    return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
+    every = (*codes, 503)
+    return {code: {"model": ErrorBody, "description": text[code]} for code in every}
 
 
 _BODY_LIMIT = 16 * 1024 * 1024
@@ -421,7 +425,7 @@ def build_router(
             )
         return answers
 
-    @router.get("/targets", response_model=list[TargetAnswer])
+    @router.get("/targets", response_model=list[TargetAnswer], responses=_errors())
     async def targets(
         kind: Annotated[str | None, Query(max_length=64)] = None,
         state: Annotated[
@@ -441,7 +445,7 @@ def build_router(
         "/targets",
         status_code=201,
         response_model=TargetAnswer,
-        responses=_errors(400, 409, 413, 415),
+        responses=_errors(400, 409, 413, 415, 507),
         openapi_extra=schemas.new_target_body(),
     )
     async def create(request: Request) -> Response:
@@ -525,7 +529,9 @@ def build_router(
         return export_answer(control, request, include_secrets=include_secrets)
 
     @router.post(
-        "/import", response_model=ImportAnswer, responses=_errors(400, 409, 413, 415)
+        "/import",
+        response_model=ImportAnswer,
+        responses=_errors(400, 409, 413, 415, 507),
     )
     async def import_(
         body: ImportDocument,
@@ -645,7 +651,7 @@ def _kind_routes(
         replace_kind,
         methods=["PUT"],
         response_model=TargetAnswer,
-        responses=_errors(400, 404, 409, 413, 415),
+        responses=_errors(400, 404, 409, 413, 415, 507),
         summary=f"Replace a stored {title} target (secrets left out are kept)",
         operation_id=f"replace_{kind}_target",
         openapi_extra=schemas.replace_body(kind),
@@ -655,7 +661,7 @@ def _kind_routes(
         change_kind,
         methods=["PATCH"],
         response_model=TargetAnswer,
-        responses=_errors(400, 404, 409, 413, 415),
+        responses=_errors(400, 404, 409, 413, 415, 507),
         summary=f"Enable, disable or edit a stored {title} target",
         operation_id=f"change_{kind}_target",
         openapi_extra=schemas.patch_body(kind),
@@ -665,7 +671,7 @@ def _kind_routes(
         delete_kind,
         methods=["DELETE"],
         status_code=204,
-        responses=_errors(404, 409),
+        responses=_errors(404, 409, 507),
         summary=f"Delete a stored {title} target",
         operation_id=f"delete_{kind}_target",
     )
