@@ -71,6 +71,16 @@ docker: ## Build the image (needs a container engine; the revision as a build ar
 bench: $(STAMP) ## Benchmarks; figures go into the README
 	$(BIN)/python -m benchmarks
 
+# Supply chain: the locked set (requirements/lock.txt), its audit, the licence list.
+.PHONY: lock audit advisories licences
+LOCK := requirements/lock.txt
+
+lock: $(STAMP) ## Re-resolve requirements/lock.txt (all of .[dev,all], hashed; LOCK_ARGS=--upgrade to move on)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra all \
+	  --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+	  --generate-hashes --custom-compile-command "make lock" --quiet $(LOCK_ARGS) -o $(LOCK)
+	$(BIN)/python -m scripts.supply_chain.lockfile
+
 clean: ## Remove the venv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.json htmlcov dist build
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
