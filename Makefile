@@ -81,6 +81,13 @@ lock: $(STAMP) ## Re-resolve requirements/lock.txt (all of .[dev,all], hashed; L
 	  --generate-hashes --custom-compile-command "make lock" --quiet $(LOCK_ARGS) -o $(LOCK)
 	$(BIN)/python -m scripts.supply_chain.lockfile
 
+audit: $(STAMP) ## Vendored-advisory check, then pip-audit of the lock (online; fails if it cannot ask)
+	$(BIN)/python -m scripts.supply_chain.audit
+
+advisories: $(STAMP) ## Refresh requirements/advisories/ from ADVISORY_DB=<checkout of pypa/advisory-database>
+	@test -n "$(ADVISORY_DB)" || { echo "usage: make advisories ADVISORY_DB=/path/to/advisory-database" >&2; exit 2; }
+	$(BIN)/python -m scripts.supply_chain.advisories refresh "$(ADVISORY_DB)"
+
 clean: ## Remove the venv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.json htmlcov dist build
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
