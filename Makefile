@@ -88,6 +88,9 @@ advisories: $(STAMP) ## Refresh requirements/advisories/ from ADVISORY_DB=<check
 	@test -n "$(ADVISORY_DB)" || { echo "usage: make advisories ADVISORY_DB=/path/to/advisory-database" >&2; exit 2; }
 	$(BIN)/python -m scripts.supply_chain.advisories refresh "$(ADVISORY_DB)"
 
+licences: $(STAMP) ## Rewrite docs/licences.md (vendored assets, runtime dependencies' licences)
+	$(BIN)/python -m scripts.supply_chain.licences
+
 clean: ## Remove the venv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.json htmlcov dist build
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
