@@ -227,7 +227,8 @@ def refresh(checkout: Path, names: Iterable[str], directory: Path = ADVISORIES) 
             (target / Path(path).name).write_bytes(blob)
             copied += 1
     (directory / "LICENSE").write_bytes(_git(checkout, "show", f"{commit}:LICENSE"))
-    index = {"source": UPSTREAM, "commit": commit, "committed": date}
+    index: dict[str, object] = {"source": UPSTREAM, "commit": commit}
+    index |= {"committed": date}
     index |= {"licence": "CC-BY-4.0", "looked_up": looked_up}
     (directory / INDEX).write_text(json.dumps(index, indent=2) + "\n")
     (directory / "README.md").write_text(readme(index, copied))

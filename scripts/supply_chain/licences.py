@@ -17,18 +17,17 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from email.message import Message
 from importlib import metadata
+from importlib.metadata import PackageMetadata
 from pathlib import Path
 
-from packaging.markers import default_environment
 from packaging.utils import NormalizedName, canonicalize_name
 from scripts.supply_chain.lockfile import (
     LOCK,
-    LOCKED_FOR,
     PYPROJECT,
     ROOT,
     declared,
+    marker_environment,
     read_lock,
 )
 
@@ -164,7 +163,7 @@ def via(lock_text: str) -> dict[NormalizedName, set[NormalizedName]]:
 
 def runtime(pyproject: str, lock_text: str) -> dict[NormalizedName, list[str]]:
     """{package: the groups (core, extra names) that need it}, for ``[all]``."""
-    env = {**default_environment(), **LOCKED_FOR, "extra": ""}
+    env = marker_environment()
     parents = via(lock_text)
     groups: dict[NormalizedName, list[str]] = {}
     for where, requirement in declared(pyproject, ("all",)):
@@ -183,12 +182,17 @@ def runtime(pyproject: str, lock_text: str) -> dict[NormalizedName, list[str]]:
     return groups
 
 
-def licence_of(meta: Message) -> str:
+def _first(meta: PackageMetadata, key: str) -> str | None:
+    values = meta.get_all(key)
+    return str(values[0]) if values else None
+
+
+def licence_of(meta: PackageMetadata) -> str:
     """A package's licence from its metadata: expression, short field, classifiers."""
-    expression = meta.get("License-Expression")
+    expression = _first(meta, "License-Expression")
     if expression:
         return str(expression).strip()
-    field = str(meta.get("License") or "").strip()
+    field = str(_first(meta, "License") or "").strip()
     if field and "\n" not in field and len(field) <= 60 and field != "UNKNOWN":
         return field
     classifiers = [
@@ -202,7 +206,7 @@ def licence_of(meta: Message) -> str:
 def render(
     pyproject: str | None = None,
     lock_text: str | None = None,
-    meta: Callable[[str], Message] = metadata.metadata,  # type: ignore[assignment]
+    meta: Callable[[str], PackageMetadata] = metadata.metadata,
 ) -> str:
     """The page, or ValueError naming what has no licence."""
     pyproject = PYPROJECT.read_text() if pyproject is None else pyproject

@@ -115,7 +115,7 @@ def unmet(
     environment: Mapping[str, str] = LOCKED_FOR,
 ) -> list[str]:
     """Say, one line each, which requirement the lock leaves out or contradicts."""
-    env = {**default_environment(), **environment, "extra": ""}
+    env = marker_environment(environment)
     problems = []
     for where, requirement in requirements:
         if requirement.marker is not None and not requirement.marker.evaluate(env):
@@ -128,6 +128,12 @@ def unmet(
                 f"{requirement} ({where}): the lock has {locked.name}=={locked.version}"
             )
     return problems
+
+
+def marker_environment(environment: Mapping[str, str] = LOCKED_FOR) -> dict[str, str]:
+    """This interpreter's marker variables, overridden by the lock's platform."""
+    env = {str(k): str(v) for k, v in default_environment().items()}
+    return {**env, **environment, "extra": ""}
 
 
 def unhashed(lock: Mapping[NormalizedName, Locked]) -> list[str]:
