@@ -77,6 +77,26 @@ chaos: $(STAMP) system-deps ## The whole fault matrix (every exporter x every fa
 bench: $(STAMP) ## Benchmarks; figures go into the README
 	$(BIN)/python -m benchmarks
 
+# Supply chain: the locked set (requirements/lock.txt), its audit, the licence list.
+.PHONY: lock audit advisories licences
+LOCK := requirements/lock.txt
+
+lock: $(STAMP) ## Re-resolve requirements/lock.txt (all of .[dev,all], hashed; LOCK_ARGS=--upgrade to move on)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra all \
+	  --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+	  --generate-hashes --custom-compile-command "make lock" --quiet $(LOCK_ARGS) -o $(LOCK)
+	$(BIN)/python -m scripts.supply_chain.lockfile
+
+audit: $(STAMP) ## Vendored-advisory check, then pip-audit of the lock (online; fails if it cannot ask)
+	$(BIN)/python -m scripts.supply_chain.audit
+
+advisories: $(STAMP) ## Refresh requirements/advisories/ from ADVISORY_DB=<checkout of pypa/advisory-database>
+	@test -n "$(ADVISORY_DB)" || { echo "usage: make advisories ADVISORY_DB=/path/to/advisory-database" >&2; exit 2; }
+	$(BIN)/python -m scripts.supply_chain.advisories refresh "$(ADVISORY_DB)"
+
+licences: $(STAMP) ## Rewrite docs/licences.md (vendored assets, runtime dependencies' licences)
+	$(BIN)/python -m scripts.supply_chain.licences
+
 clean: ## Remove the venv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.json htmlcov dist build
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
