@@ -228,7 +228,8 @@ class SnpRest:
             "password": settings.password.get_secret_value(),
         }
         try:
-            response = await http.post(settings.restapi, json=body)
+            async with asyncio.timeout(settings.timeout):  # the call, not each read
+                response = await http.post(settings.restapi, json=body)
         except (httpx.HTTPError, OSError, ssl.SSLError) as exc:
             raise _link_error(exc, "login") from exc
         if response.status_code in _REFUSED_STATUSES:
@@ -262,7 +263,8 @@ class SnpRest:
             f"/config/{processor}"
         )
         try:
-            response = await http.get(url, headers={"Authorization": token})
+            async with asyncio.timeout(settings.timeout):  # the call, not each read
+                response = await http.get(url, headers={"Authorization": token})
         except (httpx.HTTPError, OSError, ssl.SSLError) as exc:
             raise _link_error(exc, processor) from exc
         if response.status_code in _REFUSED_STATUSES:
