@@ -1,0 +1,113 @@
+"""Strategies and settings shared by the fuzz tests.
+
+The values are "structured but wrong": JSON-shaped data whose keys are right and
+whose values are anything JSON (or a lenient parser) can carry — wrong types,
+NaN and infinities, integers past 64 bits, odd unicode, deep nesting — and raw
+bytes. ``budget`` gives a test its settings under the selected profile.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from hypothesis import settings
+from hypothesis import strategies as st
+
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "fuzz")
+"""``fuzz`` (make test) or ``long`` (make fuzz); see ``conftest``."""
+
+_SCALE = 100 if PROFILE == "long" else 1
+
+
+def budget(examples: int) -> settings:
+    """Return the profile's settings with ``examples`` examples (x100 when long)."""
+    return settings(settings.get_profile(PROFILE), max_examples=examples * _SCALE)
+
+
+EDGE_NUMBERS = st.sampled_from(
+    [
+        0,
+        -1,
+        1,
+        2**31,
+        2**63 - 1,
+        2**63,
+        -(2**63) - 1,
+        2**64,
+        10**30,
+        -(10**30),
+        0.0,
+        -0.0,
+        1e-320,
+        1e308,
+        -1e308,
+        float("nan"),
+        float("inf"),
+        float("-inf"),
+    ]
+)
+TEXT = st.text(max_size=12) | st.sampled_from(
+    [
+        "",
+        " ",
+        "N/A",
+        "---",
+        "nan",
+        "inf",
+        "-1",
+        "1e999",
+        "\x00",
+        "\ud800",
+        "é€𝄞",
+        "0x10",
+    ]
+)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | EDGE_NUMBERS
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | TEXT
+)
+JSON_VALUES = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+"""Any JSON-ish value, NaN and huge integers included."""
+
+
+def nested(depth: int) -> Any:
+    """Return lists nested ``depth`` deep (deeper than any parser's recursion)."""
+    value: Any = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+DEEP = st.sampled_from([1_000, 100_000]).map(lambda n: "[" * n + "]" * n)
+"""JSON text nested past Python's recursion limit."""
+
+
+def objects(
+    keys: list[str], **fixed: st.SearchStrategy[Any]
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Objects with some of ``keys`` holding any value; ``fixed`` keys always set."""
+    return st.fixed_dictionaries(
+        fixed, optional={key: JSON_VALUES for key in keys if key not in fixed}
+    )
+
+
+def dumps(value: Any) -> str:
+    """Write ``value`` as JSON text, NaN and Infinity as the bare tokens."""
+    return json.dumps(value, allow_nan=True, ensure_ascii=False)
+
+
+def encoded(value: Any) -> bytes:
+    """Write ``value`` as UTF-8 JSON, lone surrogates escaped (``surrogatepass``)."""
+    return dumps(value).encode("utf-8", "surrogatepass")
