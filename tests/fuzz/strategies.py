@@ -111,3 +111,25 @@ def dumps(value: Any) -> str:
 def encoded(value: Any) -> bytes:
     """Write ``value`` as UTF-8 JSON, lone surrogates escaped (``surrogatepass``)."""
     return dumps(value).encode("utf-8", "surrogatepass")
+
+
+@st.composite
+def mutated(draw: st.DrawFn, value: Any) -> Any:
+    """Return ``value`` with some of its members replaced, dropped or kept.
+
+    Real payloads (fixtures) keep their shape, so the decoders go deep; the
+    replaced leaves and subtrees are any JSON value.
+    """
+    if draw(st.integers(0, 9)) == 0:
+        return draw(JSON_VALUES)
+    if isinstance(value, dict):
+        result = {}
+        for key, item in value.items():
+            choice = draw(st.integers(0, 5))
+            if choice == 0:
+                continue  # dropped
+            result[key] = draw(mutated(item)) if choice > 1 else item
+        return result
+    if isinstance(value, list):
+        return [draw(mutated(item)) for item in value]
+    return value

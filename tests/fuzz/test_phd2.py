@@ -67,7 +67,7 @@ LINES = (
 
 class TestParseMessage:
     @given(line=LINES)
-    @budget(300)
+    @budget(200)
     @example(line=b'{"Event":"GuideStep","SNR":NaN}')
     @example(line=b'{"Event":"A","Host":"\t\xff"}')
     @example(line=b'{"id":1.0,"result":[1e999]}')
@@ -166,8 +166,8 @@ def _exposition(section: Section, clock_now: float) -> dict[str, list[Any]]:
 
 
 class TestSession:
-    @given(lines=st.lists(LINES, max_size=12))
-    @budget(150)
+    @given(lines=st.lists(LINES, max_size=8))
+    @budget(60)
     @example(
         lines=[b'{"Event":"GuideStep","RADistanceRaw":1e308,"DECDistanceRaw":1e308}']
     )
@@ -183,8 +183,8 @@ class TestSession:
             assert math.isfinite(sample.value)
             assert sample.value >= 0
 
-    @given(events=st.lists(EVENTS, max_size=20), state=JSON_VALUES, scale=JSON_VALUES)
-    @budget(150)
+    @given(events=st.lists(EVENTS, max_size=8), state=JSON_VALUES, scale=JSON_VALUES)
+    @budget(60)
     def test_fold_and_poll_answers(
         self, events: list[Any], state: Any, scale: Any
     ) -> None:
