@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large]
+# The explain phase traces every line (sys.settrace on 3.11): minutes per failure.
+_PHASES = tuple(phase for phase in Phase if phase is not Phase.explain)
 
 settings.register_profile(
     "fuzz",
@@ -24,6 +26,7 @@ settings.register_profile(
     deadline=None,
     max_examples=100,
     print_blob=True,
+    phases=_PHASES,
     suppress_health_check=_SLOW_OK,
 )
 settings.register_profile(
@@ -35,5 +38,6 @@ settings.register_profile(
     deadline=None,
     max_examples=10_000,
     print_blob=True,
+    phases=_PHASES,
     suppress_health_check=_SLOW_OK,
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import settings
@@ -133,3 +134,16 @@ def mutated(draw: st.DrawFn, value: Any) -> Any:
     if isinstance(value, list):
         return [draw(mutated(item)) for item in value]
     return value
+
+
+def outcome(
+    call: Callable[[], Any], *errors: type[BaseException]
+) -> tuple[Any, BaseException | None]:
+    """Return ``(result, None)``, or ``(None, error)`` when ``call`` raised ``errors``.
+
+    Anything else propagates: that is what a fuzz test is looking for.
+    """
+    try:
+        return call(), None
+    except errors as exc:
+        return None, exc
