@@ -113,10 +113,12 @@ def _attribute(
     problems = []
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
-        key = ".".join(str(part) for part in loc)
-        if _has_path(flags, loc):
+        # An empty location is the file's mapping as a whole (a key pydantic
+        # cannot read, such as a lone surrogate): every source "has" that path.
+        key = ".".join(str(part) for part in loc) or "(top level)"
+        if loc and _has_path(flags, loc):
             origin = "flags"
-        elif _has_path(env_data, loc):
+        elif loc and _has_path(env_data, loc):
             origin = "environment"
         else:
             origin = source
