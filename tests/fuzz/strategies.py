@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
+from pydantic import AliasChoices
+from pydantic_settings import BaseSettings
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "fuzz")
 """``fuzz`` (make test) or ``long`` (make fuzz); see ``conftest``."""
@@ -147,3 +151,50 @@ def outcome(
         return call(), None
     except errors as exc:
         return None, exc
+
+
+def env_names(model: type[BaseSettings]) -> list[str]:
+    """Return the variable names a settings model reads: prefix + field, aliases."""
+    prefix = str(model.model_config.get("env_prefix", "")).upper()
+    names: set[str] = set()
+    for name, field in model.model_fields.items():
+        names.add(prefix + name.upper())
+        alias = field.validation_alias
+        choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
+        names.update(c.upper() for c in choices if isinstance(c, str))
+    return sorted(names)
+
+
+ENV_VALUES = TEXT | st.sampled_from(
+    ["1e999", "nan", "-0", "9" * 5000, "yes", "0.5", "٣", "{", "[1]", '{"a": 1}',
+     "127.0.0.1:99999", "[::1]:80", "::", "a,b,,c", " ", "http://x"]
+)  # fmt: skip
+"""What a variable may hold: any text the OS takes (see ``environment``)."""
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[dict[str, str]]:
+    """Set ``values`` in ``os.environ`` for the block (restored after).
+
+    NUL and lone surrogates are replaced: the OS takes neither in a variable.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith(_OURS):
+                patch.delenv(name)
+        for name, value in values.items():
+            text = value.replace("\x00", "").encode("utf-8", "replace").decode()
+            patch.setenv(name, text)
+        yield dict(os.environ)
+
+
+_OURS = (
+    "PHD2",
+    "AAISP",
+    "TAPO",
+    "TP_LINK",
+    "SNP",
+    "STARLINK",
+    "SIMULATION",
+    "EXPORTERHUB",
+)

@@ -18,10 +18,12 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
+from exporterhub.core.errors import ConfigError
 from exporterhub.core.exposition import Section
 from exporterhub.core.plugin import TargetPublisher
 from exporterhub.core.testing import FakeClock
 from exporterhub.exporters.chaos.collector import CHAOS_SPECS, PREFIX
+from exporterhub.exporters.chaos.environ import ChaosExporterSettings, load_env_settings
 from exporterhub.exporters.chaos.plugin import _Worker
 from exporterhub.exporters.chaos.protocol import (
     Answer,
@@ -36,7 +38,18 @@ from exporterhub.exporters.chaos.protocol import (
 )
 from exporterhub.exporters.chaos.settings import ChaosTargetSettings
 
-from .strategies import DEEP, JSON_VALUES, TEXT, budget, encoded, objects
+from .strategies import (
+    DEEP,
+    ENV_VALUES,
+    JSON_VALUES,
+    TEXT,
+    budget,
+    encoded,
+    env_names,
+    environment,
+    objects,
+    outcome,
+)
 
 LINE_KEYS = [
     "ID", "id", "login", "postcode", "tx_rate", "rx_rate", "tx_rate_adjusted",
@@ -210,3 +223,22 @@ def test_retry_after_takes_only_ascii_digits(value: str) -> None:
     assert isinstance(answer, Failure)
     assert answer.error_type is ErrorType.RATE_LIMITED
     assert answer.retry_after is None
+
+
+@given(
+    values=st.dictionaries(
+        st.sampled_from(env_names(ChaosExporterSettings)), ENV_VALUES, max_size=4
+    )
+)
+@budget(100)
+@example(values={"AAISP_EXPORTER_SERVER": "{"})
+def test_environment_gives_settings_or_a_config_error(
+    tmp_path_factory: pytest.TempPathFactory, values: dict[str, str]
+) -> None:
+    """AAISP_EXPORTER_* variables give settings or one ConfigError naming them."""
+    dotenv = tmp_path_factory.mktemp("chaos") / ".env"  # absent: env only
+    with environment(values) as environ:
+        _, error = outcome(lambda: load_env_settings({}, environ, dotenv), ConfigError)
+    assert (
+        error is None or "AAISP_EXPORTER_" in str(error) or "environment" in str(error)
+    )

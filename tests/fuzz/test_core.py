@@ -66,6 +66,7 @@ class TestYaml:
     @example(text=b"a: !!python/object:os.system x")
     @example(text=b"- 1\n- 2")
     @example(text=b"a: &x [*x]")
+    @example(text=b"a: " + b"9" * 5000)
     def test_read_yaml_is_a_mapping_or_a_config_error(
         self, tmp_path_factory: pytest.TempPathFactory, text: bytes
     ) -> None:
@@ -237,3 +238,19 @@ class TestFound:
         args = argparse.Namespace(settings=None, values=["a=1", "a.b=2"])
         with pytest.raises(ConfigError, match=r"--set 'a\.b=2': a is not an object"):
             _settings(args, None)  # type: ignore[arg-type]
+
+    def test_integer_past_the_digit_limit_is_a_config_error(
+        self, tmp_path: Path
+    ) -> None:
+        """A YAML integer of 5,000 digits is refused naming the file.
+
+        Found by ``test_read_yaml_is_a_mapping_or_a_config_error``: PyYAML's
+        ``int()`` raised ValueError (Python's 4300-digit limit) out of
+        ``read_yaml``, a traceback instead of a configuration error.
+        """
+        path = tmp_path / "exporterhub.yaml"
+        path.write_text("web:\n  port: " + "9" * 5000 + "\n", encoding="utf-8")
+        with pytest.raises(
+            ConfigError, match=r"exporterhub\.yaml: a value YAML cannot"
+        ):
+            read_yaml(path)

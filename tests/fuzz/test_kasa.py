@@ -22,13 +22,26 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
+from exporterhub.core.errors import ConfigError
 from exporterhub.core.exposition import Section
 from exporterhub.core.snapshot import LinkState, TargetRecord
 from exporterhub.exporters.kasa.collector import KASA_SPECS, PREFIX
+from exporterhub.exporters.kasa.command_settings import (
+    TapoExporterSettings,
+    load_tapo_settings,
+)
 from exporterhub.exporters.kasa.state import KasaState, read_device
 from tests.exporters.kasa import FIXTURES, PASSWORD, USER, is_iot, load
 
-from .strategies import EDGE_NUMBERS, JSON_VALUES, budget
+from .strategies import (
+    EDGE_NUMBERS,
+    ENV_VALUES,
+    JSON_VALUES,
+    budget,
+    env_names,
+    environment,
+    outcome,
+)
 
 kasa = pytest.importorskip(
     "kasa", reason="install the kasa extra: pip install -e '.[kasa]'"
@@ -165,3 +178,18 @@ class TestReadDevice:
         event("read" if reading is not None else "refused")
         if reading is not None:
             _check(reading)
+
+
+@given(
+    values=st.dictionaries(
+        st.sampled_from(env_names(TapoExporterSettings)), ENV_VALUES, max_size=4
+    )
+)
+@budget(100)
+def test_environment_gives_settings_or_a_config_error(values: dict[str, str]) -> None:
+    """TAPO_* variables (the original's names too) give settings or a ConfigError."""
+    with environment(values):
+        _, error = outcome(
+            lambda: load_tapo_settings({}, None, default_path=None), ConfigError
+        )
+    assert error is None or str(error)

@@ -20,10 +20,11 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporterhub.core.errors import ConnectionLostError
+from exporterhub.core.errors import ConfigError, ConnectionLostError
 from exporterhub.core.exposition import Section
 from exporterhub.core.plugin import TargetPublisher
 from exporterhub.core.testing import FakeClock
+from exporterhub.exporters.phd2.__main__ import build_parser, settings_from_args
 from exporterhub.exporters.phd2.client import Phd2Connection
 from exporterhub.exporters.phd2.collector import PHD2_SPECS, PREFIX
 from exporterhub.exporters.phd2.plugin import _equipment, _Worker
@@ -34,10 +35,20 @@ from exporterhub.exporters.phd2.protocol import (
     RpcResponse,
     parse_message,
 )
-from exporterhub.exporters.phd2.settings import Phd2TargetSettings
+from exporterhub.exporters.phd2.settings import Phd2ExporterSettings, Phd2TargetSettings
 from exporterhub.exporters.phd2.state import Phd2State
 
-from .strategies import DEEP, JSON_VALUES, budget, encoded, objects
+from .strategies import (
+    DEEP,
+    ENV_VALUES,
+    JSON_VALUES,
+    budget,
+    encoded,
+    env_names,
+    environment,
+    objects,
+    outcome,
+)
 
 FIELDS = [
     "Timestamp", "Host", "Inst", "Frame", "Time", "Mount", "dx", "dy",
@@ -200,3 +211,17 @@ class TestSession:
         fold.set_connected(scale if isinstance(scale, bool) else None)
         snapshot = fold.snapshot()
         assert snapshot is fold.snapshot()
+
+
+@given(
+    values=st.dictionaries(
+        st.sampled_from(env_names(Phd2ExporterSettings)), ENV_VALUES, max_size=4
+    )
+)
+@budget(100)
+def test_environment_gives_settings_or_a_config_error(values: dict[str, str]) -> None:
+    """PHD2_EXPORTER_* variables give settings or one ConfigError naming them."""
+    with environment(values):
+        args = build_parser().parse_args([])
+        _, error = outcome(lambda: settings_from_args(args), ConfigError)
+    assert error is None or str(error).startswith(("environment", "flags"))

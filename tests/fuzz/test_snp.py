@@ -23,11 +23,14 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
+from exporterhub.core.errors import ConfigError
 from exporterhub.core.exposition import Section
 from exporterhub.core.plugin import TargetPublisher
 from exporterhub.core.testing import FakeClock
+from exporterhub.exporters.snp.__main__ import build_parser, settings_from_args
 from exporterhub.exporters.snp.client import SnpError, SnpRest, tls_context
 from exporterhub.exporters.snp.collector import PREFIX, SNP_SPECS
+from exporterhub.exporters.snp.command_settings import SnpExporterSettings
 from exporterhub.exporters.snp.plugin import _Worker
 from exporterhub.exporters.snp.protocol import (
     decode_frame,
@@ -38,7 +41,18 @@ from exporterhub.exporters.snp.protocol import (
 from exporterhub.exporters.snp.settings import SnpTargetSettings
 from tests.exporters.snp.conftest import FIXTURES
 
-from .strategies import DEEP, JSON_VALUES, TEXT, budget, encoded, mutated
+from .strategies import (
+    DEEP,
+    ENV_VALUES,
+    JSON_VALUES,
+    TEXT,
+    budget,
+    encoded,
+    env_names,
+    environment,
+    mutated,
+    outcome,
+)
 
 FRAMES = [
     orjson.loads(p.read_bytes())
@@ -272,3 +286,17 @@ def test_login_answer_in_a_broken_charset_is_a_rest_error(rest_server: str) -> N
     with pytest.raises(SnpError, match="declared charset"):
         asyncio.run(login())
     assert dict(worker.state.snapshot().rest_errors)["auth"] == 1
+
+
+@given(
+    values=st.dictionaries(
+        st.sampled_from(env_names(SnpExporterSettings)), ENV_VALUES, max_size=4
+    )
+)
+@budget(100)
+def test_environment_gives_settings_or_a_config_error(values: dict[str, str]) -> None:
+    """The original's variables (INTERVAL, LOG_LEVEL, ...) give settings or an error."""
+    with environment(values):
+        args = build_parser().parse_args([])
+        _, error = outcome(lambda: settings_from_args(args), ConfigError)
+    assert error is None or str(error)

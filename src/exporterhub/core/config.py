@@ -54,6 +54,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"{path}: {where}{problem}") from exc
+    except ValueError as exc:  # PyYAML's int() of a number past 4300 digits
+        raise ConfigError(f"{path}: a value YAML cannot read: {exc}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
