@@ -40,6 +40,8 @@ from pydantic import BaseModel, Field, create_model
 
 from exporterhub.core.api.errors import ErrorBody, FieldProblem, error_response
 from exporterhub.core.api.targets import (
+    ExportDocument,
+    ImportAnswer,
     export_answer,
     import_answer,
     read_json,
@@ -54,6 +56,7 @@ from exporterhub.core.catalog import (
 )
 from exporterhub.core.fields import Number
 from exporterhub.core.kinds import StoredKind
+from exporterhub.exporters.snp.compat_doc import IMPORT_BODY, record_body
 from exporterhub.exporters.snp.records import (
     READ_ONLY,
     REQUIRED,
@@ -242,6 +245,7 @@ def build_router(control: ControlPlane, *, interval: float) -> APIRouter:
         "/connections",
         response_model=ChangeAnswer,
         responses=_errors(400, 409, 413, 415),
+        openapi_extra=record_body(partial=False),
     )
     async def add_connection(request: Request) -> JSONResponse:
         """Add a connection; it starts at once. 200 with its id, as the original."""
@@ -266,6 +270,7 @@ def build_router(control: ControlPlane, *, interval: float) -> APIRouter:
         "/connections/{conn_id}",
         response_model=ChangeAnswer,
         responses=_errors(400, 404, 409, 413, 415),
+        openapi_extra=record_body(partial=True),
     )
     async def update_connection(conn_id: str, request: Request) -> JSONResponse:
         """Change the keys sent; a null or missing password keeps the stored one."""
@@ -321,7 +326,7 @@ def build_router(control: ControlPlane, *, interval: float) -> APIRouter:
 
     @router.get(
         "/export",
-        response_model=ConnectionsDocument,
+        response_model=ConnectionsDocument | ExportDocument,
         responses=_errors(403),
         operation_id="export_connections",
     )
@@ -358,9 +363,10 @@ def build_router(control: ControlPlane, *, interval: float) -> APIRouter:
 
     @router.post(
         "/import",
-        response_model=ImportCounts,
+        response_model=ImportCounts | ImportAnswer,
         responses=_errors(400, 409, 413, 415),
         operation_id="import_connections",
+        openapi_extra=IMPORT_BODY,
     )
     async def import_(
         request: Request,
