@@ -68,6 +68,10 @@ dist: $(STAMP) ## Build the wheel and sdist into dist/ (git revision baked in) a
 docker: ## Build the image (needs a container engine; the revision as a build arg)
 	docker build -f deploy/docker/Dockerfile --build-arg REVISION="$$(git rev-parse --short=12 HEAD)" -t exporterhub .
 
+.PHONY: fuzz
+fuzz: $(STAMP) ## Long fuzz run: tests/fuzz with HYPOTHESIS_PROFILE=long (FUZZ_SCALE x the make test budget, 100 by default)
+	HYPOTHESIS_PROFILE=long $(BIN)/pytest tests/fuzz -p no:cacheprovider --timeout=7200 -q
+
 bench: $(STAMP) ## Benchmarks; figures go into the README
 	$(BIN)/python -m benchmarks
 

@@ -23,11 +23,12 @@ from pydantic_settings import BaseSettings
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "fuzz")
 """``fuzz`` (make test) or ``long`` (make fuzz); see ``conftest``."""
 
-_SCALE = 100 if PROFILE == "long" else 1
+_SCALE = int(os.environ.get("FUZZ_SCALE", "100")) if PROFILE == "long" else 1
+"""How many times the short budget the long profile runs (``FUZZ_SCALE``)."""
 
 
 def budget(examples: int) -> settings:
-    """Return the profile's settings with ``examples`` examples (x100 when long)."""
+    """Return the profile's settings with ``examples`` examples (more when long)."""
     return settings(settings.get_profile(PROFILE), max_examples=examples * _SCALE)
 
 

@@ -136,8 +136,10 @@ LEGACY_NAMES = st.sampled_from(
     ["SIMULATION_MODE", "STARLINK_MODE", "STARLINK_UPDATE_INTERVAL_SECONDS",
      "STARLINK_NETWORK_LATENCY_MIN_MS", "STARLINK_ROUTE_PATTERN", "STARLINK_DISH_HOST",
      "STARLINK_DISH_PORT", "STARLINK_POSITION_SPEED_MIN_KNOTS", "STARLINK_WEATHER_X"]
-) | st.text(
-    st.characters(exclude_characters="=\x00", exclude_categories=["Cs"]), min_size=1, max_size=12
+) | st.text(  # what the OS takes in a variable's name
+    st.characters(exclude_characters="=\x00", exclude_categories=["Cs"]),
+    min_size=1,
+    max_size=12,
 ).map(lambda t: "STARLINK_" + t)  # fmt: skip
 
 
