@@ -321,3 +321,20 @@ class TestDocumentFixes:
         assert "password" not in replace["required"]
         assert "restapi" in replace["required"]
         assert {"type": "null"} in replace["properties"]["password"]["anyOf"]
+
+
+@pytest.mark.parametrize("conn_id", ["%C2%B2", "%D9%A1", "1%C2%B2"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_connection_id_of_other_digits_is_not_found(
+    snp_url: str, conn_id: str, method: str
+) -> None:
+    """An id of non-ASCII digits ("²", Arabic-Indic one) is an unknown connection.
+
+    Found reading the route while fuzzing it: ``str.isdigit`` accepts "²", which
+    ``int()`` refuses (a 500), and U+0661, which it reads as 1 (the seeded one).
+    """
+    reply = httpx.request(
+        method, f"{snp_url}/api/connections/{conn_id}", json={}, timeout=10
+    )
+    assert reply.status_code == 404, reply.text
+    assert reply.json()["error"] == "not_found"

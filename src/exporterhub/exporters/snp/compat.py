@@ -202,7 +202,8 @@ class _Connections:
         return sorted(found, key=lambda pair: pair[0])
 
     def get(self, conn_id: str) -> Entry | None:
-        wanted = int(conn_id) if conn_id.isdigit() else None
+        # ASCII only: str.isdigit takes "²" (int() refuses it) and U+0661 (read as 1).
+        wanted = int(conn_id) if conn_id.isascii() and conn_id.isdigit() else None
         return next((e for i, e in self.all() if i == wanted), None)
 
     def answer(self, conn_id: int, entry: Entry, *, with_status: bool) -> Any:  # noqa: ANN401 - JSON
