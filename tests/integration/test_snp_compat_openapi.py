@@ -338,3 +338,27 @@ def test_connection_id_of_other_digits_is_not_found(
     )
     assert reply.status_code == 404, reply.text
     assert reply.json()["error"] == "not_found"
+
+
+@pytest.mark.parametrize("name", [["x"], {"a": 1}], ids=["list", "object"])
+def test_import_of_a_record_named_by_a_non_string_skips_it(
+    snp_url: str, name: Any
+) -> None:
+    """An imported record whose name is a list or object is skipped and listed.
+
+    Found reading ``_import`` while fuzzing it: such a name passed the required
+    check and then, unhashable, raised TypeError (a 500) out of the import.
+    """
+    record = {**SEEDED, "name": name}
+    reply = httpx.post(
+        f"{snp_url}/api/import",
+        params={"dry_run": "true"},
+        json={"connections": [record]},
+        timeout=10,
+    )
+    assert reply.status_code == 200, reply.text
+    answer = reply.json()
+    assert (answer["imported"], answer["skipped"]) == (0, 1)
+    assert answer["errors"] == [
+        "Connection 'unknown' name: a non-empty string is required"
+    ]

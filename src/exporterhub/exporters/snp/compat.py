@@ -438,6 +438,10 @@ async def _import(
             )
             errors.append(f"Connection '{label}' {reason}")
             continue
+        if not isinstance(name, str):  # a list or object: unhashable, no name
+            skipped += 1
+            errors.append(f"Connection '{label}' name: a non-empty string is required")
+            continue
         existing.add(name)
         items.append(
             {
