@@ -55,6 +55,9 @@ CONFIG = SchemathesisConfig.from_dict(
     {
         "seed": 20_261_207,
         "generation": {"mode": "all", "deterministic": True},
+        # The coverage phase (boundary cases, built when pytest collects: ~40 s
+        # of CPU here) found every defect the random examples missed: a bodiless
+        # POST, a PATCH list item, a PUT without its secret. It stays on.
         "phases": {"stateful": {"enabled": False}},
     }
 )
@@ -237,8 +240,9 @@ SETTINGS = settings(
 )
 SNP_SCHEMA = schemathesis.openapi.from_dict(SNP_DOCUMENT, config=CONFIG)
 HUB_SCHEMA = schemathesis.openapi.from_dict(HUB_DOCUMENT, config=CONFIG).include(
-    path_regex=r"^/api/(targets|import|export|kinds)"
+    path_regex=r"^/api/(targets|import)", method=["POST", "PUT", "PATCH", "DELETE"]
 )
+"""The writes: what test_openapi (no store) cannot reach; its reads are covered."""
 
 
 @SNP_SCHEMA.include(path_regex=r"^/api/(connections|import|export)").parametrize()
@@ -249,7 +253,7 @@ def test_snp_compat_routes_conform(case: Any, snp_url: str) -> None:
 
 
 @HUB_SCHEMA.parametrize()
-@SETTINGS
+@settings(SETTINGS, max_examples=15)
 def test_stored_control_plane_conforms(case: Any, hub_url: str) -> None:
     """The control plane with a store answers every generated write as documented."""
     _call(case, hub_url)
