@@ -74,6 +74,10 @@ docker: ## Build the image (needs a container engine; the revision as a build ar
 chaos: $(STAMP) system-deps ## The whole fault matrix (every exporter x every fault) and the store faults
 	EXPORTERHUB_CHAOS=full $(BIN)/pytest tests/chaos -p no:cacheprovider
 
+.PHONY: fuzz
+fuzz: $(STAMP) ## Long fuzz run: tests/fuzz with HYPOTHESIS_PROFILE=long (FUZZ_SCALE x the make test budget, 100 by default)
+	HYPOTHESIS_PROFILE=long $(BIN)/pytest tests/fuzz -p no:cacheprovider --timeout=7200 -q
+
 bench: $(STAMP) ## Benchmarks; figures go into the README
 	$(BIN)/python -m benchmarks
 

@@ -121,8 +121,12 @@ def _settings(args: argparse.Namespace, stdin: TextIO) -> dict[str, Any]:
             raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
         node = settings
         *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
+        for depth, part in enumerate(parents):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):  # --set a=1 --set a.b=2
+                where = ".".join(parents[: depth + 1])
+                raise ConfigError(f"--set {item!r}: {where} is not an object")
+            node = child
         node[leaf] = _value(text)
     return settings
 

@@ -54,6 +54,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"{path}: {where}{problem}") from exc
+    except ValueError as exc:  # PyYAML's int() of a number past 4300 digits
+        raise ConfigError(f"{path}: a value YAML cannot read: {exc}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -113,10 +115,12 @@ def _attribute(
     problems = []
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
-        key = ".".join(str(part) for part in loc)
-        if _has_path(flags, loc):
+        # An empty location is the file's mapping as a whole (a key pydantic
+        # cannot read, such as a lone surrogate): every source "has" that path.
+        key = ".".join(str(part) for part in loc) or "(top level)"
+        if loc and _has_path(flags, loc):
             origin = "flags"
-        elif _has_path(env_data, loc):
+        elif loc and _has_path(env_data, loc):
             origin = "environment"
         else:
             origin = source

@@ -62,12 +62,43 @@ def _relinked(node: Any, renames: Mapping[str, str]) -> Any:  # noqa: ANN401 - J
 
 
 def _optional(node: Any) -> Any:  # noqa: ANN401 - JSON
-    """Return a schema with nothing required, at any depth (a patch's view)."""
+    """Return a schema with nothing required, at any depth (a patch's view).
+
+    A list replaces the stored one whole (``catalog._merge``), so its items keep
+    the full schema: their references point at the settings' own components.
+    """
     if isinstance(node, dict):
-        return {k: _optional(v) for k, v in node.items() if k != "required"}
+        return {
+            k: _relinked(v, {}) if k in ("items", "prefixItems") else _optional(v)
+            for k, v in node.items()
+            if k != "required"
+        }
     if isinstance(node, list):
         return [_optional(item) for item in node]
     return node
+
+
+def _secrets_kept(node: Any) -> Any:  # noqa: ANN401 - JSON
+    """Return a schema whose secrets may be left out or null (a ``PUT``'s view).
+
+    A replace keeps a stored secret the body leaves out or sends as null
+    (``Catalog.replace``), so a write-only property is neither required there.
+    """
+    if isinstance(node, list):
+        return [_secrets_kept(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _secrets_kept(v) for k, v in node.items()}
+    properties = node.get("properties")
+    if isinstance(properties, dict):
+        secret = {k for k, v in properties.items() if v.get("writeOnly") is True}
+        for name in secret:
+            out["properties"][name] = {
+                "anyOf": [out["properties"][name], {"type": "null"}]
+            }
+        if "required" in out:
+            out["required"] = [k for k in out["required"] if k not in secret]
+    return out
 
 
 class KindSchemas:
@@ -86,6 +117,7 @@ class KindSchemas:
             for suffix, shape in (
                 ("Settings", copy.deepcopy),
                 ("SettingsPatch", _optional),
+                ("SettingsReplace", _secrets_kept),
             ):
                 renames = {
                     name: f"{name}{suffix.removeprefix('Settings')}" for name in defs
@@ -138,7 +170,7 @@ class KindSchemas:
                 "type": "object",
                 "properties": {
                     "enabled": {"type": "boolean", "default": True},
-                    "settings": self.ref(kind),
+                    "settings": self.ref(kind, "SettingsReplace"),
                     "revision": {
                         "type": "integer",
                         "minimum": 1,

@@ -122,7 +122,9 @@ def retry_after_seconds(
     if text is None:
         return None
     text = text.strip()
-    if text.isdigit():
+    # RFC 9110 delay-seconds are ASCII digits; str.isdigit also takes "²" or "٣",
+    # which int() refuses or reads as a number no server meant.
+    if text.isascii() and text.isdigit():
         if len(text) > MAX_DIGITS:
             return _MAX_RETRY_AFTER
         return min(float(int(text)), _MAX_RETRY_AFTER)
@@ -221,10 +223,11 @@ def parse_answer(
         return Failure(ErrorType.HTTP_ERROR, False, None, f"HTTP {status}")
     if not isinstance(decoded, dict):
         kind = content_type or "no content type"
-        text = _redact(body.decode("utf-8", errors="replace"))
-        return Failure(
-            ErrorType.PARSE, False, None, f"not a JSON object ({kind}): {text}"
-        )
+        text = body[:4096].decode("utf-8", errors="replace")
+        # The whole detail is redacted and capped: the server chose the content
+        # type as much as the body.
+        detail = _redact(f"not a JSON object ({kind}): {text}")
+        return Failure(ErrorType.PARSE, False, None, detail)
     if not any(key not in _ENVELOPE for key in decoded):
         return Failure(
             ErrorType.PARSE, False, None, "JSON answer without payload or error"

@@ -221,6 +221,7 @@ class SnpRest:
             SnpTlsError: the certificate is not trusted.
             SnpLinkError: unreachable, timed out, or any other status
                 (``unavailable``: a rebooting SNP answers 503).
+            SnpError: the answer's body does not decode in its declared charset.
         """
         settings = self._settings
         body = {
@@ -238,7 +239,11 @@ class SnpRest:
             raise SnpLinkError(
                 f"login answered HTTP {response.status_code}", "unavailable"
             )
-        token = token_from_body(response.text)
+        try:
+            text = response.text
+        except (UnicodeError, LookupError) as exc:  # a charset the body breaks
+            raise SnpError("login answer is not text in its declared charset") from exc
+        token = token_from_body(text)
         if token is None:
             raise SnpAuthError("login answered without a token")
         return token

@@ -40,6 +40,8 @@ from pydantic import BaseModel, Field, create_model
 
 from exporterhub.core.api.errors import ErrorBody, FieldProblem, error_response
 from exporterhub.core.api.targets import (
+    ExportDocument,
+    ImportAnswer,
     export_answer,
     import_answer,
     read_json,
@@ -54,6 +56,7 @@ from exporterhub.core.catalog import (
 )
 from exporterhub.core.fields import Number
 from exporterhub.core.kinds import StoredKind
+from exporterhub.exporters.snp.compat_doc import IMPORT_BODY, record_body
 from exporterhub.exporters.snp.records import (
     READ_ONLY,
     REQUIRED,
@@ -199,7 +202,8 @@ class _Connections:
         return sorted(found, key=lambda pair: pair[0])
 
     def get(self, conn_id: str) -> Entry | None:
-        wanted = int(conn_id) if conn_id.isdigit() else None
+        # ASCII only: str.isdigit takes "²" (int() refuses it) and U+0661 (read as 1).
+        wanted = int(conn_id) if conn_id.isascii() and conn_id.isdigit() else None
         return next((e for i, e in self.all() if i == wanted), None)
 
     def answer(self, conn_id: int, entry: Entry, *, with_status: bool) -> Any:  # noqa: ANN401 - JSON
@@ -242,6 +246,7 @@ def build_router(control: ControlPlane, *, interval: float) -> APIRouter:
         "/connections",
         response_model=ChangeAnswer,
         responses=_errors(400, 409, 413, 415),
+        openapi_extra=record_body(partial=False),
     )
     async def add_connection(request: Request) -> JSONResponse:
         """Add a connection; it starts at once. 200 with its id, as the original."""
@@ -266,6 +271,7 @@ def build_router(control: ControlPlane, *, interval: float) -> APIRouter:
         "/connections/{conn_id}",
         response_model=ChangeAnswer,
         responses=_errors(400, 404, 409, 413, 415),
+        openapi_extra=record_body(partial=True),
     )
     async def update_connection(conn_id: str, request: Request) -> JSONResponse:
         """Change the keys sent; a null or missing password keeps the stored one."""
@@ -321,7 +327,7 @@ def build_router(control: ControlPlane, *, interval: float) -> APIRouter:
 
     @router.get(
         "/export",
-        response_model=ConnectionsDocument,
+        response_model=ConnectionsDocument | ExportDocument,
         responses=_errors(403),
         operation_id="export_connections",
     )
@@ -358,9 +364,10 @@ def build_router(control: ControlPlane, *, interval: float) -> APIRouter:
 
     @router.post(
         "/import",
-        response_model=ImportCounts,
+        response_model=ImportCounts | ImportAnswer,
         responses=_errors(400, 409, 413, 415),
         operation_id="import_connections",
+        openapi_extra=IMPORT_BODY,
     )
     async def import_(
         request: Request,
@@ -430,6 +437,10 @@ async def _import(
                 else "enabled must be true or false"
             )
             errors.append(f"Connection '{label}' {reason}")
+            continue
+        if not isinstance(name, str):  # a list or object: unhashable, no name
+            skipped += 1
+            errors.append(f"Connection '{label}' name: a non-empty string is required")
             continue
         existing.add(name)
         items.append(

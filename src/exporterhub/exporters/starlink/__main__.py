@@ -95,6 +95,9 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     ``__`` separates levels (``STARLINK_EXPORTER_NETWORK__LATENCY_MIN_MS=25``);
     values are read as YAML scalars, so numbers and booleans keep their types.
 
+    Raises:
+        ConfigError: a variable sets a key below one that holds a value.
+
     >>> env_overrides({"STARLINK_EXPORTER_MODE": "live",
     ...                "STARLINK_EXPORTER_LIVE__TIMEOUT_SECONDS": "3"})
     {'mode': 'live', 'live': {'timeout_seconds': 3}}
@@ -108,11 +111,15 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
             continue
         path = [part.lower() for part in key.split("__")]
         node = update
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
+        for depth, part in enumerate(path[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):  # ..._NETWORK=5 and ..._NETWORK__X=1
+                above = _ENV_PREFIX + "__".join(key.split("__")[: depth + 1])
+                raise ConfigError(f"environment: {name}: {above} is not a section")
+            node = child
         try:
             node[path[-1]] = yaml.safe_load(text)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError):  # ValueError: an int past 4300 digits
             node[path[-1]] = text
     return update
 

@@ -62,7 +62,10 @@ class Note:
 
 def _number(value: object) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # a YAML integer no float holds: validation says so
+            return None
     return None
 
 

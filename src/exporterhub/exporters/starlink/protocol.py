@@ -105,14 +105,17 @@ def _num(source: Mapping[str, Any] | None, key: str) -> float | None:
         return None
     try:
         out = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int past 1e308
         return None
     return out if math.isfinite(out) else None
 
 
 def _scaled(source: Mapping[str, Any] | None, key: str, factor: float) -> float | None:
     value = _num(source, key)
-    return None if value is None else value * factor
+    if value is None:
+        return None
+    scaled = value * factor
+    return scaled if math.isfinite(scaled) else None  # past 1e308 once scaled
 
 
 def _flag(source: Mapping[str, Any] | None, key: str) -> bool | None:

@@ -1,0 +1,1 @@
+"""Property tests (hypothesis) of every parser and decoder fed wrong input."""
