@@ -71,6 +71,10 @@ docker: ## Build the image (needs a container engine; the revision as a build ar
 bench: $(STAMP) ## Benchmarks; figures go into the README
 	$(BIN)/python -m benchmarks
 
+.PHONY: soak
+soak: $(STAMP) system-deps ## 30-minute soak (100 targets, real Prometheus); figures into benchmarks/soak/
+	$(BIN)/python -m benchmarks.soak --minutes 30
+
 clean: ## Remove the venv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.json htmlcov dist build
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
