@@ -88,7 +88,9 @@ class Churn:
         elif action == "delete":
             status, answer = self.rig.api("DELETE", path)
         else:
-            status, answer = self.rig.api("PATCH", path, {"enabled": action == "enable"})
+            status, answer = self.rig.api(
+                "PATCH", path, {"enabled": action == "enable"}
+            )
         self.total += 1
         if not 200 <= status < 300:
             self.failed.append(f"{action} {target['kind']}: {status} {answer!r}"[:300])
@@ -202,8 +204,12 @@ def soak(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.soak")
     parser.add_argument("--minutes", type=float, default=30.0)
-    parser.add_argument("--warmup", type=float, default=None,
-                        help="minutes not judged for RSS (default: a sixth, >= 1)")  # fmt: skip
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=None,
+        help="minutes not judged for RSS (default: a sixth, >= 1)",
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--name", default=None, help="file names (soak-<N>min)")
     args = parser.parse_args(argv)

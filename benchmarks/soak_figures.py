@@ -15,6 +15,7 @@ flight but not a steady climb.
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 from dataclasses import asdict, dataclass
@@ -103,13 +104,15 @@ def judge(
     after = [s for s in samples if s.t >= warmup_seconds]
     quiet = [s for s in after if s.quiet]
     if len(after) < 3 or len(quiet) < 3:
-        raise RuntimeError(f"too few samples after warm-up ({len(after)}, {len(quiet)})")
+        raise RuntimeError(
+            f"too few samples after warm-up ({len(after)}, {len(quiet)})"
+        )
     mean_rss = statistics.fmean(s.rss_kib for s in after)
     slope = slope_per_minute([(s.t, s.rss_kib) for s in after])
     rss_bound = mean_rss * bounds.rss_percent_per_10min / 100 / 10
     cpu = [
         (b.cpu_seconds - a.cpu_seconds) / (b.t - a.t) * 100
-        for a, b in zip(after, after[1:], strict=False)
+        for a, b in itertools.pairwise(after)
         if b.t > a.t
     ]
     figures: dict[str, Any] = dict(extra)
@@ -134,9 +137,13 @@ def judge(
         ("tasks", float(bounds.tasks)),
         ("series", None),
     ):
-        values = [float(getattr(s, name)) for s in quiet if getattr(s, name) is not None]
+        values = [
+            float(getattr(s, name)) for s in quiet if getattr(s, name) is not None
+        ]
         first, last, grew = growth(values)
-        allowed = tolerance if tolerance is not None else first * bounds.series_percent / 100
+        allowed = (
+            tolerance if tolerance is not None else first * bounds.series_percent / 100
+        )
         figures[name] = {
             "first": first,
             "last": last,
@@ -244,7 +251,7 @@ def plot(figures: dict[str, Any]) -> str:
         (b["cpu_seconds"] - a["cpu_seconds"]) / (b["t"] - a["t"]) * 100
         if b["t"] > a["t"]
         else 0.0
-        for a, b in zip(samples, samples[1:], strict=False)
+        for a, b in itertools.pairwise(samples)
     ]
     warm = figures["warmup_minutes"]
     panels = [

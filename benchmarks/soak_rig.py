@@ -156,7 +156,9 @@ class Rig:
             port = self.wait_log(dishes[i % len(dishes)], _ADDRESS, 1)[0]
             self.targets.append(body("starlink", f"dish-{i}", starlink(int(port))))
         for i, (port, protocol) in enumerate(self.wait_log(plugs, _PLUG, mix["tapo"])):
-            self.targets.append(body("tapo", f"plug-{i}", plug(f"plug-{i}", port, protocol)))
+            self.targets.append(
+                body("tapo", f"plug-{i}", plug(f"plug-{i}", port, protocol))
+            )
         chaos_port = int(self.wait_log(chaos, _PORT, 1)[0])
         for i in range(mix["chaos"]):
             self.targets.append(body("chaos", f"chaos-{i}", chaos_line(chaos_port)))
@@ -229,7 +231,7 @@ class Rig:
     ) -> tuple[int, Any]:
         """One REST call to the hub; (status, decoded JSON or None)."""
         data = None if payload is None else json.dumps(payload).encode()
-        request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 only
+        request = urllib.request.Request(
             f"http://127.0.0.1:{self.hub_port}{path}",
             data=data,
             method=method,
@@ -248,7 +250,7 @@ class Rig:
         url = f"http://127.0.0.1:{self.prometheus_port}/api/v1/query?" + (
             urllib.parse.urlencode({"query": expr})
         )
-        with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=10) as answer:
             result: list[dict[str, Any]] = json.loads(answer.read())["data"]["result"]
         return result
 
