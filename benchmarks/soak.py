@@ -9,7 +9,8 @@ second by a real Prometheus, while an API write lands every ``WRITE_SECONDS``: a
 target of each kind in turn is created, updated (PUT), disabled, enabled and
 deleted, then one quiet slot. Every slot it reads the hub's RSS, CPU time and
 open descriptors from ``/proc``; in the quiet slot it also scrapes ``/metrics``
-(series, ``exporterhub_asyncio_tasks``) and counts the targets up. At the end it
+(series, ``exporterhub_asyncio_tasks``, any series left of the churned target)
+and counts the targets up. At the end it
 asks Prometheus how many scrapes failed (``up``) and judges the run
 (``soak_figures.Bounds``: RSS slope after warm-up within 1 % of RSS per 10
 minutes, no growth of descriptors, tasks or series beyond a few, no failed
@@ -103,16 +104,22 @@ def _targets_up(rig: Rig) -> int:
     return sum(1 for a in answers if a["up"] and not a["name"].startswith("soak-churn"))
 
 
-def _quiet_figures(rig: Rig) -> tuple[int, int | None]:
-    """(series on /metrics, exporterhub_asyncio_tasks) from one scrape."""
-    series, tasks = 0, None
+def _quiet_figures(rig: Rig) -> tuple[int, int | None, int, dict[str, int]]:
+    """From one scrape: series, ``exporterhub_asyncio_tasks``, series naming a
+    ``soak-churn-*`` target (none should: it was deleted), series per family."""
+    series, tasks, churned = 0, None, 0
+    families: dict[str, int] = {}
     for line in rig.scrape().splitlines():
         if not line or line.startswith(b"#"):
             continue
         series += 1
+        if b"soak-churn-" in line:
+            churned += 1
+        name = line.split(b"{", 1)[0].split(b" ", 1)[0].decode()
+        families[name] = families.get(name, 0) + 1
         if line.startswith(b"exporterhub_asyncio_tasks "):
             tasks = int(float(line.split()[1]))
-    return series, tasks
+    return series, tasks, churned, families
 
 
 def _wait_up(rig: Rig, want: int) -> None:
@@ -146,6 +153,8 @@ def soak(
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     samples: list[Sample] = []
     churn = Churn(rig)
+    first_families: dict[str, int] = {}
+    last_families: dict[str, int] = {}
     try:
         rig.start_simulators(MIX)
         rig.start_hub()
@@ -171,7 +180,11 @@ def soak(
             )
             if CYCLE[slot % len(CYCLE)] == "quiet":
                 sample.quiet = True
-                sample.series, sample.tasks = _quiet_figures(rig)
+                found = _quiet_figures(rig)
+                sample.series, sample.tasks, sample.churned, families = found
+                if sample.t >= warmup_minutes * 60:
+                    first_families = first_families or families
+                    last_families = families
                 sample.targets_up = _targets_up(rig)
                 if slot % (len(CYCLE) * 10) == len(CYCLE) - 1:
                     log(
@@ -197,6 +210,11 @@ def soak(
         "api_writes": {"total": churn.total, "failed": len(churn.failed),
                        "failures": churn.failed[:10]},
         "exited": exited,
+        "families_changed": {
+            name: [first_families.get(name, 0), last_families.get(name, 0)]
+            for name in sorted(set(first_families) | set(last_families))
+            if first_families.get(name, 0) != last_families.get(name, 0)
+        },
     }  # fmt: skip
     return judge(samples, warmup_minutes * 60, bounds, extra)
 

@@ -43,13 +43,19 @@ class Bounds:
     fds, tasks: allowed growth, absolute (a few connections or timers may be
         in flight at any sample; a leak per API write cycle grows by one per
         cycle, i.e. dozens over a run).
-    series_percent: allowed series growth, a share of the series count.
+    series_percent: allowed series growth, a share of the series count. Not
+        zero: some label sets are only discovered over time, each bounded by
+        its protocol (the PHD2 simulator's random session shows a new
+        calibration direction or event name now and then: 115 series, 1 %,
+        appeared between minutes 6 and 10 of a 30-minute trial, then none).
+        Series a removed target leaves behind are checked apart, exactly
+        (``Sample.churned`` must stay 0).
     """
 
     rss_percent_per_10min: float = 1.0
     fds: int = 6
     tasks: int = 6
-    series_percent: float = 0.5
+    series_percent: float = 1.5
 
 
 @dataclass
@@ -65,6 +71,8 @@ class Sample:
     tasks: int | None = None
     series: int | None = None
     targets_up: int | None = None
+    churned: int | None = None
+    """Series naming the churned target, deleted by then (any is a leak)."""
 
 
 def slope_per_minute(points: list[tuple[float, float]]) -> float:
@@ -153,6 +161,9 @@ def judge(
             "max": max(values),
         }
         checks[f"{name}_growth"] = grew <= allowed
+    churned = [s.churned for s in quiet if s.churned is not None]
+    figures["churned_series_left"] = max(churned, default=0)
+    checks["no_series_left_by_removed_targets"] = not any(churned)
     ups = [s.targets_up for s in quiet if s.targets_up is not None]
     figures["targets_up"] = {"min_after_warmup": min(ups), "at_end": ups[-1]}
     checks["all_targets_up"] = ups[-1] == figures["targets"]["total"]
@@ -203,7 +214,11 @@ def markdown(figures: dict[str, Any]) -> str:
             f"<= {f['tolerance']:g} | {_ok(figures, name + '_growth')} |"
         )
     scrapes, writes = figures["scrapes"], figures["api_writes"]
+    changed = figures.get("families_changed", {})
     lines += [
+        f"| series of the deleted target still served (max of quiet samples) | "
+        f"{figures['churned_series_left']} | 0 | "
+        f"{_ok(figures, 'no_series_left_by_removed_targets')} |",
         f"| Prometheus scrapes failed / total | {scrapes['failed']:g} / "
         f"{scrapes['total']:g} (longest {scrapes['max_duration_s'] * 1e3:.0f} ms) "
         f"| 0 failed | {_ok(figures, 'no_scrape_failure')} |",
@@ -216,6 +231,13 @@ def markdown(figures: dict[str, Any]) -> str:
         f"{cpu['mean_after_warmup']} | (not judged) | |",
         f"| processes exited during the run | {', '.join(figures['exited']) or 'none'} "
         f"| none | {_ok(figures, 'no_process_exited')} |",
+        "",
+        "Families whose series count changed after warm-up (first, last): "
+        + (
+            ", ".join(f"`{n}` {a}→{b}" for n, (a, b) in list(changed.items())[:12])
+            or "none"
+        )
+        + ".",
         "",
         f"{figures['note']} The plot: `{figures['name']}.svg`; every sample: "
         f"`{figures['name']}.json`.",

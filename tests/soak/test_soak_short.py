@@ -56,7 +56,10 @@ def test_soak_three_minutes(figures: dict[str, object]) -> None:
     assert checks["all_targets_up"], _show(figures, "targets_up")
     assert checks["fds_growth"], _show(figures, "fds")
     assert checks["tasks_growth"], _show(figures, "tasks")
-    assert checks["series_growth"], _show(figures, "series")
+    assert checks["series_growth"], _show(figures, "series", "families_changed")
+    assert checks["no_series_left_by_removed_targets"], _show(
+        figures, "churned_series_left"
+    )
     assert checks["rss_slope"], _show(figures, "rss_kib")
     assert figures["passed"]
 
@@ -74,8 +77,9 @@ def test_the_judge_catches_growth(tmp_path: Path) -> None:
                 fds=100 + int(leak * t / 6),
                 quiet=True,
                 tasks=400 + int(leak * t / 6),
-                series=10_000 + int(leak * t),
+                series=10_000 + int(leak * t * 3),
                 targets_up=100,
+                churned=int(leak),
             )
             for t in range(0, 180, 6)
         ]
@@ -101,6 +105,7 @@ def test_the_judge_catches_growth(tmp_path: Path) -> None:
         "fds_growth": False,
         "tasks_growth": False,
         "series_growth": False,
+        "no_series_left_by_removed_targets": False,
         "all_targets_up": True,
         "no_scrape_failure": True,
         "no_api_failure": True,
