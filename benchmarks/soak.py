@@ -133,12 +133,32 @@ def _wait_up(rig: Rig, want: int) -> None:
     raise RuntimeError(f"only {up} of {want} targets up after {UP_WITHIN:g} s")
 
 
-def _scrapes(rig: Rig, seconds: int) -> dict[str, float]:
+def _scrapes(rig: Rig, seconds: int, t0_wall: float) -> dict[str, Any]:
+    """Prometheus' view of the run: scrapes, failed ones (``up`` 0), the slowest,
+    and when the failed and the slow (over half the 1 s timeout) ones happened,
+    in seconds from the start of the clock (negative: before it)."""
     window = f'{{job="soak"}}[{seconds}s]'
     total = rig.scalar(f"count_over_time(up{window})") or 0.0
     good = rig.scalar(f"sum_over_time(up{window})") or 0.0
     longest = rig.scalar(f"max_over_time(scrape_duration_seconds{window})") or 0.0
-    return {"total": total, "failed": total - good, "max_duration_s": longest}
+    end = time.time()
+    start = end - seconds
+
+    def when(expr: str) -> list[list[float]]:
+        found = rig.query_range(expr, start, end)
+        return [
+            [round(float(at) - t0_wall, 1), round(float(value), 3)]
+            for series in found
+            for at, value in series["values"]
+        ]
+
+    return {
+        "total": total,
+        "failed": total - good,
+        "max_duration_s": longest,
+        "failed_at": when('up{job="soak"} == 0'),
+        "slow_at": when('scrape_duration_seconds{job="soak"} > 0.5'),
+    }
 
 
 def soak(
@@ -165,7 +185,7 @@ def soak(
         assert rig.hub is not None
         pid = rig.hub.proc.pid
         log(f"soak: {sum(MIX.values())} targets up; {minutes:g} min from now")
-        t0 = time.monotonic()
+        t0, t0_wall = time.monotonic(), time.time()
         slots = int(minutes * 60 / WRITE_SECONDS)
         for slot in range(slots + 1):
             time.sleep(max(0.0, t0 + slot * WRITE_SECONDS - time.monotonic()))
@@ -194,7 +214,7 @@ def soak(
                     )
             samples.append(sample)
         seconds = math.ceil(time.monotonic() - prometheus_started) + 1
-        scrapes = _scrapes(rig, seconds)
+        scrapes = _scrapes(rig, seconds, t0_wall)
         exited = rig.dead()
     finally:
         rig.stop()

@@ -232,6 +232,13 @@ def markdown(figures: dict[str, Any]) -> str:
         f"| processes exited during the run | {', '.join(figures['exited']) or 'none'} "
         f"| none | {_ok(figures, 'no_process_exited')} |",
         "",
+        "Failed scrapes at (s from the start of the clock): "
+        + (
+            ", ".join(f"{at:g}" for at, _ in scrapes.get("failed_at", [])[:20])
+            or "none"
+        )
+        + f"; scrapes over 0.5 s: {len(scrapes.get('slow_at', []))}.",
+        "",
         "Families whose series count changed after warm-up (first, last): "
         + (
             ", ".join(f"`{n}` {a}→{b}" for n, (a, b) in list(changed.items())[:12])

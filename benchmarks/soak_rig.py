@@ -254,6 +254,17 @@ class Rig:
             result: list[dict[str, Any]] = json.loads(answer.read())["data"]["result"]
         return result
 
+    def query_range(self, expr: str, start: float, end: float) -> list[dict[str, Any]]:
+        """A range query at 1 s steps; the result matrix."""
+        url = f"http://127.0.0.1:{self.prometheus_port}/api/v1/query_range?" + (
+            urllib.parse.urlencode(
+                {"query": expr, "start": start, "end": end, "step": "1s"}
+            )
+        )
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            result: list[dict[str, Any]] = json.loads(answer.read())["data"]["result"]
+        return result
+
     def scalar(self, expr: str) -> float | None:
         """The single value of an instant query, None when it has no result."""
         found = self.query(expr)

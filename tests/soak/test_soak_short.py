@@ -6,8 +6,8 @@ second, an API write every 2 s; 1 minute of warm-up, then 2 judged minutes. It
 asserts growth, never speed (the suite runs in parallel on a small machine): no
 failed scrape or API write, no exited process, every target up, no growth of
 descriptors, asyncio tasks or series beyond a few, and an RSS slope within
-``SHORT.rss_percent_per_10min`` (wider than the 30-minute run's bound: a 2-minute
-least-squares fit is that much less precise; see ``soak_figures.Bounds``).
+``SHORT.rss_percent_per_10min`` (far wider than the 30-minute run's bound: RSS
+still warms up in these minutes; see ``SHORT`` and ``soak_figures.Bounds``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,12 @@ from benchmarks.soak_figures import Bounds, write
 
 MINUTES = 3.0
 WARMUP_MINUTES = 1.0
-SHORT = Bounds(rss_percent_per_10min=5.0)
+SHORT = Bounds(rss_percent_per_10min=20.0)
+"""The RSS bound of the short form: 20 % per 10 min, ~3.5 MiB/min on the hub's
+~175 MiB. Minutes 1-3 are still warm-up for RSS (trials: +0.9 MiB/min there,
+flat from minute ~10 on), so this form catches only gross leaks (a kept copy of
+each ~1 MiB /metrics body would be ~60 MiB/min); the 30-minute run, with its
+1 % bound after 5 minutes of warm-up, is the measure."""
 
 
 @pytest.fixture(scope="module")
