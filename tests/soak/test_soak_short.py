@@ -77,7 +77,7 @@ def test_the_judge_catches_growth(tmp_path: Path) -> None:
         samples = [
             Sample(
                 t=t,
-                rss_kib=150_000 + leak * t * 30,
+                rss_kib=150_000 + leak * t * 100,
                 cpu_seconds=t / 10,
                 fds=100 + int(leak * t / 6),
                 quiet=True,
