@@ -97,11 +97,14 @@ class Churn:
             self.failed.append(f"{action} {target['kind']}: {status} {answer!r}"[:300])
 
 
-def _targets_up(rig: Rig) -> int:
+def _targets_up(rig: Rig) -> tuple[int, list[str]]:
+    """(permanent targets up, the names of those down: at most 10)."""
     status, answers = rig.api("GET", "/api/targets")
     if status != 200:
         raise RuntimeError(f"GET /api/targets answered {status}")
-    return sum(1 for a in answers if a["up"] and not a["name"].startswith("soak-churn"))
+    mine = [a for a in answers if not a["name"].startswith("soak-churn")]
+    down = [f"{a['kind']}/{a['name']}" for a in mine if not a["up"]]
+    return len(mine) - len(down), down[:10]
 
 
 def _quiet_figures(rig: Rig) -> tuple[int, int | None, int, dict[str, int]]:
@@ -126,7 +129,7 @@ def _wait_up(rig: Rig, want: int) -> None:
     deadline = time.monotonic() + UP_WITHIN
     up = 0
     while time.monotonic() < deadline:
-        up = _targets_up(rig)
+        up = _targets_up(rig)[0]
         if up == want:
             return
         time.sleep(1)
@@ -205,7 +208,7 @@ def soak(
                 if sample.t >= warmup_minutes * 60:
                     first_families = first_families or families
                     last_families = families
-                sample.targets_up = _targets_up(rig)
+                sample.targets_up, sample.down = _targets_up(rig)
                 if slot % (len(CYCLE) * 10) == len(CYCLE) - 1:
                     log(
                         f"  {sample.t / 60:5.1f} min: RSS {sample.rss_kib / 1024:.1f} "

@@ -71,6 +71,8 @@ class Sample:
     tasks: int | None = None
     series: int | None = None
     targets_up: int | None = None
+    down: list[str] | None = None
+    """Some of the targets down, if any (what a dip was)."""
     churned: int | None = None
     """Series naming the churned target, deleted by then (any is a leak)."""
 
