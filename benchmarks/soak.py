@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import math
 import os
 import platform
@@ -253,14 +254,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--name", default=None, help="file names (soak-<N>min)")
+    parser.add_argument(
+        "--replot",
+        action="store_true",
+        help="only rewrite the summary and plot from the run's JSON in --out",
+    )
     args = parser.parse_args(argv)
     from exporterhub.core.logging import configure_logging
 
     configure_logging("warning", "json")
     warmup = args.warmup if args.warmup is not None else max(1.0, args.minutes / 6)
     name = args.name or f"soak-{args.minutes:g}min"
-    with tempfile.TemporaryDirectory(prefix="exporterhub-soak-") as tmp:
-        figures = soak(args.minutes, warmup, Bounds(), Path(tmp))
+    if args.replot:
+        figures = json.loads((args.out / f"{name}.json").read_text(encoding="utf-8"))
+    else:
+        with tempfile.TemporaryDirectory(prefix="exporterhub-soak-") as tmp:
+            figures = soak(args.minutes, warmup, Bounds(), Path(tmp))
     paths = write(figures, args.out, name)
     print(paths[1].read_text(encoding="utf-8"))
     print("written: " + ", ".join(str(p) for p in paths))

@@ -271,6 +271,7 @@ def write(figures: dict[str, Any], directory: Path, name: str) -> list[Path]:
 
 
 _W, _H, _PAD = 760, 200, 48
+_CPU_WINDOW = 30.0
 
 
 def plot(figures: dict[str, Any]) -> str:
@@ -278,16 +279,25 @@ def plot(figures: dict[str, Any]) -> str:
     samples = figures["samples"]
     t = [s["t"] / 60 for s in samples]
     rss = [s["rss_kib"] / 1024 for s in samples]
-    cpu = [0.0] + [
-        (b["cpu_seconds"] - a["cpu_seconds"]) / (b["t"] - a["t"]) * 100
-        if b["t"] > a["t"]
-        else 0.0
-        for a, b in itertools.pairwise(samples)
-    ]
+    # CPU over the 30 s before each sample (2 s readings are mostly noise).
+    cpu = [0.0]
+    start = 0
+    for i in range(1, len(samples)):
+        while samples[i]["t"] - samples[start]["t"] > _CPU_WINDOW:
+            start += 1
+        a, b = samples[min(start, i - 1)], samples[i]
+        cpu.append((b["cpu_seconds"] - a["cpu_seconds"]) / (b["t"] - a["t"]) * 100)
     warm = figures["warmup_minutes"]
     panels = [
         _panel(t, rss, 0, "RSS, MiB", "#1f77b4", warm),
-        _panel(t, cpu, _H + 20, "hub CPU, % of one core", "#d62728", warm),
+        _panel(
+            t,
+            cpu,
+            _H + 20,
+            f"hub CPU, % of one core ({_CPU_WINDOW:g} s mean)",
+            "#d62728",
+            warm,
+        ),
     ]
     height = 2 * _H + 40
     return (
