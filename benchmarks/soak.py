@@ -126,6 +126,19 @@ def _quiet_figures(rig: Rig) -> tuple[int, int | None, int, dict[str, int]]:
     return series, tasks, churned, families
 
 
+def _logged_errors(log: str) -> list[str]:
+    """The hub's log lines at error or critical level (at most 10, shortened)."""
+    found = []
+    for line in log.splitlines():
+        try:
+            level = json.loads(line).get("level")
+        except ValueError:
+            level = "error"  # not a JSON log line: a traceback on stderr
+        if level in ("error", "critical"):
+            found.append(line[:500])
+    return found[:10]
+
+
 def _wait_up(rig: Rig, want: int) -> None:
     deadline = time.monotonic() + UP_WITHIN
     up = 0
@@ -220,6 +233,7 @@ def soak(
         seconds = math.ceil(time.monotonic() - prometheus_started) + 1
         scrapes = _scrapes(rig, seconds, t0_wall)
         exited = rig.dead()
+        errors = _logged_errors(rig.hub.text())
     finally:
         rig.stop()
     extra = {
@@ -234,6 +248,7 @@ def soak(
         "api_writes": {"total": churn.total, "failed": len(churn.failed),
                        "failures": churn.failed[:10]},
         "exited": exited,
+        "hub_log_errors": errors,
         "families_changed": {
             name: [first_families.get(name, 0), last_families.get(name, 0)]
             for name in sorted(set(first_families) | set(last_families))

@@ -172,6 +172,8 @@ def judge(
     checks["no_scrape_failure"] = figures["scrapes"]["failed"] == 0
     checks["no_api_failure"] = figures["api_writes"]["failed"] == 0
     checks["no_process_exited"] = not figures["exited"]
+    if "hub_log_errors" in figures:  # runs before this check have no such figure
+        checks["no_error_logged"] = not figures["hub_log_errors"]
     figures["checks"] = checks
     figures["passed"] = all(checks.values())
     figures["note"] = CPU_NOTE
@@ -233,6 +235,8 @@ def markdown(figures: dict[str, Any]) -> str:
         f"{cpu['mean_after_warmup']} | (not judged) | |",
         f"| processes exited during the run | {', '.join(figures['exited']) or 'none'} "
         f"| none | {_ok(figures, 'no_process_exited')} |",
+        f"| errors in the hub's log | {len(figures.get('hub_log_errors', ''))} | 0 "
+        f"| {_ok(figures, 'no_error_logged')} |",
         "",
         "Failed scrapes at (s from the start of the clock): "
         + (
@@ -256,7 +260,8 @@ def markdown(figures: dict[str, Any]) -> str:
 
 
 def _ok(figures: dict[str, Any], check: str) -> str:
-    return "yes" if figures["checks"][check] else "**NO**"
+    ok = figures["checks"].get(check)
+    return "n/a" if ok is None else "yes" if ok else "**NO**"
 
 
 def write(figures: dict[str, Any], directory: Path, name: str) -> list[Path]:

@@ -66,6 +66,7 @@ def test_soak_three_minutes(figures: dict[str, object]) -> None:
         figures, "churned_series_left"
     )
     assert checks["rss_slope"], _show(figures, "rss_kib")
+    assert checks["no_error_logged"], _show(figures, "hub_log_errors")
     assert figures["passed"]
 
 
@@ -98,6 +99,7 @@ def test_the_judge_catches_growth(tmp_path: Path) -> None:
             "scrapes": {"total": 180, "failed": 0, "max_duration_s": 0.01},
             "api_writes": {"total": 90, "failed": 0},
             "exited": [],
+            "hub_log_errors": [] if leak == 0 else ["an error"],
         }
         return judge(samples, 60, SHORT, extra)
 
@@ -115,5 +117,6 @@ def test_the_judge_catches_growth(tmp_path: Path) -> None:
         "no_scrape_failure": True,
         "no_api_failure": True,
         "no_process_exited": True,
+        "no_error_logged": False,
     }
     assert write(leaking, tmp_path, "leak")[2].read_text().startswith("<svg")
