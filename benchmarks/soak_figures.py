@@ -235,7 +235,7 @@ def markdown(figures: dict[str, Any]) -> str:
         f"{cpu['mean_after_warmup']} | (not judged) | |",
         f"| processes exited during the run | {', '.join(figures['exited']) or 'none'} "
         f"| none | {_ok(figures, 'no_process_exited')} |",
-        f"| errors in the hub's log | {len(figures.get('hub_log_errors', ''))} | 0 "
+        f"| errors in the hub's log | {_count(figures.get('hub_log_errors'))} | 0 "
         f"| {_ok(figures, 'no_error_logged')} |",
         "",
         "Failed scrapes at (s from the start of the clock): "
@@ -257,6 +257,10 @@ def markdown(figures: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _count(found: list[str] | None) -> str:
+    return "not recorded" if found is None else str(len(found))
 
 
 def _ok(figures: dict[str, Any], check: str) -> str:
