@@ -101,6 +101,10 @@ advisories: $(STAMP) ## Refresh requirements/advisories/ from ADVISORY_DB=<check
 licences: $(STAMP) ## Rewrite docs/licences.md (vendored assets, runtime dependencies' licences)
 	$(BIN)/python -m scripts.supply_chain.licences
 
+.PHONY: soak
+soak: $(STAMP) system-deps ## 30-minute soak (100 targets, real Prometheus); figures into benchmarks/soak/
+	$(BIN)/python -m benchmarks.soak --minutes 30
+
 clean: ## Remove the venv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.json htmlcov dist build
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

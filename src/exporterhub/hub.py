@@ -45,7 +45,7 @@ from exporterhub.core.control import DEFAULT_POLL_INTERVAL, ControlPlane, storab
 from exporterhub.core.errors import ConfigError, MissingExtraError
 from exporterhub.core.exposition import Exposition
 from exporterhub.core.logging import configure_logging
-from exporterhub.core.metrics import build_info
+from exporterhub.core.metrics import asyncio_tasks, build_info
 from exporterhub.core.plugin import ExporterPlugin, Target
 from exporterhub.core.server import (
     bind_socket,
@@ -328,6 +328,7 @@ def build_hub(
             version=__version__,
             revision=revision,
         )
+    asyncio_tasks(registry)
     exposition = Exposition(clock, registry)
     runner = TargetRunner(plugins, exposition, clock, shard=shard)
     if shard is not None:

@@ -9,18 +9,22 @@ test holds the two together). This module must not do I/O or touch the global re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import asyncio
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final, Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 __all__ = [
     "Kind",
     "MetricSpec",
     "Sample",
+    "asyncio_tasks",
     "build_info",
     "family_header",
     "format_value",
@@ -219,6 +223,36 @@ def build_info(
         registry=registry,
     )
     gauge.labels(version, revision, platform.python_version()).set(1)
+
+
+TASKS_METRIC: Final = "exporterhub_asyncio_tasks"
+_TASKS_HELP: Final = (
+    "Asyncio tasks alive in the event loop serving this scrape (workers, "
+    "connections, timers); flat in a steady state, growing when tasks leak."
+)
+
+
+class _TaskCount(Collector):
+    """``exporterhub_asyncio_tasks``: the running loop's task count, read when scraped.
+
+    Collected outside a running loop (another thread, a plain script) it yields
+    nothing: the count is omitted, never made up.
+    """
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(TASKS_METRIC, _TASKS_HELP)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            tasks = asyncio.all_tasks()
+        except RuntimeError:  # no running event loop in this thread
+            return
+        yield GaugeMetricFamily(TASKS_METRIC, _TASKS_HELP, value=len(tasks))
+
+
+def asyncio_tasks(registry: CollectorRegistry) -> None:
+    """Register ``exporterhub_asyncio_tasks`` (the soak watches it for leaks)."""
+    registry.register(_TaskCount())
 
 
 def validate_table(specs: Sequence[MetricSpec[Any]]) -> None:
