@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 CPU_NOTE = (
-    "CPU figures are noisy: the 2-CPU machine is shared with other test runs, "
-    "and the simulators, Prometheus and the harness run beside the hub."
+    "CPU figures are noisy: the simulators, Prometheus and the harness run "
+    "beside the hub on the same 2 CPUs, and other work may share the machine."
 )
 
 
