@@ -246,6 +246,32 @@ class TestRunner:
         finally:
             await runner.stop_all()
 
+    async def test_discovery_sees_every_configured_target(self, clock):
+        """A source also sees the configured targets other replicas run (empty
+        records): it must not offer their devices again under names of its own."""
+        from prometheus_client import CollectorRegistry
+
+        from exporterhub.core.exposition import Exposition
+
+        plugin = DiscoveringDemoPlugin()
+        runner = TargetRunner(
+            {"demo": plugin},
+            Exposition(clock, CollectorRegistry()),
+            clock,
+            shard=Shard(0, 2),
+        )
+        names = [f"rig-{i}" for i in range(12)]
+        try:
+            await runner.apply([finder("finder"), *(demo_target(n) for n in names)])
+            await settle(lambda: "finder" in plugin.offers)
+            seen = plugin.offers["finder"].configured()
+            assert sorted(t.name for t, _ in seen) == sorted(names)
+            others = [r for t, r in seen if owner("demo", t.name, 2) != 0]
+            assert others
+            assert all(r.taken_at is None and not r.healthy for r in others)
+        finally:
+            await runner.stop_all()
+
     async def test_discovered_targets_are_sharded_too(self, clock):
         """A discovery source runs on every replica; each keeps only its finds."""
         from prometheus_client import CollectorRegistry
@@ -351,6 +377,26 @@ class TestReplicas:
             assert answer["link"] == "connected"
             assert answer["up"] is True  # as its owner stored it
             assert answer["labels"] == {}  # no series here: not run here
+
+    async def test_a_stopped_owner_leaves_its_targets_down(
+        self, store, other, clock: FakeClock
+    ):
+        """The owner's last write, as it stops, says its targets are down: the
+        other replicas do not go on showing them up."""
+        plugins = [StoredDemoPlugin(), StoredDemoPlugin()]
+        [theirs] = names_owned(2, 1, 1)
+        async with serving(store, plugins[0], clock, shard=Shard(0, 2)) as first:
+            await first.create(theirs)
+            async with serving(other, plugins[1], clock, shard=Shard(1, 2)):
+                await wait_until(lambda: plugins[1].started(theirs) == 1)
+                await tick(clock, 1)  # the owner writes the status it now has
+                await tick(clock, 10)  # replica 0 reads it back at its poll
+                path = f"/api/targets/demo/{theirs}"
+                assert (await first.client.get(path)).json()["up"] is True
+            await tick(clock, 10)  # replica 0 polls after the owner stopped
+            answer = (await first.client.get(path)).json()
+            assert answer["up"] is False
+            assert answer["link"] == "disconnected"
 
 
 async def check_replica(plane: Plane, mine: list[str], every: list[str]) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -26,7 +27,7 @@ from exporterhub.core.catalog import Catalog, Entry, ImportReport
 from exporterhub.core.clock import Clock
 from exporterhub.core.kinds import StoredKind
 from exporterhub.core.plugin import ExporterPlugin, Target
-from exporterhub.core.snapshot import TargetRecord, is_fresh
+from exporterhub.core.snapshot import LinkState, TargetRecord, is_fresh
 from exporterhub.core.store import TargetStatus
 
 if TYPE_CHECKING:
@@ -307,6 +308,15 @@ class ControlPlane:
             status = self.status(target.kind, target.name)
             if status is None:
                 continue
+            if final and self.runner.sharded and status.up:
+                # Other replicas show this replica's targets from these rows:
+                # once it stops, nothing here collects them any more.
+                status = replace(
+                    status,
+                    up=False,
+                    link=LinkState.DISCONNECTED.value,
+                    changed_at=datetime.fromtimestamp(self._clock.time(), UTC),
+                )
             key = (target.kind, target.name)
             # Only what changes on a state change: never per frame.
             fingerprint = (

@@ -163,6 +163,11 @@ class TargetRunner:
             if key not in self._sources:
                 self._start_source(target, kept.get(key, {}))
 
+    @property
+    def sharded(self) -> bool:
+        """Say whether this runner is one replica of several (``--shard``)."""
+        return self._placement is not None
+
     def owns(self, kind: str, name: str) -> bool:
         """Say whether this replica runs ``kind/name`` (always, unsharded)."""
         return self._placement is None or self._placement.owns(kind, name)
@@ -231,11 +236,22 @@ class TargetRunner:
             await self._reconcile()
 
     def _configured_records(self, kind: str) -> list[tuple[Target, TargetRecord[Any]]]:
+        """Return every configured target of ``kind`` with its record.
+
+        Sharded, a configured target another replica runs is listed too, with an
+        empty record: a discovery source (which runs on every replica) must not
+        offer that device again under a name of its own. Such a target is
+        matched by its configured address only (its MAC is in its owner's record).
+        """
         found = []
         for key, target in self._configured.items():
+            if key[0] != kind:
+                continue
             running = self._running.get(key)
-            if key[0] == kind and running is not None:
+            if running is not None:
                 found.append((target, running.publisher.record))
+            elif self._placement is not None:
+                found.append((target, TargetRecord(name=target.name, identity=())))
         return found
 
     def _offered_records(
