@@ -77,6 +77,15 @@ class Churn:
         if action == "quiet":
             return
         target = self.target(slot // len(CYCLE))
+        self.total += 1
+        try:
+            status, answer = self._act(action, target)
+        except OSError as exc:  # no answer in time: a failed write, not the end
+            status, answer = 0, f"{type(exc).__name__}: {exc}"
+        if not 200 <= status < 300:
+            self.failed.append(f"{action} {target['kind']}: {status} {answer!r}"[:300])
+
+    def _act(self, action: str, target: dict[str, Any]) -> tuple[int, Any]:
         path = f"/api/targets/{target['kind']}/{target['name']}"
         if action == "create":
             status, answer = self.rig.api("POST", "/api/targets", target)
@@ -93,9 +102,7 @@ class Churn:
             status, answer = self.rig.api(
                 "PATCH", path, {"enabled": action == "enable"}
             )
-        self.total += 1
-        if not 200 <= status < 300:
-            self.failed.append(f"{action} {target['kind']}: {status} {answer!r}"[:300])
+        return status, answer
 
 
 def _targets_up(rig: Rig) -> tuple[int, list[str]]:

@@ -4,7 +4,9 @@ Exporters describe their device values once, as a table of ``MetricSpec`` rows; 
 renderer turns a snapshot into exposition lines per row. Output follows the Prometheus
 text format 0.0.4 and OpenMetrics 1.0 exactly as prometheus_client would write the
 equivalent ``GaugeMetricFamily``/``CounterMetricFamily``/``InfoMetricFamily`` (a golden
-test holds the two together). This module must not do I/O or touch the global registry.
+test holds the two together). Also the hub's ``exporterhub_asyncio_tasks`` collector
+(the running loop's task count, for leak checks). This module must not do I/O or touch
+the global registry.
 """
 
 from __future__ import annotations

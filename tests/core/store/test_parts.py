@@ -9,6 +9,7 @@ import pytest
 from alembic import command
 from cryptography.fernet import Fernet
 from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from exporterhub.core.store import StoreError, TargetStatus
 from exporterhub.core.store.engine import translate_errors
@@ -38,6 +39,15 @@ class TestTranslateErrors:
             translate_errors("hub"),
         ):
             raise TimeoutError
+
+    def test_pool_timeout_is_a_store_error(self):
+        """No connection free in time (the database down under load) is the
+        store's failure (the API answers 503), not an unexpected error (500)."""
+        with (
+            pytest.raises(StoreError, match="hub: QueuePool limit"),
+            translate_errors("hub"),
+        ):
+            raise PoolTimeout("QueuePool limit of size 5 overflow 10 reached")
 
     def test_other_errors_untouched(self):
         """Errors that are not the driver's pass through as they are."""

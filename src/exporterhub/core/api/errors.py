@@ -4,7 +4,9 @@
 human sentence, ``fields`` (validation only) each bad field by dotted path. FastAPI's
 own answers (404, 405, 422 validation, unexpected exceptions) are routed through the
 same shape: never a traceback, never a plain-text 500, and a body that fails
-validation is a 400, not FastAPI's 422. No route logic lives here.
+validation is a 400, not FastAPI's 422. A store that fails (full, read-only,
+unreachable) is a 507 or 503 with ``Retry-After``, never a 500. No route logic lives
+here.
 """
 
 from __future__ import annotations
@@ -234,7 +236,10 @@ def store_error_response(exc: BaseException) -> JSONResponse:
     return error_response(
         status,
         code,
-        f"{what}; nothing was changed by this request ({exc}).",
+        # A failure after the commit (the reload that follows it) is possible:
+        # the change may have been stored, so the answer does not say it was not.
+        f"{what}; the request may not have been carried out: read the target "
+        f"again before retrying ({exc}).",
         headers={"Retry-After": str(STORE_RETRY_AFTER)},
     )
 

@@ -24,6 +24,7 @@ import structlog
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from exporterhub.core.store.errors import StoreError
@@ -124,5 +125,5 @@ def translate_errors(where: str, password: str | None = None) -> Iterator[None]:
     """
     try:
         yield
-    except (DBAPIError, OSError) as exc:
+    except (DBAPIError, PoolTimeout, OSError) as exc:
         raise StoreError(f"store at {where}: {_reason(exc, password)}") from exc
