@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -44,10 +45,15 @@ USER, PASSWORD = "user@example.com", "plug-password"
 
 
 class FakeClock:
-    """Wall clock the tests move by hand."""
+    """Wall clock the tests move by hand, from today's local noon.
+
+    Noon, not now: the plug's day is local, and a test that moves an hour from a
+    start after 23:00 would cross midnight and find today's energy reset.
+    """
 
     def __init__(self) -> None:
-        self.now = time.time()
+        noon = datetime.now().replace(hour=12, minute=0, second=0, microsecond=0)
+        self.now = noon.timestamp()
 
     def __call__(self) -> float:
         return self.now
